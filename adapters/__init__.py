@@ -1,0 +1,1 @@
+"""Platform adapters (Slack, Discord): translate chat events into calls on bot.core.RagCore."""

@@ -1,0 +1,1 @@
+"""ragbot: the shared RAG core (config, embedder, store, retriever, generator, CLI)."""

@@ -1,0 +1,229 @@
+"""The ``ragbot`` command: index, ask, status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from bot.errors import RagbotError
+
+__all__ = ["main"]
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ragbot", description="Ask your team's docs, with citations.")
+    parser.add_argument("--config", help="TOML config file (default: $RAGBOT_CONFIG, then ./ragbot.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    index = commands.add_parser("index", help="index the configured sources once")
+    index.add_argument("--source", action="append", metavar="NAME", help="only this source (repeatable)")
+    index.add_argument("--full", action="store_true", help="re-embed every document, changed or not")
+    index.add_argument("--json", action="store_true", help="print one JSON object with the counts")
+
+    ask = commands.add_parser("ask", help="answer a question from the indexed docs")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--k", type=int, help="how many source documents to retrieve")
+    ask.add_argument("--source", metavar="NAME", help="search only this source")
+
+    status = commands.add_parser("status", help="show what is indexed")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _quiet_libraries()
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler = {"index": cmd_index, "ask": cmd_ask, "status": cmd_status}[args.command]
+    try:
+        return handler(args)
+    except RagbotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; the index keeps every document in its old or new version", file=sys.stderr)
+        return 130
+
+
+def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from bot.config import load_settings
+
+    return load_settings(args.config)
+
+
+def _print_json(payload: dict[str, Any]) -> None:
+    print(json.dumps(payload, ensure_ascii=False))
+
+
+# -- index -----------------------------------------------------------------------------
+def cmd_index(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    settings = _settings(args)
+    names = args.source or [s.name for s in settings.sources]
+    try:
+        from bot.core import RagCore
+        from indexer.pipeline import Indexer
+
+        for name in names:
+            settings.source(name)
+        core = RagCore(settings)
+        try:
+            indexer = Indexer(settings, core.store, core.embedder)
+            with _Progress(enabled=not args.json and sys.stderr.isatty()) as progress:
+                reports = indexer.run(args.source, full=args.full, progress=progress.update)
+        finally:
+            core.close()
+    except RagbotError as exc:
+        if args.json:
+            _print_json(
+                {
+                    "sources": [_failed_source(name, str(exc)) for name in names],
+                    "seconds": round(time.perf_counter() - started, 3),
+                }
+            )
+        raise
+    seconds = round(time.perf_counter() - started, 3)
+    if args.json:
+        _print_json({"sources": [r.to_json() for r in reports], "seconds": seconds})
+    else:
+        _print_index_table(reports, seconds)
+    return 1 if any(r.failed for r in reports) else 0
+
+
+def _failed_source(name: str, error: str) -> dict[str, Any]:
+    return {"name": name, "added": 0, "updated": 0, "deleted": 0, "unchanged": 0, "chunks_embedded": 0, "errors": [error]}
+
+
+class _Progress:
+    """A rich progress bar per source on a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar = None
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                transient=False,
+            )
+            self._bar.__enter__()
+        return self
+
+    def update(self, source: str, done: int, total: int) -> None:
+        if self._bar is None:
+            return
+        if source not in self._tasks:
+            self._tasks[source] = self._bar.add_task(source, total=total)
+        self._bar.update(self._tasks[source], completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+
+def _print_index_table(reports, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Indexed in {seconds:.1f} s")
+    for column in ("source", "added", "updated", "deleted", "unchanged", "chunks embedded", "errors"):
+        table.add_column(column, justify="left" if column == "source" else "right")
+    for r in reports:
+        table.add_row(r.name, str(r.added), str(r.updated), str(r.deleted), str(r.unchanged), str(r.chunks_embedded), str(len(r.errors)))
+    console = Console()
+    console.print(table)
+    for r in reports:
+        for error in r.errors:
+            console.print(f"[yellow]{r.name}[/]: {error}", markup=True, highlight=False)
+
+
+# -- ask -------------------------------------------------------------------------------
+def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.core import RagCore, validate_question
+
+    settings = _settings(args)
+    validate_question(args.question, settings.limits.max_question_chars)  # fail before loading models
+    if args.k is not None and not 1 <= args.k <= 50:
+        raise RagbotError("--k must be between 1 and 50")
+    core = RagCore(settings)
+    try:
+        answer = core.ask(args.question, k=args.k, source=args.source)
+    finally:
+        core.close()
+    if args.json:
+        _print_json(answer.to_json())
+        return 0
+    print(answer.text)
+    if answer.citations:
+        print("\nSources:" if answer.answered else "\nClosest sources:")
+        for c in answer.citations:
+            print(f"  [{c.n}] {c.title} - {c.url}")
+    return 0
+
+
+# -- status ----------------------------------------------------------------------------
+def cmd_status(args: argparse.Namespace) -> int:
+    from bot.store import open_store
+    from indexer.runs import RunLog
+
+    settings = _settings(args)
+    store = open_store(settings)
+    try:
+        runs = RunLog(settings.data_dir).last_runs()
+        sources = []
+        for source in settings.sources:
+            states = store.document_states(source.name)
+            last = runs.get(source.name)
+            sources.append(
+                {
+                    "name": source.name,
+                    "type": source.type,
+                    "documents": len(states),
+                    "chunks": sum(s.chunk_count for s in states.values()),
+                    "last_run": last and last.get("finished_at"),
+                    "last_error": (last["errors"][-1] if last and last.get("errors") else None),
+                }
+            )
+        meta = getattr(store, "meta", lambda: {})()
+        payload = {
+            "store": {"backend": store.backend_name, "collection": settings.collection, "chunks": store.count()},
+            "embedding_model": settings.embedding.model,
+            "indexed_with": meta.get("model"),
+            "generator": settings.generator.backend,
+            "data_dir": str(settings.data_dir),
+            "sources": sources,
+        }
+    finally:
+        store.close()
+    if args.json:
+        _print_json(payload)
+        return 0
+    print(f"store: {payload['store']['backend']}, collection {settings.collection!r}, {payload['store']['chunks']} chunks")
+    print(f"embedding model: {settings.embedding.model}; generator: {settings.generator.backend}")
+    for s in sources:
+        print(f"- {s['name']} ({s['type']}): {s['documents']} documents, {s['chunks']} chunks, last run {s['last_run'] or 'never'}")
+        if s["last_error"]:
+            print(f"  last error: {s['last_error']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

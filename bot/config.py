@@ -1,0 +1,236 @@
+"""Configuration: a TOML file, then environment variables on top.
+
+Lookup order for the file: ``--config PATH``, ``$RAGBOT_CONFIG``, ``./ragbot.toml``,
+else built-in defaults. Errors name the key and, where it can be found, the line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.errors import ConfigError
+
+__all__ = [
+    "Settings",
+    "SourceConfig",
+    "EmbeddingConfig",
+    "ChunkingConfig",
+    "StoreConfig",
+    "RetrievalConfig",
+    "GeneratorConfig",
+    "LimitsConfig",
+    "load_settings",
+    "DEFAULT_EMBEDDING_MODEL",
+    "DEFAULT_GENERATOR_MODEL",
+]
+
+DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_GENERATOR_MODEL = "gemma-3-270m"
+
+ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
+    "RAGBOT_DATA_DIR": ("data_dir",),
+    "RAGBOT_COLLECTION": ("collection",),
+    "RAGBOT_EMBEDDING_MODEL": ("embedding", "model"),
+    "RAGBOT_STORE_BACKEND": ("store", "backend"),
+    "QDRANT_URL": ("store", "url"),
+    "QDRANT_API_KEY": ("store", "api_key"),
+    "RAGBOT_GENERATOR": ("generator", "backend"),
+    "RAGBOT_GENERATOR_MODEL": ("generator", "model"),
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceConfig(_Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    type: Literal["files"] = "files"
+    path: Path
+    base_url: str | None = None
+    schedule: str | None = None
+    include: list[str] = ["**/*.md", "**/*.markdown", "**/*.rst", "**/*.html", "**/*.htm", "**/*.txt"]
+    ignore: list[str] = [".git/**", "**/node_modules/**", "**/.*/**", "**/_build/**"]
+
+
+class EmbeddingConfig(_Section):
+    model: str = DEFAULT_EMBEDDING_MODEL
+    batch_size: int = Field(default=32, ge=1, le=1024)
+    max_length: int = Field(default=256, ge=16, le=8192)
+    device: str = "cpu"
+    threads: int | None = Field(default=None, ge=1)
+
+
+class ChunkingConfig(_Section):
+    max_tokens: int = Field(default=256, ge=32, le=8192)
+    overlap_tokens: int = Field(default=32, ge=0)
+
+    @field_validator("overlap_tokens")
+    @classmethod
+    def _overlap_below_budget(cls, value: int, info: Any) -> int:
+        budget = info.data.get("max_tokens", 256)
+        if value >= budget // 2:
+            raise ValueError(f"must be less than half of max_tokens ({budget})")
+        return value
+
+
+class StoreConfig(_Section):
+    backend: Literal["edge", "local"] = "edge"
+    url: str | None = None
+    api_key: str | None = None
+    timeout_s: float = Field(default=10.0, gt=0)
+    hnsw_m: int = Field(default=16, ge=4)
+    hnsw_ef_construct: int = Field(default=200, ge=4)
+    hnsw_ef: int = Field(default=128, ge=1)
+
+
+class RetrievalConfig(_Section):
+    k: int = Field(default=5, ge=1, le=50)
+    min_score: float = Field(default=0.30, ge=-1, le=1)
+
+
+class GeneratorConfig(_Section):
+    backend: Literal["extractive", "transformers"] = "extractive"
+    model: str = DEFAULT_GENERATOR_MODEL
+    gguf_file: str | None = None
+    max_new_tokens: int = Field(default=160, ge=1, le=4096)
+    max_sentences: int = Field(default=3, ge=1, le=20)
+    device: str = "cpu"
+
+
+class LimitsConfig(_Section):
+    max_question_chars: int = Field(default=4000, ge=10)
+    max_file_bytes: int = Field(default=5_000_000, ge=1)
+
+
+class Settings(_Section):
+    data_dir: Path = Path(".ragbot")
+    collection: str = Field(default="ragbot", pattern=r"^[A-Za-z0-9_-]+$")
+    embedding: EmbeddingConfig = EmbeddingConfig()
+    chunking: ChunkingConfig = ChunkingConfig()
+    store: StoreConfig = StoreConfig()
+    retrieval: RetrievalConfig = RetrievalConfig()
+    generator: GeneratorConfig = GeneratorConfig()
+    limits: LimitsConfig = LimitsConfig()
+    sources: list[SourceConfig] = []
+    config_path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
+        seen: set[str] = set()
+        for source in sources:
+            if source.name in seen:
+                raise ValueError(f"source name {source.name!r} is used twice")
+            seen.add(source.name)
+        return sources
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none configured"
+        raise ConfigError(f"unknown source {name!r} (configured: {known})")
+
+    @property
+    def server_mode(self) -> bool:
+        return bool(self.store.url)
+
+
+def find_config_file(explicit: str | os.PathLike[str] | None) -> Path | None:
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} not found; pass an existing file to --config")
+        return path
+    from_env = os.environ.get("RAGBOT_CONFIG")
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} (from RAGBOT_CONFIG) not found")
+        return path
+    default = Path("ragbot.toml")
+    return default if default.is_file() else None
+
+
+def load_settings(config: str | os.PathLike[str] | None = None) -> Settings:
+    """Read the config file (if any), apply env overrides, validate."""
+    path = find_config_file(config)
+    raw: dict[str, Any] = {}
+    text = ""
+    if path is not None:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    _apply_env(raw)
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe_validation_error(exc, path, text)) from None
+    base = path.parent if path is not None else Path.cwd()
+    settings.config_path = path
+    for source in settings.sources:
+        if not source.path.is_absolute():
+            source.path = (base / source.path).resolve()
+    return settings
+
+
+def _apply_env(raw: dict[str, Any]) -> None:
+    for var, keys in ENV_OVERRIDES.items():
+        value = os.environ.get(var)
+        if value is None or value == "":
+            continue
+        target = raw
+        for key in keys[:-1]:
+            target = target.setdefault(key, {})
+        target[keys[-1]] = value
+
+
+def _describe_validation_error(exc: ValidationError, path: Path | None, text: str) -> str:
+    first = exc.errors()[0]
+    loc = first["loc"]
+    key = ".".join(str(part) for part in loc)
+    where = str(path) if path else "configuration"
+    line = _line_of(text, loc) if text else None
+    if line:
+        where += f", line {line}"
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown key (check the spelling against the README's configuration reference)"
+    elif first["type"] == "missing":
+        message = "required key is missing"
+    more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
+    return f"{where}: {key}: {message}{more}"
+
+
+def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
+    """Best-effort line number of the key at ``loc`` in the TOML text."""
+    lines = text.splitlines()
+    start = 0
+    keys = [part for part in loc if isinstance(part, str)]
+    if loc and loc[0] == "sources" and len(loc) > 1 and isinstance(loc[1], int):
+        headers = [i for i, line in enumerate(lines) if re.match(r"\s*\[\[\s*sources\s*\]\]", line)]
+        if loc[1] < len(headers):
+            start = headers[loc[1]]
+        keys = keys[1:]
+    elif len(keys) > 1:
+        for i, line in enumerate(lines):
+            if re.match(rf"\s*\[\s*{re.escape(keys[0])}\s*\]", line):
+                start = i
+                keys = keys[1:]
+                break
+    if not keys:
+        return start + 1
+    pattern = re.compile(rf"\s*{re.escape(keys[-1])}\s*=")
+    for i in range(start, len(lines)):
+        if pattern.match(lines[i]):
+            return i + 1
+    return start + 1 if start else None

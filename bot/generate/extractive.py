@@ -1,0 +1,85 @@
+"""Extractive answers: quote the retrieved sentences closest to the question, with [n] citations.
+
+Nothing is invented: every sentence of the answer is copied from a cited source.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.embedder import Embedder
+from bot.retriever import RetrievedSource
+
+__all__ = ["ExtractiveGenerator", "split_sentences"]
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[`*])")
+_LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_MIN_CHARS = 12
+_RELATIVE_CUTOFF = 0.80  # keep sentences scoring within 80% of the best one
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    n: int
+    order: tuple[int, int, int]  # source rank, passage rank, position
+    text: str
+
+
+def split_sentences(text: str) -> list[str]:
+    """Lines (list items, table rows) and then sentences within them."""
+    sentences = []
+    for line in text.splitlines():
+        line = _LIST_MARK.sub("", line).strip().strip("|").strip()
+        if line.startswith(("```", "~~~")) or set(line) <= set("-=|: "):
+            continue
+        sentences.extend(part.strip() for part in _SENTENCE.split(line) if len(part.strip()) >= _MIN_CHARS)
+    return sentences
+
+
+class ExtractiveGenerator:
+    name = "extractive"
+
+    def __init__(self, embedder: Embedder, max_sentences: int = 3) -> None:
+        self.embedder = embedder
+        self.max_sentences = max_sentences
+
+    def generate(self, question: str, sources: list[RetrievedSource]) -> str:
+        candidates = [
+            _Candidate(source.n, (source.n, p_rank, position), sentence)
+            for source in sources
+            for p_rank, passage in enumerate(source.passages)
+            for position, sentence in enumerate(split_sentences(passage.text))
+        ]
+        if not candidates:
+            return ""
+        vectors = self.embedder.embed([question] + [c.text for c in candidates])
+        similarity = vectors[1:] @ vectors[0]
+        # A small prior for higher-ranked sources: the retriever saw the whole chunk in context.
+        rank_prior = np.array([0.02 * (len(sources) - c.n) for c in candidates])
+        scores = similarity + rank_prior
+        best = float(scores.max())
+        picked: list[_Candidate] = []
+        seen_text: set[str] = set()
+        for index in np.argsort(-scores):
+            candidate = candidates[int(index)]
+            if scores[index] < best * _RELATIVE_CUTOFF or len(picked) >= self.max_sentences:
+                break
+            if candidate.text.lower() in seen_text:
+                continue
+            seen_text.add(candidate.text.lower())
+            picked.append(candidate)
+        picked.sort(key=lambda c: c.order)
+        return _render(picked)
+
+
+def _render(picked: list[_Candidate]) -> str:
+    """Consecutive sentences from one source share one [n] marker at their end."""
+    parts: list[str] = []
+    for i, candidate in enumerate(picked):
+        text = candidate.text if candidate.text[-1] in ".!?:" else candidate.text + "."
+        last_of_run = i + 1 == len(picked) or picked[i + 1].n != candidate.n
+        parts.append(f"{text} [{candidate.n}]" if last_of_run else text)
+    return " ".join(parts)

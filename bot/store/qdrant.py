@@ -1,0 +1,202 @@
+"""Store on qdrant-client: a Qdrant server (``QDRANT_URL``) or qdrant-client's local mode.
+
+Local mode implements the same API as the server in-process, so the contract tests run this
+class against it to cover the server code path without a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+from bot.config import StoreConfig
+from bot.errors import StoreError, StoreMismatch, StoreUnavailable
+from bot.models import Chunk, Passage
+from bot.store.base import (
+    PAYLOAD_INDEXES,
+    STATE_FIELDS,
+    DocumentState,
+    chunk_payload,
+    collect_states,
+    passage_from_payload,
+    stale_ids,
+    tombstone_payload,
+)
+
+__all__ = ["QdrantClientStore"]
+
+_SCROLL_PAGE = 1024
+_UNREACHABLE = (ResponseHandlingException, ConnectionError, TimeoutError, OSError)
+
+
+class QdrantClientStore:
+    def __init__(self, collection: str, config: StoreConfig, local_path: Path | None = None) -> None:
+        self.collection = collection
+        self.config = config
+        if config.url:
+            self.backend_name = "qdrant server"
+            self.location = config.url
+            self.client = QdrantClient(url=config.url, api_key=config.api_key or None, timeout=int(config.timeout_s))
+        else:
+            assert local_path is not None
+            self.backend_name = "embedded (qdrant-client local mode)"
+            self.location = str(local_path)
+            local_path.mkdir(parents=True, exist_ok=True)
+            try:
+                self.client = QdrantClient(path=str(local_path))
+            except RuntimeError as exc:  # portalocker: another process holds the folder
+                raise StoreUnavailable(
+                    f"the embedded index at {local_path} is in use by another ragbot process ({exc}); "
+                    "stop it, or run a Qdrant server and set QDRANT_URL"
+                ) from None
+        self._exists: bool | None = None
+
+    def _call(self, what: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return fn(*args, **kwargs)
+        except _UNREACHABLE as exc:
+            raise StoreUnavailable(
+                f"cannot reach Qdrant at {self.location} while trying to {what}: {exc}; "
+                "check that the server is running and QDRANT_URL / QDRANT_API_KEY are right"
+            ) from None
+        except UnexpectedResponse as exc:
+            raise StoreError(f"Qdrant at {self.location} refused to {what}: {exc}") from None
+
+    def collection_exists(self) -> bool:
+        if self._exists is None:
+            self._exists = bool(self._call("check the collection", self.client.collection_exists, self.collection))
+        return self._exists
+
+    def ensure_collection(self, dimension: int, model_name: str) -> None:
+        if self.collection_exists():
+            info = self._call("read the collection", self.client.get_collection, self.collection)
+            params = info.config.params.vectors
+            size = params.size if isinstance(params, models.VectorParams) else None
+            distance = params.distance if isinstance(params, models.VectorParams) else None
+            if size != dimension or distance != models.Distance.COSINE:
+                raise StoreMismatch(
+                    f"collection {self.collection!r} holds {size}-d {distance} vectors, but the embedding "
+                    f"model {model_name!r} makes {dimension}-d cosine vectors; set [embedding] model back, "
+                    "or set RAGBOT_COLLECTION to a new name"
+                )
+            return
+        self._call(
+            "create the collection",
+            self.client.create_collection,
+            self.collection,
+            vectors_config=models.VectorParams(size=dimension, distance=models.Distance.COSINE),
+            hnsw_config=models.HnswConfigDiff(m=self.config.hnsw_m, ef_construct=self.config.hnsw_ef_construct),
+        )
+        for field in PAYLOAD_INDEXES:
+            self._call(
+                "create a payload index",
+                self.client.create_payload_index,
+                self.collection,
+                field_name=field,
+                field_schema=models.PayloadSchemaType.KEYWORD,
+            )
+        self._call(
+            "create a payload index",
+            self.client.create_payload_index,
+            self.collection,
+            field_name="stale",
+            field_schema=models.PayloadSchemaType.BOOL,
+        )
+        self._exists = True
+
+    def replace_document(self, chunks: Sequence[Chunk], vectors: np.ndarray, previous_count: int = 0) -> None:
+        if not chunks:
+            return
+        points = [
+            models.PointStruct(id=chunk.point_id, vector=vector.tolist(), payload=chunk_payload(chunk, len(chunks)))
+            for chunk, vector in zip(chunks, vectors, strict=True)
+        ]
+        filler = vectors[0].tolist()
+        stale = stale_ids(chunks, previous_count)
+        points += [
+            models.PointStruct(
+                id=pid, vector=filler, payload=tombstone_payload(chunks[0].doc_id, chunks[0].source, index)
+            )
+            for index, pid in stale
+        ]
+        # One request, one WAL entry on the server: the document is wholly old or wholly new.
+        self._call("write chunks", self.client.upsert, self.collection, points=points, wait=True)
+        if stale:
+            selector = models.PointIdsList(points=[pid for _, pid in stale])
+            self._call("delete stale chunks", self.client.delete, self.collection, points_selector=selector, wait=True)
+
+    def delete_document(self, doc_id: str) -> None:
+        selector = models.Filter(must=[models.FieldCondition(key="doc_id", match=models.MatchValue(value=doc_id))])
+        self._call("delete a document", self.client.delete, self.collection, points_selector=selector, wait=True)
+
+    def search(self, vector: np.ndarray, k: int, source: str | None = None) -> list[Passage]:
+        if not self.collection_exists():
+            return []
+        response = self._call(
+            "search",
+            self.client.query_points,
+            self.collection,
+            query=vector.astype(float).tolist(),
+            limit=k,
+            query_filter=_live_filter(source),
+            with_payload=True,
+            search_params=models.SearchParams(hnsw_ef=self.config.hnsw_ef),
+        )
+        return [passage_from_payload(point.payload or {}, point.score) for point in response.points]
+
+    def document_states(self, source: str | None = None) -> dict[str, DocumentState]:
+        if not self.collection_exists():
+            return {}
+        payloads: list[dict] = []
+        offset = None
+        while True:
+            records, offset = self._call(
+                "list documents",
+                self.client.scroll,
+                self.collection,
+                scroll_filter=_source_filter(source),
+                limit=_SCROLL_PAGE,
+                offset=offset,
+                with_payload=STATE_FIELDS,
+                with_vectors=False,
+            )
+            payloads.extend(record.payload or {} for record in records)
+            if offset is None:
+                break
+        return collect_states(payloads)
+
+    def count(self, source: str | None = None) -> int:
+        if not self.collection_exists():
+            return 0
+        result = self._call(
+            "count points", self.client.count, self.collection, count_filter=_source_filter(source), exact=True
+        )
+        return int(result.count)
+
+    def meta(self) -> dict[str, object]:
+        return {}
+
+    def finish_batch(self) -> None:
+        """Qdrant indexes in the background; nothing to do."""
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _source_filter(source: str | None) -> models.Filter | None:
+    if not source:
+        return None
+    return models.Filter(must=[models.FieldCondition(key="source", match=models.MatchValue(value=source))])
+
+
+def _live_filter(source: str | None) -> models.Filter:
+    """Searches skip tombstones of an update that was interrupted."""
+    scoped = _source_filter(source)
+    return models.Filter(
+        must=scoped.must if scoped else None,
+        must_not=[models.FieldCondition(key="stale", match=models.MatchValue(value=True))],
+    )

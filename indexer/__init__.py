@@ -1,0 +1,1 @@
+"""Indexing: source -> parse -> chunk -> embed -> store."""

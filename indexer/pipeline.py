@@ -1,0 +1,143 @@
+"""One indexing pass: source -> parse -> chunk -> embed -> store, incrementally.
+
+Unchanged documents (same content hash, complete in the store) cost nothing. Changed ones
+are re-embedded and replaced atomically. Documents gone from a complete listing are deleted;
+a source that cannot be listed deletes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from bot.config import Settings, SourceConfig
+from bot.embedder import Embedder
+from bot.errors import RagbotError
+from bot.models import Chunk, Document
+from bot.store import DocumentState, Store
+from indexer.chunk import Chunker
+from indexer.parse import parse_document
+from indexer.runs import RunLog, SourceReport
+from indexer.sources import SourceError, list_documents
+
+__all__ = ["Indexer", "ProgressCallback"]
+
+log = logging.getLogger(__name__)
+
+# (source name, documents done, documents total)
+ProgressCallback = Callable[[str, int, int], None]
+
+_EMBED_GROUP_CHUNKS = 256  # embed several small documents in one batch
+
+
+@dataclass
+class _Pending:
+    doc: Document
+    chunks: list[Chunk]
+    previous: DocumentState | None
+
+
+class Indexer:
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.chunker = Chunker(embedder.tokenizer, settings.chunking)
+        self.runs = RunLog(settings.data_dir)
+
+    def run(
+        self, source_names: Iterable[str] | None = None, full: bool = False, progress: ProgressCallback | None = None
+    ) -> list[SourceReport]:
+        sources = [self.settings.source(n) for n in source_names] if source_names else list(self.settings.sources)
+        if not sources:
+            raise RagbotError("no sources configured; add a [[sources]] table to ragbot.toml (see the README)")
+        self.store.ensure_collection(self.embedder.dimension, self.embedder.model_name)
+        reports = []
+        for source in sources:
+            report = self.index_source(source, full=full, progress=progress)
+            self.runs.append(report)
+            reports.append(report)
+        return reports
+
+    def index_source(self, source: SourceConfig, full: bool = False, progress: ProgressCallback | None = None) -> SourceReport:
+        report = SourceReport(name=source.name, started_at=_now())
+        try:
+            self._index(source, report, full, progress)
+        except SourceError as exc:
+            report.failed = True
+            report.errors.append(str(exc))
+        except RagbotError as exc:  # store down, model failure: stop this source, keep the index
+            report.failed = True
+            report.errors.append(str(exc))
+        finally:
+            report.finished_at = _now()
+        return report
+
+    def _index(self, source: SourceConfig, report: SourceReport, full: bool, progress: ProgressCallback | None) -> None:
+        listing = list_documents(source, self.settings.limits.max_file_bytes)
+        report.errors.extend(listing.errors)
+        states = self.store.document_states(source.name)
+        total = len(listing.documents)
+        group: list[_Pending] = []
+        done = 0
+        for doc in listing.documents:
+            previous = states.get(doc.doc_id)
+            if not full and previous and previous.consistent and previous.content_hash == doc.content_hash:
+                report.unchanged += 1
+                done += 1
+                if progress:
+                    progress(source.name, done, total)
+                continue
+            pending = self._prepare(doc, previous, report)
+            if pending:
+                group.append(pending)
+            if sum(len(p.chunks) for p in group) >= _EMBED_GROUP_CHUNKS:
+                done += self._write(group, report)
+                group = []
+                if progress:
+                    progress(source.name, done, total)
+            elif not pending:
+                done += 1
+        done += self._write(group, report)
+        if progress:
+            progress(source.name, done, total)
+        # The listing was complete (list_documents raised otherwise): what is gone was deleted.
+        for doc_id in sorted(set(states) - listing.present):
+            self.store.delete_document(doc_id)
+            report.deleted += 1
+        self.store.finish_batch()
+
+    def _prepare(self, doc: Document, previous: DocumentState | None, report: SourceReport) -> _Pending | None:
+        try:
+            chunks = self.chunker.chunk(doc, parse_document(doc))
+        except Exception as exc:  # one unparsable file must not stop the source
+            report.errors.append(f"{doc.path}: skipped: cannot parse ({type(exc).__name__}: {exc})")
+            return None
+        if not chunks:
+            report.errors.append(f"{doc.path}: skipped: no text found")
+            return None
+        return _Pending(doc, chunks, previous)
+
+    def _write(self, group: list[_Pending], report: SourceReport) -> int:
+        if not group:
+            return 0
+        texts = [chunk.embedding_text for pending in group for chunk in pending.chunks]
+        vectors = self.embedder.embed(texts)
+        offset = 0
+        for pending in group:
+            count = len(pending.chunks)
+            previous_count = pending.previous.index_end if pending.previous else 0
+            self.store.replace_document(pending.chunks, vectors[offset : offset + count], previous_count)
+            offset += count
+            report.chunks_embedded += count
+            if pending.previous is None:
+                report.added += 1
+            else:
+                report.updated += 1
+        return len(group)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
