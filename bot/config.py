@@ -92,7 +92,7 @@ class StoreConfig(_Section):
 
 class RetrievalConfig(_Section):
     k: int = Field(default=5, ge=1, le=50)
-    min_score: float = Field(default=0.30, ge=-1, le=1)
+    min_score: float = Field(default=0.36, ge=-1, le=1)
 
 
 class GeneratorConfig(_Section):

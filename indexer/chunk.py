@@ -8,7 +8,7 @@ fact split at a boundary is still retrievable whole.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.config import ChunkingConfig
@@ -24,6 +24,7 @@ _SPECIAL_TOKENS = 2  # [CLS] and [SEP]
 class _Piece:
     text: str
     tokens: int
+    paragraph: int  # pieces of one paragraph are rejoined with a space, others with a blank line
 
 
 class Chunker:
@@ -66,38 +67,48 @@ class Chunker:
         return _pack(pieces, budget, min(self.config.overlap_tokens, budget // 4))
 
     def _pieces(self, text: str, budget: int) -> list[_Piece]:
-        """Paragraphs, or sentences of paragraphs too long, or token windows of sentences too long."""
+        """Sentences of each paragraph; token windows for a sentence over the budget.
+
+        Sentence-sized pieces let the overlap carry whole sentences across a boundary.
+        """
         pieces: list[_Piece] = []
         paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
-        for paragraph, tokens in zip(paragraphs, self.count_tokens(paragraphs)):
-            if tokens <= budget:
-                pieces.append(_Piece(paragraph, tokens))
-                continue
+        for number, paragraph in enumerate(paragraphs):
             sentences = [s for s in _SENTENCE_END.split(paragraph) if s.strip()]
             for sentence, count in zip(sentences, self.count_tokens(sentences)):
                 if count <= budget:
-                    pieces.append(_Piece(sentence, count))
+                    pieces.append(_Piece(sentence, count, number))
                 else:
-                    pieces.extend(self._windows(sentence, budget))
+                    pieces.extend(self._windows(sentence, budget, number))
         return pieces
 
-    def _windows(self, text: str, budget: int) -> list[_Piece]:
+    def _windows(self, text: str, budget: int, paragraph: int) -> list[_Piece]:
         encoded = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
         offsets = encoded["offset_mapping"]
         windows = []
         for start in range(0, len(offsets), budget):
             span = offsets[start : start + budget]
-            windows.append(_Piece(text[span[0][0] : span[-1][1]], len(span)))
+            windows.append(_Piece(text[span[0][0] : span[-1][1]], len(span), paragraph))
         return windows
 
 
-def _pack(pieces: list[_Piece], budget: int, overlap: int, joiner: Callable[[list[str]], str] = "\n\n".join) -> list[str]:
+def _join(pieces: list[_Piece]) -> str:
+    parts: list[str] = []
+    for i, piece in enumerate(pieces):
+        if i:
+            parts.append(" " if piece.paragraph == pieces[i - 1].paragraph else "\n\n")
+        parts.append(piece.text)
+    return "".join(parts)
+
+
+def _pack(pieces: list[_Piece], budget: int, overlap: int) -> list[str]:
     chunks: list[str] = []
     current: list[_Piece] = []
     size = 0
     for piece in pieces:
-        if current and size + piece.tokens > budget:
-            chunks.append(joiner([p.text for p in current]))
+        # Joining can add a token or two at a seam; keep a small margin under the budget.
+        if current and size + piece.tokens + len(current) // 8 > budget:
+            chunks.append(_join(current))
             carried: list[_Piece] = []
             carried_size = 0
             for previous in reversed(current):
@@ -111,5 +122,5 @@ def _pack(pieces: list[_Piece], budget: int, overlap: int, joiner: Callable[[lis
         current.append(piece)
         size += piece.tokens
     if current:
-        chunks.append(joiner([p.text for p in current]))
+        chunks.append(_join(current))
     return chunks

@@ -29,14 +29,34 @@ class _Candidate:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Lines (list items, table rows) and then sentences within them."""
+    """Sentences of paragraphs and list items; hard-wrapped lines are joined first."""
     sentences = []
-    for line in text.splitlines():
-        line = _LIST_MARK.sub("", line).strip().strip("|").strip()
-        if line.startswith(("```", "~~~")) or set(line) <= set("-=|: "):
-            continue
-        sentences.extend(part.strip() for part in _SENTENCE.split(line) if len(part.strip()) >= _MIN_CHARS)
+    for unit in _units(text):
+        sentences.extend(part.strip() for part in _SENTENCE.split(unit) if len(part.strip()) >= _MIN_CHARS)
     return sentences
+
+
+def _units(text: str) -> list[str]:
+    """Paragraphs and list items / table rows, each as one line of text."""
+    units: list[str] = []
+    current: list[str] = []
+
+    def flush() -> None:
+        if current:
+            units.append(" ".join(current))
+            current.clear()
+
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("```", "~~~")) or set(line) <= set("-=|:+ "):
+            flush()
+            continue
+        if _LIST_MARK.match(line) or line.startswith("|"):
+            flush()
+            line = _LIST_MARK.sub("", line).strip("|").strip()
+        current.append(line)
+    flush()
+    return units
 
 
 class ExtractiveGenerator:

@@ -54,6 +54,8 @@ class QdrantClientStore:
                     "stop it, or run a Qdrant server and set QDRANT_URL"
                 ) from None
         self._exists: bool | None = None
+        # Local mode searches exhaustively and ignores payload indexes and HNSW settings.
+        self._is_server = bool(config.url)
 
     def _call(self, what: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
         try:
@@ -91,6 +93,11 @@ class QdrantClientStore:
             vectors_config=models.VectorParams(size=dimension, distance=models.Distance.COSINE),
             hnsw_config=models.HnswConfigDiff(m=self.config.hnsw_m, ef_construct=self.config.hnsw_ef_construct),
         )
+        if self._is_server:
+            self._create_payload_indexes()
+        self._exists = True
+
+    def _create_payload_indexes(self) -> None:
         for field in PAYLOAD_INDEXES:
             self._call(
                 "create a payload index",
@@ -106,7 +113,6 @@ class QdrantClientStore:
             field_name="stale",
             field_schema=models.PayloadSchemaType.BOOL,
         )
-        self._exists = True
 
     def replace_document(self, chunks: Sequence[Chunk], vectors: np.ndarray, previous_count: int = 0) -> None:
         if not chunks:
@@ -144,7 +150,7 @@ class QdrantClientStore:
             limit=k,
             query_filter=_live_filter(source),
             with_payload=True,
-            search_params=models.SearchParams(hnsw_ef=self.config.hnsw_ef),
+            search_params=models.SearchParams(hnsw_ef=self.config.hnsw_ef) if self._is_server else None,
         )
         return [passage_from_payload(point.payload or {}, point.score) for point in response.points]
 

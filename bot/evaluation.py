@@ -1,0 +1,120 @@
+"""Evaluate answers against a JSONL file of questions with their expected pages.
+
+Each line: {"question": str, "expected_urls": [str], "answer_contains": [str]?, "answerable": bool?}.
+A hit is a cited source whose URL, without its #fragment, equals an expected URL.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.core import RagCore
+from bot.errors import InputError
+
+__all__ = ["EvalCase", "EvalResult", "load_cases", "evaluate", "summarise"]
+
+
+@dataclass(frozen=True)
+class EvalCase:
+    question: str
+    expected_urls: tuple[str, ...]
+    answer_contains: tuple[str, ...] = ()
+    answerable: bool = True
+
+
+@dataclass
+class EvalResult:
+    case: EvalCase
+    answered: bool
+    rank: int | None  # 1-based rank of the first expected source, None if absent
+    top_score: float
+    contains: bool | None
+    latency_ms: float
+    answer: str = ""
+    urls: list[str] = field(default_factory=list)
+
+
+def load_cases(path: Path) -> list[EvalCase]:
+    cases = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            cases.append(
+                EvalCase(
+                    question=row["question"],
+                    expected_urls=tuple(row.get("expected_urls", [])),
+                    answer_contains=tuple(row.get("answer_contains", [])),
+                    answerable=bool(row.get("answerable", True)),
+                )
+            )
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise InputError(f"{path}, line {number}: not an eval case ({exc})") from None
+    if not cases:
+        raise InputError(f"{path} has no questions")
+    return cases
+
+
+def _strip_fragment(url: str) -> str:
+    return url.split("#", 1)[0]
+
+
+def evaluate(core: RagCore, cases: list[EvalCase], k: int | None = None) -> list[EvalResult]:
+    results = []
+    for case in cases:
+        answer = core.ask(case.question, k=k)
+        urls = [_strip_fragment(c.url) for c in answer.citations]
+        expected = {_strip_fragment(u) for u in case.expected_urls}
+        rank = next((i + 1 for i, url in enumerate(urls) if url in expected), None)
+        contains = None
+        if case.answer_contains:
+            contains = answer.answered and all(s.lower() in answer.text.lower() for s in case.answer_contains)
+        results.append(
+            EvalResult(
+                case=case,
+                answered=answer.answered,
+                rank=rank,
+                top_score=answer.citations[0].score if answer.citations else 0.0,
+                contains=contains,
+                latency_ms=answer.latency_ms,
+                answer=answer.text,
+                urls=urls,
+            )
+        )
+    return results
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def summarise(results: list[EvalResult]) -> dict[str, Any]:
+    answerable = [r for r in results if r.case.answerable]
+    unanswerable = [r for r in results if not r.case.answerable]
+    with_contains = [r for r in answerable if r.contains is not None]
+    latencies = [r.latency_ms for r in results]
+
+    def rate(values: list[bool]) -> float | None:
+        return round(sum(values) / len(values), 4) if values else None
+
+    return {
+        "questions": len(results),
+        "hit@1": rate([r.rank == 1 for r in answerable]),
+        "hit@5": rate([r.rank is not None and r.rank <= 5 for r in answerable]),
+        "mrr@10": round(statistics.fmean([1 / r.rank if r.rank and r.rank <= 10 else 0.0 for r in answerable]), 4)
+        if answerable
+        else None,
+        "answer_contains": rate([bool(r.contains) for r in with_contains]),
+        "refusal_accuracy": rate([not r.answered for r in unanswerable]),
+        "false_refusals": rate([not r.answered for r in answerable]),
+        "latency_ms_p50": round(_percentile(latencies, 0.5), 1),
+        "latency_ms_p95": round(_percentile(latencies, 0.95), 1),
+    }

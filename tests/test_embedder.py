@@ -1,0 +1,48 @@
+"""The embedder follows the all-MiniLM-L6-v2 recipe exactly (checked against sentence-transformers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.config import EmbeddingConfig
+from bot.embedder import Embedder, resolve_embedding_model
+from bot.errors import ConfigError
+
+TEXTS = [
+    "How do I roll back a deploy?",
+    "Press Rollback on the deploy page in shipit.",
+    "Expenses older than 90 days are not reimbursed. " * 20,
+    "short",
+]
+
+
+def test_vectors_are_unit_length_and_in_input_order(embedder: Embedder) -> None:
+    vectors = embedder.embed(TEXTS)
+
+    assert vectors.shape == (4, 384) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(vectors[0], embedder.embed_query(TEXTS[0]), atol=1e-5)
+
+
+def test_matches_sentence_transformers_on_the_same_weights(embedder: Embedder) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    reference = SentenceTransformer(resolve_embedding_model("all-MiniLM-L6-v2"), device="cpu")
+    expected = reference.encode(TEXTS, normalize_embeddings=True)
+
+    cosines = np.sum(embedder.embed(TEXTS) * expected, axis=1)
+
+    assert cosines.min() > 0.999
+
+
+def test_related_texts_are_closer_than_unrelated(embedder: Embedder) -> None:
+    question, answer, other, _ = embedder.embed(TEXTS)
+    assert question @ answer > question @ other + 0.2
+
+
+def test_an_unknown_model_path_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot load embedding model"):
+        Embedder(EmbeddingConfig(model=str(tmp_path / "no-such-model"))).embed(["x"])

@@ -1,0 +1,98 @@
+"""Parsing keeps headings and anchors; chunking respects the token budget."""
+
+from __future__ import annotations
+
+import re
+
+from bot.config import ChunkingConfig
+from bot.embedder import Embedder
+from bot.models import Document
+from indexer.chunk import Chunker
+from indexer.parse import parse_document
+from indexer.sources.base import content_hash
+
+
+def doc(path: str, media_type: str, content: str | bytes) -> Document:
+    raw = content.encode() if isinstance(content, str) else content
+    return Document(
+        doc_id=f"t:{path}", source="t", url=f"https://docs.example/{path}", path=path,
+        content=raw, content_hash=content_hash(raw), media_type=media_type,
+    )
+
+
+def test_markdown_sections_keep_heading_path_and_github_anchor() -> None:
+    parsed = parse_document(doc("a.md", "markdown", "# Guide\n\nIntro.\n\n## Set up\n\nStep.\n\n### On Linux\n\nUse apt.\n"))
+
+    assert parsed.title == "Guide"
+    assert [(s.heading_path, s.anchor, s.text) for s in parsed.sections] == [
+        ((), "guide", "Intro."),
+        (("Set up",), "set-up", "Step."),
+        (("Set up", "On Linux"), "on-linux", "Use apt."),
+    ]
+
+
+def test_markdown_front_matter_title_wins() -> None:
+    parsed = parse_document(doc("a.md", "markdown", "---\ntitle: Real title\n---\nSome text.\n"))
+    assert parsed.title == "Real title" and parsed.sections[0].text == "Some text."
+
+
+def test_rst_sections_get_docutils_ids() -> None:
+    parsed = parse_document(doc("r.rst", "rst", "Title\n=====\n\nIntro.\n\nHot fixes\n---------\n\nCherry-pick.\n"))
+    assert parsed.title == "Title"
+    assert [(s.heading_path, s.anchor) for s in parsed.sections] == [((), "title"), (("Hot fixes",), "hot-fixes")]
+
+
+def test_html_drops_navigation_and_footer_and_uses_sphinx_section_ids() -> None:
+    html = """<html><head><title>Page - Site docs</title></head><body>
+    <div class="sphinxsidebar">Search the docs</div><nav>Home | About</nav>
+    <div role="main"><section id="intro"><h1>Intro<a class="headerlink" href="#intro">¶</a></h1>
+    <p>First paragraph.</p><section id="details"><h2>Details</h2><p>More <b>bold</b> text.</p></section></section></div>
+    <footer>Copyright</footer></body></html>"""
+
+    parsed = parse_document(doc("p.html", "html", html))
+
+    assert parsed.title == "Intro"
+    assert [(s.heading_path, s.anchor, s.text) for s in parsed.sections] == [
+        ((), "intro", "First paragraph."),
+        (("Details",), "details", "More bold text."),
+    ]
+    everything = " ".join(s.text for s in parsed.sections)
+    assert "Search the docs" not in everything and "Copyright" not in everything and "¶" not in everything
+
+
+def test_html_in_another_charset_is_decoded() -> None:
+    raw = '<html><head><meta charset="iso-8859-1"><title>Café</title></head><body><p>Le café ouvre à 8h.</p></body></html>'
+    parsed = parse_document(doc("c.html", "html", raw.encode("latin-1")))
+    assert "café ouvre à 8h" in parsed.sections[0].text
+
+
+def test_long_sections_are_split_under_the_token_budget_with_overlap(embedder: Embedder) -> None:
+    sentences = [f"Rule number {i} says that service {i} must page the owning team within {i} minutes." for i in range(120)]
+    text = "# Rules\n\n## Paging rules\n\n" + "\n\n".join(" ".join(sentences[i : i + 4]) for i in range(0, 120, 4))
+    config = ChunkingConfig(max_tokens=128, overlap_tokens=24)
+    chunker = Chunker(embedder.tokenizer, config)
+    document = doc("rules.md", "markdown", text)
+
+    chunks = chunker.chunk(document, parse_document(document))
+
+    assert len(chunks) > 5
+    for chunk in chunks:
+        tokens = len(embedder.tokenizer(chunk.embedding_text)["input_ids"])
+        assert tokens <= config.max_tokens
+        assert chunk.embedding_text.startswith("Rules > Paging rules\n")
+        assert chunk.url.endswith("#paging-rules")
+    assert [c.chunk_index for c in chunks] == list(range(len(chunks)))
+    joined = " ".join(c.text for c in chunks)
+    assert all(sentence in joined for sentence in sentences)  # nothing lost at the seams
+    carried = [re.split(r"(?<=\.)\s+", a.text)[-1] in b.text for a, b in zip(chunks, chunks[1:])]
+    assert all(carried), "each chunk should start with the last sentence of the one before"
+
+
+def test_a_paragraph_without_breaks_is_still_split(embedder: Embedder) -> None:
+    chunker = Chunker(embedder.tokenizer, ChunkingConfig(max_tokens=64, overlap_tokens=0))
+    document = doc("blob.txt", "text", "x" + " token" * 1000)
+
+    chunks = chunker.chunk(document, parse_document(document))
+
+    assert len(chunks) > 10
+    assert all(len(embedder.tokenizer(c.embedding_text)["input_ids"]) <= 64 for c in chunks)

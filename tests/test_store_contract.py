@@ -1,0 +1,198 @@
+"""One contract, every store engine: the embedded default (Qdrant Edge) and qdrant-client
+(local mode stands in for the server API here; the same class talks to a server)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.config import StoreConfig
+from bot.errors import StoreMismatch, StoreUnavailable
+from bot.models import Chunk, point_id
+from bot.store.base import Store
+from bot.store.edge import EdgeStore
+from bot.store.qdrant import QdrantClientStore
+
+DIM = 8
+
+
+def make_store(kind: str, root: Path) -> Store:
+    if kind == "edge":
+        return EdgeStore(root / "edge", StoreConfig())
+    return QdrantClientStore("contract", StoreConfig(backend="local"), local_path=root / "local")
+
+
+@pytest.fixture(params=["edge", "qdrant-client"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture()
+def store(store_kind: str, tmp_path: Path) -> Iterator[Store]:
+    opened = make_store(store_kind, tmp_path)
+    opened.ensure_collection(DIM, "test-model")
+    yield opened
+    opened.close()
+
+
+def unit(seed: int) -> np.ndarray:
+    vector = np.random.default_rng(seed).normal(size=DIM).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def chunks_for(doc_id: str, count: int, version: str, source: str = "docs") -> tuple[list[Chunk], np.ndarray]:
+    chunks = [
+        Chunk(
+            doc_id=doc_id,
+            chunk_index=i,
+            source=source,
+            url=f"https://docs.example/{doc_id}#part-{i}",
+            title=f"Title {doc_id}",
+            section=f"Part {i}",
+            text=f"{doc_id} chunk {i} {version}",
+            content_hash=version,
+        )
+        for i in range(count)
+    ]
+    vectors = np.stack([unit(hash((doc_id, i)) % 2**32) for i in range(count)])
+    return chunks, vectors
+
+
+def test_search_returns_nearest_chunk_with_its_payload(store: Store) -> None:
+    chunks, vectors = chunks_for("a", 3, "v1")
+    store.replace_document(chunks, vectors)
+    other, other_vectors = chunks_for("b", 2, "v1")
+    store.replace_document(other, other_vectors)
+
+    hits = store.search(vectors[1], k=3)
+
+    assert hits[0].doc_id == "a" and hits[0].chunk_index == 1
+    assert hits[0].score == pytest.approx(1.0, abs=1e-4)
+    assert hits[0].url == "https://docs.example/a#part-1"
+    assert hits[0].title == "Title a" and hits[0].section == "Part 1"
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_search_can_be_limited_to_one_source(store: Store) -> None:
+    a, a_vectors = chunks_for("a", 2, "v1", source="wiki")
+    b, b_vectors = chunks_for("b", 2, "v1", source="handbook")
+    store.replace_document(a, a_vectors)
+    store.replace_document(b, b_vectors)
+
+    hits = store.search(a_vectors[0], k=4, source="handbook")
+
+    assert hits and {h.source for h in hits} == {"handbook"}
+    assert store.count("wiki") == 2 and store.count() == 4
+
+
+def test_replacing_a_document_with_fewer_chunks_removes_the_old_tail(store: Store) -> None:
+    old, old_vectors = chunks_for("a", 5, "v1")
+    store.replace_document(old, old_vectors)
+    new, new_vectors = chunks_for("a", 2, "v2")
+
+    store.replace_document(new, new_vectors, previous_count=5)
+
+    state = store.document_states()["a"]
+    assert state.consistent and state.content_hash == "v2" and state.chunk_count == 2
+    assert store.count() == 2
+    assert all(hit.text.endswith("v2") for hit in store.search(old_vectors[4], k=10))
+
+
+def test_document_states_report_hash_and_chunk_count(store: Store) -> None:
+    for doc_id, count in (("a", 3), ("b", 1)):
+        chunks, vectors = chunks_for(doc_id, count, f"hash-{doc_id}")
+        store.replace_document(chunks, vectors)
+
+    states = store.document_states()
+
+    assert set(states) == {"a", "b"}
+    assert states["a"].content_hash == "hash-a" and states["a"].chunk_count == 3
+    assert states["b"].expected_chunks == 1 and states["b"].consistent
+
+
+def test_delete_document_removes_only_that_document(store: Store) -> None:
+    for doc_id in ("a", "b"):
+        chunks, vectors = chunks_for(doc_id, 2, "v1")
+        store.replace_document(chunks, vectors)
+
+    store.delete_document("a")
+
+    assert set(store.document_states()) == {"b"}
+    assert store.count() == 2
+
+
+def test_point_ids_are_deterministic_per_document_and_chunk() -> None:
+    assert point_id("docs:a.md", 0) == point_id("docs:a.md", 0)
+    assert point_id("docs:a.md", 0) != point_id("docs:a.md", 1)
+    assert point_id("docs:a.md", 0) != point_id("docs:b.md", 0)
+
+
+def test_collection_survives_reopening(store_kind: str, tmp_path: Path) -> None:
+    first = make_store(store_kind, tmp_path)
+    first.ensure_collection(DIM, "test-model")
+    chunks, vectors = chunks_for("a", 3, "v1")
+    first.replace_document(chunks, vectors)
+    first.finish_batch()
+    first.close()
+
+    second = make_store(store_kind, tmp_path)
+    try:
+        assert second.collection_exists()
+        second.ensure_collection(DIM, "test-model")
+        assert second.count() == 3
+        assert second.search(vectors[2], k=1)[0].chunk_index == 2
+    finally:
+        second.close()
+
+
+def test_a_model_with_another_dimension_is_refused(store_kind: str, tmp_path: Path) -> None:
+    first = make_store(store_kind, tmp_path)
+    first.ensure_collection(DIM, "test-model")
+    chunks, vectors = chunks_for("a", 2, "v1")
+    first.replace_document(chunks, vectors)
+    first.close()
+
+    second = make_store(store_kind, tmp_path)
+    try:
+        with pytest.raises(StoreMismatch, match=r"8-d"):
+            second.ensure_collection(16, "bigger-model")
+        assert second.count() == 2  # refused, and nothing was touched
+    finally:
+        second.close()
+
+
+def test_a_second_process_gets_a_clear_error_while_the_store_is_open(store_kind: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    first = make_store(store_kind, tmp_path)
+    first.ensure_collection(DIM, "test-model")
+    try:
+        script = (
+            "import sys; from pathlib import Path; sys.path.insert(0, 'tests');"
+            "from test_store_contract import make_store\n"
+            "from bot.errors import StoreUnavailable\n"
+            f"try:\n    make_store({store_kind!r}, Path({str(tmp_path)!r}))\n"
+            "except StoreUnavailable as exc:\n    print('REFUSED', exc)\n"
+        )
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+        assert "REFUSED" in result.stdout and "in use by another ragbot process" in result.stdout, result.stderr
+    finally:
+        first.close()
+
+
+def test_an_empty_store_searches_to_nothing(store_kind: str, tmp_path: Path) -> None:
+    fresh = make_store(store_kind, tmp_path)
+    try:
+        assert not fresh.collection_exists()
+        assert fresh.search(unit(1), k=3) == []
+        assert fresh.document_states() == {}
+        assert fresh.count() == 0
+        if store_kind == "edge":
+            with pytest.raises(StoreUnavailable):
+                fresh.replace_document(*chunks_for("a", 1, "v1"))
+    finally:
+        fresh.close()
