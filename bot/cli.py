@@ -57,6 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; the index keeps every document in its old or new version", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug or an unexpected library failure: still one clear line
+        if args.verbose:
+            logging.exception("unexpected failure")
+        print(f"error: unexpected failure ({type(exc).__name__}: {exc}); rerun with -v for details", file=sys.stderr)
+        return 1
 
 
 def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]

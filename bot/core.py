@@ -41,6 +41,7 @@ class RagCore:
     def __init__(self, settings: Settings, store: Store | None = None) -> None:
         self.settings = settings
         self._store = store
+        self._model_checked = False
 
     @cached_property
     def store(self) -> Store:
@@ -65,6 +66,7 @@ class RagCore:
             self.settings.source(source)  # unknown names fail with the list of known ones
         if not self.store.collection_exists() or self.store.count() == 0:
             raise InputError("the index is empty; run `ragbot index` first")
+        self._check_model_fits_index()
         sources = self.retriever.retrieve(question, k or self.settings.retrieval.k, source=source)
         # Sources come best first, so the relevant ones are a prefix and keep their numbers.
         relevant = [s for s in sources if s.score >= self.settings.retrieval.min_score]
@@ -79,6 +81,12 @@ class RagCore:
         )
         answer.latency_ms = (time.perf_counter() - started) * 1000
         return answer
+
+    def _check_model_fits_index(self) -> None:
+        if not self._model_checked:
+            # Raises StoreMismatch when the index was built with another embedding model.
+            self.store.ensure_collection(self.embedder.dimension, self.embedder.model_name)
+            self._model_checked = True
 
     def close(self) -> None:
         if "store" in self.__dict__:

@@ -131,6 +131,7 @@ class Indexer:
             previous_count = pending.previous.index_end if pending.previous else 0
             self.store.replace_document(pending.chunks, vectors[offset : offset + count], previous_count)
             offset += count
+            log.info("wrote %s (%d chunks)", pending.doc.doc_id, count)
             report.chunks_embedded += count
             if pending.previous is None:
                 report.added += 1

@@ -1,0 +1,47 @@
+"""An embedding model whose vectors don't fit the existing collection is refused, index intact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from transformers import AutoTokenizer, BertConfig, BertModel
+
+from bot.embedder import resolve_embedding_model
+from conftest import SAMPLES, handbook_config, only_json, run_cli
+
+
+def tiny_local_model(target: Path) -> Path:
+    """A real (randomly initialised) 32-d BERT saved to a local folder: a configurable local model."""
+    tokenizer = AutoTokenizer.from_pretrained(resolve_embedding_model("all-MiniLM-L6-v2"))
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
+    )
+    BertModel(config).save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    return target
+
+
+def test_switching_to_a_model_of_another_dimension_is_refused(tmp_path: Path) -> None:
+    config = handbook_config(tmp_path, SAMPLES)
+    assert run_cli("--config", str(config), "index").returncode == 0
+    env = {"RAGBOT_EMBEDDING_MODEL": str(tiny_local_model(tmp_path / "tiny-model"))}
+
+    index = run_cli("--config", str(config), "index", "--json", env=env)
+    ask = run_cli("--config", str(config), "ask", "how do I deploy?", env=env)
+
+    assert index.returncode != 0
+    error = only_json(index.stdout)["sources"][0]["errors"][0]
+    assert "384-d" in error and "32-d" in error
+    assert ask.returncode == 2 and "384-d" in ask.stderr
+    status = only_json(run_cli("--config", str(config), "status", "--json").stdout)
+    assert status["sources"][0]["documents"] == len(list(SAMPLES.iterdir())), "the index is untouched"
+
+
+def test_a_local_model_folder_can_build_its_own_index(tmp_path: Path) -> None:
+    config = handbook_config(tmp_path, SAMPLES)
+    env = {"RAGBOT_EMBEDDING_MODEL": str(tiny_local_model(tmp_path / "tiny-model"))}
+
+    result = run_cli("--config", str(config), "index", "--json", env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert only_json(result.stdout)["sources"][0]["added"] == len(list(SAMPLES.iterdir()))
