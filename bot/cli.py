@@ -47,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     _quiet_libraries()
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     handler = {"index": cmd_index, "ask": cmd_ask, "status": cmd_status}[args.command]
     try:
         return handler(args)
@@ -110,7 +112,15 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def _failed_source(name: str, error: str) -> dict[str, Any]:
-    return {"name": name, "added": 0, "updated": 0, "deleted": 0, "unchanged": 0, "chunks_embedded": 0, "errors": [error]}
+    return {
+        "name": name,
+        "added": 0,
+        "updated": 0,
+        "deleted": 0,
+        "unchanged": 0,
+        "chunks_embedded": 0,
+        "errors": [error],
+    }
 
 
 class _Progress:
@@ -126,7 +136,10 @@ class _Progress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._bar = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
                 transient=False,
             )
             self._bar.__enter__()
@@ -152,7 +165,15 @@ def _print_index_table(reports, seconds: float) -> None:  # type: ignore[no-unty
     for column in ("source", "added", "updated", "deleted", "unchanged", "chunks embedded", "errors"):
         table.add_column(column, justify="left" if column == "source" else "right")
     for r in reports:
-        table.add_row(r.name, str(r.added), str(r.updated), str(r.deleted), str(r.unchanged), str(r.chunks_embedded), str(len(r.errors)))
+        table.add_row(
+            r.name,
+            str(r.added),
+            str(r.updated),
+            str(r.deleted),
+            str(r.unchanged),
+            str(r.chunks_embedded),
+            str(len(r.errors)),
+        )
     console = Console()
     console.print(table)
     for r in reports:
@@ -221,10 +242,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(payload)
         return 0
-    print(f"store: {payload['store']['backend']}, collection {settings.collection!r}, {payload['store']['chunks']} chunks")
+    print(
+        f"store: {payload['store']['backend']}, collection {settings.collection!r}, {payload['store']['chunks']} chunks"
+    )
     print(f"embedding model: {settings.embedding.model}; generator: {settings.generator.backend}")
     for s in sources:
-        print(f"- {s['name']} ({s['type']}): {s['documents']} documents, {s['chunks']} chunks, last run {s['last_run'] or 'never'}")
+        print(
+            f"- {s['name']} ({s['type']}): {s['documents']} documents, {s['chunks']} chunks, "
+            f"last run {s['last_run'] or 'never'}"
+        )
         if s["last_error"]:
             print(f"  last error: {s['last_error']}")
     return 0

@@ -26,7 +26,7 @@ _CLOSEST_SHOWN = 3
 def validate_question(question: str, max_chars: int) -> str:
     question = " ".join(question.split())
     if not question:
-        raise InputError("the question is empty; ask something like: ragbot ask \"how do I deploy?\"")
+        raise InputError('the question is empty; ask something like: ragbot ask "how do I deploy?"')
     if len(question) > max_chars:
         raise InputError(
             f"the question is {len(question)} characters long; the limit is {max_chars} "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bot.config import Settings, SourceConfig
 from bot.embedder import Embedder
@@ -61,7 +61,9 @@ class Indexer:
             reports.append(report)
         return reports
 
-    def index_source(self, source: SourceConfig, full: bool = False, progress: ProgressCallback | None = None) -> SourceReport:
+    def index_source(
+        self, source: SourceConfig, full: bool = False, progress: ProgressCallback | None = None
+    ) -> SourceReport:
         report = SourceReport(name=source.name, started_at=_now())
         try:
             self._index(source, report, full, progress)
@@ -141,4 +143,4 @@ class Indexer:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")

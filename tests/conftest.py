@@ -50,7 +50,7 @@ def write_config(directory: Path, body: str) -> Path:
 def handbook_config(tmp_path: Path, docs: Path, extra: str = "") -> Path:
     return write_config(
         tmp_path,
-        f"""data_dir = "{tmp_path / 'data'}"
+        f"""data_dir = "{tmp_path / "data"}"
 {extra}
 [[sources]]
 name = "handbook"

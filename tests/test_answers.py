@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import REPO, SAMPLES, run_cli, write_config
 
 from bot.config import load_settings
 from bot.core import RagCore
 from bot.evaluation import evaluate, load_cases, summarise
 from bot.generate import keep_valid_citations
-from conftest import REPO, SAMPLES, run_cli, write_config
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RagCore]:
     )
     config = write_config(
         root,
-        f"""data_dir = "{root / 'data'}"
+        f"""data_dir = "{root / "data"}"
 [[sources]]
 name = "handbook"
 path = "{SAMPLES}"

@@ -6,7 +6,6 @@ import socket
 from pathlib import Path
 
 import pytest
-
 from conftest import BASE_URL, SAMPLES, handbook_config, only_json, run_cli
 
 INDEX_KEYS = {"name", "added", "updated", "deleted", "unchanged", "chunks_embedded", "errors"}

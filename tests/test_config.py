@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import run_cli, write_config
 
 from bot.config import load_settings
 from bot.errors import ConfigError
-from conftest import run_cli, write_config
 
 
 def test_defaults_without_any_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -41,11 +41,14 @@ def test_relative_source_paths_are_relative_to_the_config_file(tmp_path: Path) -
     ("body", "expected"),
     [
         ('data_dir = ".ragbot"\n[store\nurl = "x"\n', "invalid TOML"),
-        ('[retrieval]\nk = 5\nmin_scroe = 0.3\n', "line 3: retrieval.min_scroe: unknown key"),
-        ('[[sources]]\nname = "a"\npath = "x"\n\n[[sources]]\nname = "b"\ntype = "ftp"\npath = "y"\n', "line 7: sources.1.type"),
+        ("[retrieval]\nk = 5\nmin_scroe = 0.3\n", "line 3: retrieval.min_scroe: unknown key"),
+        (
+            '[[sources]]\nname = "a"\npath = "x"\n\n[[sources]]\nname = "b"\ntype = "ftp"\npath = "y"\n',
+            "line 7: sources.1.type",
+        ),
         ('[[sources]]\nname = "a"\n', "sources.0.path: required key is missing"),
         ('[generator]\nbackend = "gpt-9"\n', "line 2: generator.backend"),
-        ('[chunking]\nmax_tokens = 100\noverlap_tokens = 80\n', "must be less than half of max_tokens"),
+        ("[chunking]\nmax_tokens = 100\noverlap_tokens = 80\n", "must be less than half of max_tokens"),
     ],
 )
 def test_bad_config_names_the_key_and_line(tmp_path: Path, body: str, expected: str) -> None:

@@ -8,9 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import REPO, handbook_config, run_cli
+
 from bot.config import load_settings
 from bot.store import open_store
-from conftest import REPO, handbook_config, run_cli
 from indexer.sources.base import content_hash
 
 DOCS = 60

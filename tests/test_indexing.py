@@ -159,7 +159,9 @@ def test_ignore_patterns_leave_files_out(handbook: Path, settings_for, embedder:
 
 
 @pytest.mark.parametrize("backend", ["edge", "local"])
-def test_chunks_carry_the_payload_citations_need(handbook: Path, settings_for, embedder: Embedder, backend: str) -> None:
+def test_chunks_carry_the_payload_citations_need(
+    handbook: Path, settings_for, embedder: Embedder, backend: str
+) -> None:
     settings = settings_for(handbook, extra=f'[store]\nbackend = "{backend}"\n')
     index_once(settings, embedder)
     store = open_store(settings)

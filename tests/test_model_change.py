@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import SAMPLES, handbook_config, only_json, run_cli
 from transformers import AutoTokenizer, BertConfig, BertModel
 
 from bot.embedder import resolve_embedding_model
-from conftest import SAMPLES, handbook_config, only_json, run_cli
 
 
 def tiny_local_model(target: Path) -> Path:
     """A real (randomly initialised) 32-d BERT saved to a local folder: a configurable local model."""
     tokenizer = AutoTokenizer.from_pretrained(resolve_embedding_model("all-MiniLM-L6-v2"))
     config = BertConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
     )
     BertModel(config).save_pretrained(target)
     tokenizer.save_pretrained(target)

@@ -15,13 +15,20 @@ from indexer.sources.base import content_hash
 def doc(path: str, media_type: str, content: str | bytes) -> Document:
     raw = content.encode() if isinstance(content, str) else content
     return Document(
-        doc_id=f"t:{path}", source="t", url=f"https://docs.example/{path}", path=path,
-        content=raw, content_hash=content_hash(raw), media_type=media_type,
+        doc_id=f"t:{path}",
+        source="t",
+        url=f"https://docs.example/{path}",
+        path=path,
+        content=raw,
+        content_hash=content_hash(raw),
+        media_type=media_type,
     )
 
 
 def test_markdown_sections_keep_heading_path_and_github_anchor() -> None:
-    parsed = parse_document(doc("a.md", "markdown", "# Guide\n\nIntro.\n\n## Set up\n\nStep.\n\n### On Linux\n\nUse apt.\n"))
+    parsed = parse_document(
+        doc("a.md", "markdown", "# Guide\n\nIntro.\n\n## Set up\n\nStep.\n\n### On Linux\n\nUse apt.\n")
+    )
 
     assert parsed.title == "Guide"
     assert [(s.heading_path, s.anchor, s.text) for s in parsed.sections] == [
@@ -61,13 +68,18 @@ def test_html_drops_navigation_and_footer_and_uses_sphinx_section_ids() -> None:
 
 
 def test_html_in_another_charset_is_decoded() -> None:
-    raw = '<html><head><meta charset="iso-8859-1"><title>Café</title></head><body><p>Le café ouvre à 8h.</p></body></html>'
+    raw = (
+        '<html><head><meta charset="iso-8859-1"><title>Café</title></head>'
+        "<body><p>Le café ouvre à 8h.</p></body></html>"
+    )
     parsed = parse_document(doc("c.html", "html", raw.encode("latin-1")))
     assert "café ouvre à 8h" in parsed.sections[0].text
 
 
 def test_long_sections_are_split_under_the_token_budget_with_overlap(embedder: Embedder) -> None:
-    sentences = [f"Rule number {i} says that service {i} must page the owning team within {i} minutes." for i in range(120)]
+    sentences = [
+        f"Rule number {i} says that service {i} must page the owning team within {i} minutes." for i in range(120)
+    ]
     text = "# Rules\n\n## Paging rules\n\n" + "\n\n".join(" ".join(sentences[i : i + 4]) for i in range(0, 120, 4))
     config = ChunkingConfig(max_tokens=128, overlap_tokens=24)
     chunker = Chunker(embedder.tokenizer, config)

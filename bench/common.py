@@ -1,0 +1,62 @@
+"""Helpers shared by the benchmark scripts."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+PYTHON_DOCS = Path("/usr/share/doc/python3.11/html")
+
+
+def machine() -> str:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({cpu}), torch {torch.__version__}, {torch.get_num_threads()} threads"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def summary_ms(values_s: list[float]) -> str:
+    ms = [v * 1000 for v in values_s]
+    return f"p50 {percentile(ms, 0.5):.1f} ms, p95 {percentile(ms, 0.95):.1f} ms, mean {statistics.fmean(ms):.1f} ms"
+
+
+def corpus_chunks(limit: int) -> list[str]:
+    """Real chunk texts: the Python 3.11 docs if installed (Debian python3.11-doc), else the sample handbook."""
+    from bot.config import ChunkingConfig, EmbeddingConfig, SourceConfig
+    from bot.embedder import Embedder
+    from indexer.chunk import Chunker
+    from indexer.parse import parse_document
+    from indexer.sources import list_documents
+
+    root = PYTHON_DOCS if PYTHON_DOCS.is_dir() else REPO / "samples" / "handbook"
+    source = SourceConfig(name="bench", path=root)
+    chunker = Chunker(Embedder(EmbeddingConfig()).tokenizer, ChunkingConfig())
+    texts: list[str] = []
+    while len(texts) < limit:
+        before = len(texts)
+        for doc in list_documents(source, 5_000_000).documents:
+            texts.extend(c.embedding_text for c in chunker.chunk(doc, parse_document(doc)))
+            if len(texts) >= limit:
+                break
+        if len(texts) == before:
+            break
+    return texts[:limit]
