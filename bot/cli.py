@@ -198,10 +198,20 @@ def cmd_ask(args: argparse.Namespace) -> int:
         _print_json(answer.to_json())
         return 0
     print(answer.text)
-    if answer.citations:
-        print("\nSources:" if answer.answered else "\nClosest sources:")
-        for c in answer.citations:
-            print(f"  [{c.n}] {c.title} - {c.url}")
+    cited = answer.cited()
+    groups = (
+        [
+            ("Sources:", [c for c in answer.citations if c.n in cited]),
+            ("Related:", [c for c in answer.citations if c.n not in cited]),
+        ]
+        if answer.answered
+        else [("Closest sources:", answer.citations)]
+    )
+    for heading, citations in groups:
+        if citations:
+            print(f"\n{heading}")
+            for c in citations:
+                print(f"  [{c.n}] {c.title} - {c.url}")
     return 0
 
 

@@ -1,7 +1,9 @@
 """Configuration: a TOML file, then environment variables on top.
 
 Lookup order for the file: ``--config PATH``, ``$RAGBOT_CONFIG``, ``./ragbot.toml``,
-else built-in defaults. Errors name the key and, where it can be found, the line.
+else built-in defaults. Relative paths in the file are relative to the file; a relative
+``RAGBOT_DATA_DIR`` is relative to the working directory. Errors name the key and, where it
+can be found, the line.
 """
 
 from __future__ import annotations
@@ -177,6 +179,8 @@ def load_settings(config: str | os.PathLike[str] | None = None) -> Settings:
         raise ConfigError(_describe_validation_error(exc, path, text)) from None
     base = path.parent if path is not None else Path.cwd()
     settings.config_path = path
+    if not settings.data_dir.is_absolute() and not os.environ.get("RAGBOT_DATA_DIR"):
+        settings.data_dir = base / settings.data_dir  # like source paths: relative to the config file
     for source in settings.sources:
         if not source.path.is_absolute():
             source.path = (base / source.path).resolve()

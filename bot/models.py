@@ -6,6 +6,7 @@ Answering: question -> Passage (retrieved) -> Answer with Citations.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 
@@ -106,6 +107,10 @@ class Answer:
     answered: bool
     citations: list[Citation] = field(default_factory=list)
     latency_ms: float = 0.0
+
+    def cited(self) -> set[int]:
+        """The source numbers the answer text actually cites."""
+        return {int(n) for n in re.findall(r"\[(\d{1,3})\]", self.text)}
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -14,7 +14,7 @@ from bot.errors import ConfigError
 def test_defaults_without_any_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     settings = load_settings()
-    assert settings.data_dir == Path(".ragbot") and settings.store.url is None
+    assert settings.data_dir == tmp_path / ".ragbot" and settings.store.url is None
     assert settings.generator.backend == "extractive" and settings.sources == []
 
 
@@ -32,9 +32,14 @@ def test_env_vars_override_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert settings.server_mode
 
 
-def test_relative_source_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
-    config = write_config(tmp_path, '[[sources]]\nname = "docs"\npath = "docs"\n')
-    assert load_settings(config).sources[0].path == (tmp_path / "docs").resolve()
+def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = write_config(tmp_path, 'data_dir = "state"\n[[sources]]\nname = "docs"\npath = "docs"\n')
+    monkeypatch.chdir(tmp_path.parent)
+
+    settings = load_settings(config)
+
+    assert settings.sources[0].path == (tmp_path / "docs").resolve()
+    assert settings.data_dir == tmp_path / "state"
 
 
 @pytest.mark.parametrize(
