@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="show what is indexed")
     status.add_argument("--json", action="store_true", help="print one JSON object")
+
+    commands.add_parser("serve", help="answer questions in Slack (SLACK_BOT_TOKEN) until stopped")
     return parser
 
 
@@ -50,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    handler = {"index": cmd_index, "ask": cmd_ask, "status": cmd_status}[args.command]
+    handler = {"index": cmd_index, "ask": cmd_ask, "status": cmd_status, "serve": cmd_serve}[args.command]
     try:
         return handler(args)
     except RagbotError as exc:
@@ -83,15 +85,16 @@ def cmd_index(args: argparse.Namespace) -> int:
     names = args.source or [s.name for s in settings.sources]
     try:
         from bot.core import RagCore
-        from indexer.pipeline import Indexer
+        from indexer.runner import run_index
 
         for name in names:
             settings.source(name)
         core = RagCore(settings)
         try:
-            indexer = Indexer(settings, core.store, core.embedder)
             with _Progress(enabled=not args.json and sys.stderr.isatty()) as progress:
-                reports = indexer.run(args.source, full=args.full, progress=progress.update)
+                reports = run_index(
+                    settings, core.store, core.embedder, args.source, full=args.full, progress=progress.update
+                )
         finally:
             core.close()
     except RagbotError as exc:
@@ -239,12 +242,20 @@ def cmd_status(args: argparse.Namespace) -> int:
                 }
             )
         meta = getattr(store, "meta", lambda: {})()
+        feedback = {"up": 0, "down": 0}
+        if (settings.data_dir / "chat.sqlite3").exists():
+            from bot.chatstate import ChatState
+
+            chat_state = ChatState(settings.data_dir)
+            feedback = chat_state.feedback_counts()
+            chat_state.close()
         payload = {
             "store": {"backend": store.backend_name, "collection": settings.collection, "chunks": store.count()},
             "embedding_model": settings.embedding.model,
             "indexed_with": meta.get("model"),
             "generator": settings.generator.backend,
             "data_dir": str(settings.data_dir),
+            "feedback": feedback,
             "sources": sources,
         }
     finally:
@@ -256,6 +267,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"store: {payload['store']['backend']}, collection {settings.collection!r}, {payload['store']['chunks']} chunks"
     )
     print(f"embedding model: {settings.embedding.model}; generator: {settings.generator.backend}")
+    print(f"feedback: {feedback['up']} helpful, {feedback['down']} not helpful")
     for s in sources:
         print(
             f"- {s['name']} ({s['type']}): {s['documents']} documents, {s['chunks']} chunks, "
@@ -263,6 +275,43 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
         if s["last_error"]:
             print(f"  last error: {s['last_error']}")
+    return 0
+
+
+# -- serve -----------------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from bot.chat import ChatService
+    from bot.core import RagCore
+
+    settings = _settings(args)
+    from adapters.slack.settings import SlackSettings
+
+    slack = SlackSettings.from_env()
+    if slack is None:
+        raise RagbotError("no chat platform configured: set SLACK_BOT_TOKEN (see the README's Slack set-up)")
+    core = RagCore(settings)
+    log_dimension = core.embedder.dimension  # loads the encoder now, not on the first question
+    logging.getLogger(__name__).info("encoder ready (%d-d)", log_dimension)
+
+    async def serve() -> None:
+        from adapters.slack import create_slack_app
+        from adapters.slack.server import run_slack
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        service = ChatService(core)
+        await run_slack(create_slack_app(service, slack), slack, stop)
+
+    logging.getLogger().setLevel(logging.INFO)
+    try:
+        asyncio.run(serve())
+    finally:
+        core.close()
     return 0
 
 

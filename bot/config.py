@@ -27,6 +27,7 @@ __all__ = [
     "RetrievalConfig",
     "GeneratorConfig",
     "LimitsConfig",
+    "ChatConfig",
     "load_settings",
     "DEFAULT_EMBEDDING_MODEL",
     "DEFAULT_GENERATOR_MODEL",
@@ -106,6 +107,15 @@ class GeneratorConfig(_Section):
     device: str = "cpu"
 
 
+class ChatConfig(_Section):
+    """Behaviour shared by the Slack and Discord adapters."""
+
+    user_questions_per_minute: int = Field(default=5, ge=1)
+    questions_per_minute: int = Field(default=60, ge=1)
+    answer_timeout_s: float = Field(default=120.0, gt=0)
+    history_messages: int = Field(default=10, ge=0, le=100)
+
+
 class LimitsConfig(_Section):
     max_question_chars: int = Field(default=4000, ge=10)
     max_file_bytes: int = Field(default=5_000_000, ge=1)
@@ -120,6 +130,7 @@ class Settings(_Section):
     retrieval: RetrievalConfig = RetrievalConfig()
     generator: GeneratorConfig = GeneratorConfig()
     limits: LimitsConfig = LimitsConfig()
+    chat: ChatConfig = ChatConfig()
     sources: list[SourceConfig] = []
     config_path: Path | None = Field(default=None, exclude=True)
 

@@ -7,8 +7,10 @@ One process at a time may open a shard (the WAL is locked).
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +33,17 @@ __all__ = ["EdgeStore"]
 _SCROLL_PAGE = 1024
 
 
+def _locked(method: Callable) -> Callable:
+    """One shard call at a time: a serving process answers and reindexes from several threads."""
+
+    @functools.wraps(method)
+    def wrapper(self: EdgeStore, *args, **kwargs):  # type: ignore[no-untyped-def]
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class EdgeStore:
     backend_name = "embedded (qdrant-edge)"
 
@@ -39,6 +52,7 @@ class EdgeStore:
         self.config = config
         self._shard: qe.EdgeShard | None = None
         self._meta_path = path / "ragbot-meta.json"
+        self._lock = threading.RLock()
         if self._meta_path.exists():
             self._shard = self._open_existing()
 
@@ -57,6 +71,7 @@ class EdgeStore:
     def collection_exists(self) -> bool:
         return self._shard is not None
 
+    @_locked
     def ensure_collection(self, dimension: int, model_name: str) -> None:
         if self._shard is not None:
             meta = json.loads(self._meta_path.read_text())
@@ -87,18 +102,21 @@ class EdgeStore:
     def meta(self) -> dict[str, object]:
         return json.loads(self._meta_path.read_text()) if self._meta_path.exists() else {}
 
+    @_locked
     def close(self) -> None:
         if self._shard is not None:
             self._shard.flush()
             self._shard.close()
             self._shard = None
 
+    @_locked
     def finish_batch(self) -> None:
         shard = self._require()
         shard.optimize()  # builds HNSW for large segments; a no-op when nothing changed
         shard.flush()
 
     # -- writes --------------------------------------------------------------------
+    @_locked
     def replace_document(self, chunks: Sequence[Chunk], vectors: np.ndarray, previous_count: int = 0) -> None:
         shard = self._require()
         if not chunks:
@@ -110,10 +128,12 @@ class EdgeStore:
         if stale:
             shard.update(qe.UpdateOperation.delete_points(stale))
 
+    @_locked
     def delete_document(self, doc_id: str) -> None:
         self._require().update(qe.UpdateOperation.delete_points_by_filter(qe.Filter(must=[_match("doc_id", doc_id)])))
 
     # -- reads ---------------------------------------------------------------------
+    @_locked
     def search(self, vector: np.ndarray, k: int, source: str | None = None) -> list[Passage]:
         if self._shard is None:
             return []
@@ -126,6 +146,7 @@ class EdgeStore:
         )
         return [passage_from_payload(hit.payload or {}, hit.score) for hit in self._shard.query(request)]
 
+    @_locked
     def document_states(self, source: str | None = None) -> dict[str, DocumentState]:
         if self._shard is None:
             return {}
@@ -142,6 +163,7 @@ class EdgeStore:
                 break
         return collect_states(payloads)
 
+    @_locked
     def count(self, source: str | None = None) -> int:
         if self._shard is None:
             return 0

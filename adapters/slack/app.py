@@ -1,0 +1,162 @@
+"""The Bolt app: Slack events in, calls on the shared ChatService, Slack messages out.
+
+Nothing here retrieves or generates; it only translates.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.format import FEEDBACK_DOWN, FEEDBACK_UP, MAX_BLOCKS, answer_blocks, escape, feedback_done_blocks
+from adapters.slack.settings import SlackSettings
+from bot.chat import ChatReply, ChatService
+from bot.conversation import Turn
+
+__all__ = ["create_slack_app", "WORKING_TEXT"]
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+WORKING_TEXT = ":hourglass_flowing_sand: Looking through the docs…"
+_MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
+
+
+def create_slack_app(service: ChatService, slack: SlackSettings) -> AsyncApp:
+    client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    app = AsyncApp(
+        client=client,
+        signing_secret=slack.signing_secret,
+        request_verification_enabled=not slack.socket_mode,
+        process_before_response=False,  # ack within Slack's 3 s, answer afterwards
+    )
+    handler = _Handlers(service, slack)
+    app.event("app_mention")(handler.on_mention)
+    app.event("message")(handler.on_message)
+    app.action(re.compile(f"^({FEEDBACK_UP}|{FEEDBACK_DOWN})$"))(handler.on_feedback)
+    app.command("/ragbot")(handler.on_command)
+    return app
+
+
+class _Handlers:
+    def __init__(self, service: ChatService, slack: SlackSettings) -> None:
+        self.service = service
+        self.slack = slack
+
+    # -- questions -------------------------------------------------------------------
+    async def on_mention(self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, context) -> None:  # type: ignore[no-untyped-def]
+        await self._question(body, event, client, context.get("bot_user_id"))
+
+    async def on_message(self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, context) -> None:  # type: ignore[no-untyped-def]
+        if event.get("channel_type") != "im" or event.get("subtype"):
+            return  # channel messages arrive as app_mention; edits and joins are not questions
+        await self._question(body, event, client, context.get("bot_user_id"))
+
+    async def _question(
+        self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, bot_user: str | None
+    ) -> None:
+        if event.get("bot_id") or event.get("subtype") == "bot_message" or event.get("user") == bot_user:
+            return
+        if not self.service.first_time(body.get("event_id")):
+            log.info("ignoring redelivered event %s", body.get("event_id"))
+            return
+        channel = event["channel"]
+        is_dm = event.get("channel_type") == "im"
+        thread_ts = event.get("thread_ts") or (None if is_dm else event["ts"])
+        question = _MENTION.sub("", event.get("text", "")).strip()
+        history = await self._history(client, channel, event, bot_user) if event.get("thread_ts") else []
+        placeholder = await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=WORKING_TEXT)
+        reply = await self.service.answer(event.get("user", ""), question, history)
+        await self._deliver(client, channel, thread_ts, placeholder["ts"], reply)
+
+    async def _history(
+        self, client: AsyncWebClient, channel: str, event: dict[str, Any], bot_user: str | None
+    ) -> list[Turn]:
+        """Earlier turns of the thread, if the bot already answered in it."""
+        limit = self.service.settings.chat.history_messages
+        if not limit:
+            return []
+        try:
+            replies = await client.conversations_replies(channel=channel, ts=event["thread_ts"], limit=limit + 1)
+        except Exception as exc:  # the question is still answerable without its history
+            log.warning("could not read thread history: %s", exc)
+            return []
+        turns = []
+        for message in replies.get("messages", []):
+            if message.get("ts") == event["ts"]:
+                continue
+            if message.get("bot_id") or message.get("user") == bot_user:
+                turns.append(Turn("bot", message.get("text", "")))
+            else:
+                turns.append(Turn("user", _MENTION.sub("", message.get("text", "")).strip()))
+        return turns[-limit:] if any(t.role == "bot" for t in turns) else []
+
+    async def _deliver(
+        self, client: AsyncWebClient, channel: str, thread_ts: str | None, ts: str, reply: ChatReply
+    ) -> None:
+        if reply.answer is None:
+            await client.chat_update(channel=channel, ts=ts, text=f":warning: {reply.text}", blocks=[])
+            return
+        blocks = answer_blocks(reply.answer)
+        batches = [blocks[i : i + MAX_BLOCKS] for i in range(0, len(blocks), MAX_BLOCKS)]
+        fallback = reply.answer.text[:3000]
+        await client.chat_update(channel=channel, ts=ts, text=fallback, blocks=batches[0])
+        last_ts = ts
+        for batch in batches[1:]:  # an answer too long for one message continues in the thread
+            posted = await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=fallback, blocks=batch)
+            last_ts = posted["ts"]
+        self.service.remember(PLATFORM, f"{channel}:{last_ts}", reply)
+
+    # -- feedback --------------------------------------------------------------------
+    async def on_feedback(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        action = body["actions"][0]
+        vote = "up" if action["action_id"] == FEEDBACK_UP else "down"
+        channel = body["channel"]["id"]
+        message = body["message"]
+        user = body["user"]["id"]
+        record = self.service.state.vote(PLATFORM, f"{channel}:{message['ts']}", user, vote)
+        if record is None:
+            log.warning("vote on an unknown answer %s:%s", channel, message["ts"])
+        await client.chat_update(
+            channel=channel,
+            ts=message["ts"],
+            text=message.get("text", ""),
+            blocks=feedback_done_blocks(message.get("blocks", []), user, vote),
+        )
+
+    # -- admin -----------------------------------------------------------------------
+    async def on_command(
+        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        words = command.get("text", "").split()
+        action, args = (words[0].lower(), words[1:]) if words else ("help", [])
+        if action not in ("reindex", "status"):
+            await ack(response_type="ephemeral", text="Usage: `/ragbot reindex [source]` or `/ragbot status`")
+            return
+        if not await self._is_admin(client, command["user_id"]):
+            await ack(response_type="ephemeral", text="Sorry, only ragbot admins can do that.")
+            return
+        if action == "status":
+            await ack(response_type="ephemeral", text=escape(self.service.status_text()))
+            return
+        target = args[0] if args else None
+        await ack(response_type="in_channel", text=f"Reindexing {escape(target or 'all sources')}…")
+        summary = await self.service.reindex(target)
+        await respond(response_type="in_channel", text=f"Reindex finished:\n```{escape(summary)}```")
+
+    async def _is_admin(self, client: AsyncWebClient, user_id: str) -> bool:
+        if self.slack.admin_user_ids:
+            return user_id in self.slack.admin_user_ids
+        try:
+            user = (await client.users_info(user=user_id))["user"]
+        except Exception as exc:
+            log.warning("users.info failed, refusing admin command: %s", exc)
+            return False
+        return bool(user.get("is_admin") or user.get("is_owner"))

@@ -1,0 +1,85 @@
+"""Answers as Slack Block Kit: mrkdwn with user text escaped, split to fit Slack's limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.models import Answer
+
+__all__ = ["escape", "answer_blocks", "feedback_done_blocks", "split_text", "MAX_BLOCKS"]
+
+SECTION_LIMIT = 3000  # characters of text in one section block
+MAX_BLOCKS = 50  # blocks in one message
+FEEDBACK_UP = "ragbot_feedback_up"
+FEEDBACK_DOWN = "ragbot_feedback_down"
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn control characters; everything else is shown as written."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
+    """Pieces of at most ``limit`` characters, cut at line or word breaks where possible; nothing lost."""
+    pieces = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        if cut < limit // 2:
+            cut = text.rfind(" ", 0, limit)
+        if cut < limit // 2:
+            cut = limit
+        pieces.append(text[:cut])
+        text = text[cut:].lstrip("\n ") if cut < len(text) else ""
+    if text:
+        pieces.append(text)
+    return pieces
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
+    """Answer sections, a sources list, and the feedback buttons (possibly more than MAX_BLOCKS)."""
+    blocks = [_section(piece) for piece in split_text(escape(answer.text))]
+    if answer.citations:
+        heading = "*Sources*" if answer.answered else "*Closest pages in the docs*"
+        lines = [heading] + [
+            f"[{c.n}] <{c.url.replace('|', '%7C').replace('>', '%3E')}|{escape(c.title).replace('|', '¦')}>"
+            for c in answer.citations
+        ]
+        blocks += [_section(piece) for piece in split_text("\n".join(lines))]
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": "ragbot_feedback",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": FEEDBACK_UP,
+                    "text": {"type": "plain_text", "text": "👍 Helpful"},
+                    "value": "up",
+                },
+                {
+                    "type": "button",
+                    "action_id": FEEDBACK_DOWN,
+                    "text": {"type": "plain_text", "text": "👎 Not helpful"},
+                    "value": "down",
+                },
+            ],
+        }
+    )
+    return blocks
+
+
+def feedback_done_blocks(blocks: list[dict[str, Any]], user_id: str, vote: str) -> list[dict[str, Any]]:
+    """The message's blocks with the buttons replaced by a note that the vote was recorded."""
+    kept = [b for b in blocks if b.get("block_id") != "ragbot_feedback"]
+    emoji = "👍" if vote == "up" else "👎"
+    kept.append(
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": f"{emoji} Feedback from <@{user_id}> recorded, thank you."}],
+        }
+    )
+    return kept

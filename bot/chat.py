@@ -1,0 +1,123 @@
+"""What every chat adapter needs around the core, written once: rate limits, de-duplication,
+follow-up rewriting, timeouts, friendly errors, feedback, admin reindex and status.
+
+Adapters translate platform events into these calls and the replies into platform messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.chatstate import ChatState
+from bot.config import Settings
+from bot.conversation import Turn, standalone_question
+from bot.core import RagCore
+from bot.errors import ConfigError, InputError, RagbotError, StoreMismatch, StoreUnavailable
+from bot.models import Answer
+from bot.ratelimit import RateLimiter
+
+__all__ = ["ChatService", "ChatReply"]
+
+log = logging.getLogger(__name__)
+
+EMPTY_QUESTION = "Ask me a question about the docs, for example: how do I roll back a deploy?"
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    kind: Literal["answer", "busy", "error"]
+    text: str  # the answer text, or the message to show instead
+    answer: Answer | None = None
+    question: str = ""  # the standalone question that was answered
+
+
+class ChatService:
+    def __init__(self, core: RagCore, state: ChatState | None = None) -> None:
+        self.core = core
+        self.settings: Settings = core.settings
+        self.state = state or ChatState(self.settings.data_dir)
+        chat = self.settings.chat
+        self.limiter = RateLimiter(chat.user_questions_per_minute, chat.questions_per_minute)
+        self._index_lock = asyncio.Lock()
+
+    def first_time(self, event_id: str | None) -> bool:
+        return True if not event_id else self.state.first_time(event_id)
+
+    async def answer(self, user_id: str, question: str, history: list[Turn] | None = None) -> ChatReply:
+        question = " ".join(question.split())
+        if not question:
+            return ChatReply("error", EMPTY_QUESTION)
+        wait = self.limiter.check(user_id)
+        if wait is not None:
+            return ChatReply("busy", f"I'm answering a lot of questions right now; please try again in {wait} s.")
+        standalone = standalone_question(history or [], question)
+        timeout = self.settings.chat.answer_timeout_s
+        try:
+            answer = await asyncio.wait_for(asyncio.to_thread(self.core.ask, standalone), timeout)
+        except TimeoutError:
+            return ChatReply("error", f"Sorry, that took longer than {timeout:.0f} s. Try a more specific question.")
+        except Exception as exc:  # every failure ends in a message to the user, never silence
+            return ChatReply("error", self.explain(exc))
+        return ChatReply("answer", answer.text, answer, standalone)
+
+    def explain(self, exc: Exception) -> str:
+        if isinstance(exc, InputError) and "index is empty" in str(exc):
+            return "I can't answer yet: the docs index is empty. An admin can fill it with the reindex command."
+        if isinstance(exc, InputError):
+            return f"Sorry, I can't use that question: {exc}."
+        if isinstance(exc, StoreUnavailable):
+            log.warning("store unavailable: %s", exc)
+            return (
+                "Sorry, I can't reach the docs index right now. "
+                "Try again in a few minutes; tell an admin if it persists."
+            )
+        if isinstance(exc, StoreMismatch | ConfigError):
+            log.error("configuration problem: %s", exc)
+            return "Sorry, I'm misconfigured and can't answer. An admin can see the details in my logs."
+        if isinstance(exc, RagbotError):
+            log.error("answer failed: %s", exc)
+            return "Sorry, something went wrong while answering. An admin can see the details in my logs."
+        log.exception("unexpected failure while answering", exc_info=exc)
+        return "Sorry, something went wrong while answering. An admin can see the details in my logs."
+
+    def remember(self, platform: str, message_id: str, reply: ChatReply) -> None:
+        if reply.answer is not None:
+            sources = [c.url for c in reply.answer.citations]
+            self.state.remember_answer(platform, message_id, reply.question, reply.answer.text, sources)
+
+    async def reindex(self, source: str | None) -> str:
+        """Run one indexing pass (all sources, or one) and describe the outcome in a line per source."""
+        from indexer.runner import run_index
+
+        try:
+            names = [self.settings.source(source).name] if source else None
+            reports = await asyncio.to_thread(run_index, self.settings, self.core.store, self.core.embedder, names)
+        except RagbotError as exc:
+            return f"Reindex not started: {exc}"
+        lines = []
+        for r in reports:
+            state = "failed" if r.failed else "done"
+            lines.append(
+                f"{r.name}: {state}: {r.added} added, {r.updated} updated, {r.deleted} deleted, "
+                f"{r.unchanged} unchanged, {r.chunks_embedded} chunks embedded, {len(r.errors)} errors"
+            )
+            lines.extend(f"  {error}" for error in r.errors[:5])
+        return "\n".join(lines)
+
+    def status_text(self) -> str:
+        from indexer.runs import RunLog
+
+        runs = RunLog(self.settings.data_dir).last_runs()
+        store = self.core.store
+        lines = [f"Store: {store.backend_name}, {store.count()} chunks. Model: {self.settings.embedding.model}."]
+        for source in self.settings.sources:
+            last = runs.get(source.name)
+            when = last["finished_at"] if last else "never"
+            error = f" Last error: {last['errors'][-1]}" if last and last.get("errors") else ""
+            lines.append(f"{source.name} ({source.type}): {store.count(source.name)} chunks, last run {when}.{error}")
+        votes = self.state.feedback_counts()
+        lines.append(f"Feedback: {votes['up']} helpful, {votes['down']} not helpful.")
+        return "\n".join(lines)

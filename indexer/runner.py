@@ -1,0 +1,60 @@
+"""The one entry point for an indexing run: CLI, chat admin commands and the scheduler use it.
+
+A run takes a lock per source under the data dir, so a second trigger of a source that is
+already being indexed (in this process or another) is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from bot.config import Settings
+from bot.embedder import Embedder
+from bot.errors import RagbotError
+from bot.store import Store
+from indexer.pipeline import Indexer, ProgressCallback
+from indexer.runs import SourceReport
+
+__all__ = ["AlreadyRunning", "run_index"]
+
+
+class AlreadyRunning(RagbotError):
+    pass
+
+
+@contextmanager
+def _source_lock(data_dir: Path, source: str) -> Iterator[None]:
+    locks = data_dir / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    fd = os.open(locks / f"index-{source}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AlreadyRunning(
+                f"source {source!r} is already being indexed; wait for that run to finish (see `ragbot status`)"
+            ) from None
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def run_index(
+    settings: Settings,
+    store: Store,
+    embedder: Embedder,
+    source_names: list[str] | None = None,
+    full: bool = False,
+    progress: ProgressCallback | None = None,
+) -> list[SourceReport]:
+    names = source_names or [s.name for s in settings.sources]
+    for name in names:
+        settings.source(name)
+    with ExitStack() as stack:
+        for name in names:
+            stack.enter_context(_source_lock(settings.data_dir, name))
+        return Indexer(settings, store, embedder).run(names, full=full, progress=progress)

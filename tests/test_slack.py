@@ -1,0 +1,386 @@
+"""Slack scenarios: the real Bolt app over HTTP and Socket Mode, against a fake Slack on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from aiohttp import web
+
+from adapters.slack import SlackSettings, create_slack_app
+from adapters.slack.app import WORKING_TEXT
+from adapters.slack.server import http_app
+from bot.chat import ChatService
+from bot.chatstate import ChatState
+from bot.config import load_settings
+from bot.core import RagCore
+from conftest import SAMPLES, handbook_config, run_cli
+from fake_slack import BOT_USER, FakeSlack, LoopThread
+
+SECRET = "test-signing-secret"
+_ids = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def indexed_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("slack")
+    config = handbook_config(root, SAMPLES, extra="[chat]\nuser_questions_per_minute = 3\n")
+    assert run_cli("--config", str(config), "index").returncode == 0
+    return config
+
+
+@pytest.fixture(scope="module")
+def core(indexed_config: Path) -> Iterator[RagCore]:
+    rag = RagCore(load_settings(indexed_config))
+    yield rag
+    rag.close()
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[LoopThread]:
+    thread = LoopThread()
+    yield thread
+    thread.stop()
+
+
+class SlackBot:
+    """The Bolt app served over HTTP on 127.0.0.1, talking to a fresh FakeSlack."""
+
+    def __init__(self, loop: LoopThread, service: ChatService, admins: frozenset[str] = frozenset()) -> None:
+        self.loop = loop
+        self.fake = FakeSlack()
+        api = loop.run(self.fake.start()) + "/api/"
+        self.settings = SlackSettings(bot_token="xoxb-test", signing_secret=SECRET, api_url=api, admin_user_ids=admins)
+        self.service = service
+        self.app = create_slack_app(service, self.settings)
+        self.port = loop.run(self._serve())
+
+    async def _serve(self) -> int:
+        self.runner = web.AppRunner(http_app(self.app))
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        return site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    def close(self) -> None:
+        self.loop.run(self.runner.cleanup())
+        self.loop.run(self.fake.stop())
+
+    def post(
+        self, body: str, content_type: str, *, timestamp: int | None = None, secret: str = SECRET, headers=None
+    ) -> tuple[int, str, float]:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        signature = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/slack/events",
+            data=body.encode(),
+            headers={
+                "Content-Type": content_type,
+                "X-Slack-Request-Timestamp": ts,
+                "X-Slack-Signature": signature,
+                **(headers or {}),
+            },
+        )
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.read().decode(), time.perf_counter() - started
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode(), time.perf_counter() - started
+
+    def event(self, event: dict[str, Any], event_id: str | None = None, **kwargs: Any) -> tuple[int, str, float]:
+        payload = {
+            "type": "event_callback",
+            "team_id": "T1",
+            "api_app_id": "A1",
+            "event_id": event_id or f"Ev{next(_ids)}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": "T1", "user_id": BOT_USER, "is_bot": True}],
+            "event": event,
+        }
+        return self.post(json.dumps(payload), "application/json", **kwargs)
+
+    def form(self, fields: dict[str, str]) -> tuple[int, str, float]:
+        return self.post(urlencode(fields), "application/x-www-form-urlencoded")
+
+    def final_update(self, channel: str, ts: str) -> dict[str, Any]:
+        """The chat.update that replaced the placeholder ``ts`` with the answer."""
+        return self.fake.wait_for(
+            lambda: next((u for u in self.fake.calls_to("chat.update") if u["channel"] == channel and u["ts"] == ts), None)
+        )
+
+
+@pytest.fixture()
+def slack(loop: LoopThread, core: RagCore, tmp_path: Path) -> Iterator[SlackBot]:
+    bot = SlackBot(loop, ChatService(core, ChatState(tmp_path / "state")), admins=frozenset({"UADMIN"}))
+    yield bot
+    bot.close()
+
+
+def mention(text: str, user: str = "U1", channel: str = "C1", **extra: Any) -> dict[str, Any]:
+    ts = f"{int(time.time())}.{next(_ids):06d}"
+    return {"type": "app_mention", "user": user, "text": f"<@{BOT_USER}> {text}", "ts": ts, "channel": channel, **extra}
+
+
+def placeholder_for(bot: SlackBot, thread_ts: str | None, channel: str = "C1") -> dict[str, Any]:
+    return bot.fake.wait_for(
+        lambda: next(
+            (
+                p
+                for p in bot.fake.calls_to("chat.postMessage")
+                if p["channel"] == channel and p.get("thread_ts") == thread_ts and p["text"] == WORKING_TEXT
+            ),
+            None,
+        )
+    )
+
+
+def posted_ts(bot: SlackBot, placeholder: dict[str, Any]) -> str:
+    """ts the fake gave the placeholder message: calls and ts values are handed out in order."""
+    index = bot.fake.calls_to("chat.postMessage").index(placeholder)
+    return f"{1700000000 + index + 1}.000100"
+
+
+def answer_for(bot: SlackBot, event: dict[str, Any], thread_ts: str | None = None) -> dict[str, Any]:
+    placeholder = placeholder_for(bot, thread_ts or event["ts"], event["channel"])
+    return bot.final_update(event["channel"], posted_ts(bot, placeholder))
+
+
+def blocks_text(update: dict[str, Any]) -> str:
+    blocks = update["blocks"] if isinstance(update["blocks"], list) else json.loads(update["blocks"])
+    return json.dumps(blocks)
+
+
+def test_mention_in_a_channel_is_answered_in_its_thread_with_sources(slack: SlackBot) -> None:
+    event = mention("how do I roll back a bad deploy?")
+
+    status, _, ack_seconds = slack.event(event)
+
+    assert status == 200 and ack_seconds < 3
+    update = answer_for(slack, event)
+    assert "Rollback" in update["text"] and "[1]" in update["text"]
+    assert "https://handbook.acme.example/deploys.md#rolling-back" in blocks_text(update)
+    assert "ragbot_feedback_up" in blocks_text(update)
+
+
+def test_mention_inside_a_thread_replies_in_that_thread(slack: SlackBot) -> None:
+    event = mention("how many vacation days do we get", thread_ts="1690000000.000001")
+
+    slack.event(event)
+
+    update = answer_for(slack, event, thread_ts="1690000000.000001")
+    assert "28 days" in update["text"]
+
+
+def test_direct_messages_are_answered(slack: SlackBot) -> None:
+    event = {"type": "message", "channel_type": "im", "user": "U2", "text": "per diem when travelling?", "ts": "1.5", "channel": "D1"}
+
+    slack.event(event)
+
+    placeholder = slack.fake.wait_for(lambda: [p for p in slack.fake.calls_to("chat.postMessage") if p["channel"] == "D1"])[0]
+    update = slack.final_update("D1", posted_ts(slack, placeholder))
+    assert "45 EUR" in update["text"]
+
+
+def test_follow_up_in_a_thread_uses_the_earlier_turns(slack: SlackBot) -> None:
+    thread = "1690000001.000001"
+    slack.fake.thread_messages[thread] = [
+        {"ts": thread, "user": "U3", "text": f"<@{BOT_USER}> how many vacation days do we get"},
+        {"ts": "1690000001.000002", "bot_id": "BBOT", "user": BOT_USER, "text": "Everyone gets 28 days [1]"},
+    ]
+    event = mention("and do unused ones carry over?", user="U3", thread_ts=thread)
+    slack.fake.thread_messages[thread].append({"ts": event["ts"], "user": "U3", "text": event["text"]})
+
+    slack.event(event)
+
+    update = answer_for(slack, event, thread_ts=thread)
+    assert "31 March" in update["text"]
+    assert slack.fake.calls_to("conversations.replies")[0]["ts"] == thread
+
+
+def test_a_slack_retry_of_the_same_event_is_answered_once(slack: SlackBot) -> None:
+    event = mention("what are core hours", user="U4")
+    slack.event(event, event_id="EvRETRY1")
+    status, _, _ = slack.event(event, event_id="EvRETRY1", headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+
+    answer_for(slack, event)
+    time.sleep(1.0)  # give a wrongly accepted retry time to show up
+    placeholders = [p for p in slack.fake.calls_to("chat.postMessage") if p.get("thread_ts") == event["ts"]]
+    assert status == 200 and len(placeholders) == 1
+
+
+def test_bad_signature_is_refused_and_nothing_happens(slack: SlackBot) -> None:
+    status, _, _ = slack.event(mention("how do I deploy?"), secret="wrong-secret")
+    time.sleep(0.5)
+    assert status == 401
+    assert slack.fake.calls_to("chat.postMessage") == []
+
+
+def test_stale_timestamp_is_refused(slack: SlackBot) -> None:
+    status, _, _ = slack.event(mention("how do I deploy?"), timestamp=int(time.time()) - 600)
+    time.sleep(0.5)
+    assert status == 401
+    assert slack.fake.calls_to("chat.postMessage") == []
+
+
+def test_healthz_answers(slack: SlackBot) -> None:
+    with urllib.request.urlopen(f"http://127.0.0.1:{slack.port}/healthz", timeout=10) as response:
+        assert response.status == 200 and json.loads(response.read()) == {"status": "ok"}
+
+
+def test_feedback_click_is_stored_and_shown(slack: SlackBot) -> None:
+    event = mention("how much is the on call stipend", user="U5")
+    slack.event(event)
+    update = answer_for(slack, event)
+    action = {
+        "type": "block_actions",
+        "user": {"id": "U9"},
+        "team": {"id": "T1"},
+        "api_app_id": "A1",
+        "channel": {"id": "C1"},
+        "container": {"type": "message", "message_ts": update["ts"], "channel_id": "C1"},
+        "message": {"ts": update["ts"], "text": update["text"], "blocks": json.loads(blocks_text(update))},
+        "actions": [{"action_id": "ragbot_feedback_down", "block_id": "ragbot_feedback", "value": "down", "type": "button"}],
+        "response_url": f"{slack.fake.url}/respond/fb",
+        "trigger_id": "1.2.3",
+    }
+
+    status, _, _ = slack.form({"payload": json.dumps(action)})
+
+    assert status == 200
+    shown = slack.fake.wait_for(lambda: [u for u in slack.fake.calls_to("chat.update") if "recorded" in blocks_text(u)])
+    assert "ragbot_feedback_up" not in blocks_text(shown[0])
+    (record,) = slack.service.state.feedback()
+    assert (record.user_id, record.vote, record.question) == ("U9", "down", "how much is the on call stipend")
+    assert "300 EUR" in record.answer and record.sources[0].startswith("https://handbook.acme.example/on-call.md")
+    assert slack.service.state.feedback_counts() == {"up": 0, "down": 1}
+
+
+def command(text: str, user: str) -> dict[str, str]:
+    return {
+        "command": "/ragbot",
+        "text": text,
+        "user_id": user,
+        "channel_id": "C1",
+        "team_id": "T1",
+        "response_url": "",
+        "trigger_id": "1.2.3",
+    }
+
+
+def test_non_admins_get_an_ephemeral_refusal(slack: SlackBot) -> None:
+    fields = command("reindex", "UOTHER")
+    fields["response_url"] = f"{slack.fake.url}/respond/cmd1"
+
+    status, body, _ = slack.form(fields)
+
+    assert status == 200
+    reply = json.loads(body)
+    assert reply["response_type"] == "ephemeral" and "only ragbot admins" in reply["text"]
+
+
+def test_admin_reindex_reports_progress_and_counts(slack: SlackBot) -> None:
+    fields = command("reindex handbook", "UADMIN")
+    fields["response_url"] = f"{slack.fake.url}/respond/cmd2"
+
+    status, body, _ = slack.form(fields)
+
+    assert status == 200 and "Reindexing handbook" in json.loads(body)["text"]
+    (final,) = slack.fake.wait_for(lambda: slack.fake.calls_to("response_url:cmd2"))
+    assert "Reindex finished" in final["text"] and "handbook: done" in final["text"] and "unchanged" in final["text"]
+
+
+def test_workspace_admins_are_recognised_through_users_info(loop: LoopThread, core: RagCore, tmp_path: Path) -> None:
+    bot = SlackBot(loop, ChatService(core, ChatState(tmp_path / "s")))
+    try:
+        bot.fake.users["UWSADMIN"] = {"id": "UWSADMIN", "is_admin": True}
+        bot.fake.users["UMEMBER"] = {"id": "UMEMBER", "is_admin": False}
+        _, member, _ = bot.form(command("status", "UMEMBER"))
+        _, admin, _ = bot.form(command("status", "UWSADMIN"))
+    finally:
+        bot.close()
+    assert "only ragbot admins" in json.loads(member)["text"]
+    assert "handbook (files)" in json.loads(admin)["text"] and "Feedback:" in json.loads(admin)["text"]
+
+
+def test_rate_limit_says_when_to_try_again(slack: SlackBot) -> None:
+    events = [mention(f"what are core hours, take {i}", user="URATE") for i in range(4)]
+    for event in events:
+        slack.event(event)
+
+    updates = [answer_for(slack, event) for event in events]
+
+    busy = [u for u in updates if "try again in" in u["text"]]
+    assert len(busy) == 1 and "13:00" not in busy[0]["text"]
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_store_down_ends_in_a_friendly_error_in_the_thread(
+    loop: LoopThread, indexed_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QDRANT_URL", f"http://127.0.0.1:{_closed_port()}")
+    down = RagCore(load_settings(indexed_config))
+    bot = SlackBot(loop, ChatService(down, ChatState(tmp_path / "s")))
+    try:
+        event = mention("how do I deploy?", user="U7")
+        bot.event(event)
+        update = answer_for(bot, event)
+    finally:
+        bot.close()
+    assert "can't reach the docs index" in update["text"]
+
+
+def test_socket_mode_answers_an_events_api_envelope(loop: LoopThread, core: RagCore, tmp_path: Path) -> None:
+    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+    fake = FakeSlack()
+    api = loop.run(fake.start()) + "/api/"
+    settings = SlackSettings(bot_token="xoxb-test", app_token="xapp-test", api_url=api)
+    app = create_slack_app(ChatService(core, ChatState(tmp_path / "s")), settings)
+    async def connect() -> AsyncSocketModeHandler:
+        handler = AsyncSocketModeHandler(app, settings.app_token, web_client=app.client)
+        await handler.connect_async()
+        return handler
+
+    handler = loop.run(connect())
+    try:
+        fake.wait_for(lambda: fake.socket_connected)
+        event = mention("hotel limit for business trips in london", user="U8")
+        envelope = {
+            "envelope_id": "env-1",
+            "type": "events_api",
+            "accepts_response_payload": False,
+            "payload": {
+                "type": "event_callback",
+                "team_id": "T1",
+                "api_app_id": "A1",
+                "event_id": "EvSOCKET1",
+                "event_time": int(time.time()),
+                "authorizations": [{"team_id": "T1", "user_id": BOT_USER, "is_bot": True}],
+                "event": event,
+            },
+        }
+        loop.run(fake.push_envelope(envelope))
+        update = fake.wait_for(lambda: [u for u in fake.calls_to("chat.update") if "250 EUR" in u.get("text", "")])
+    finally:
+        loop.run(handler.close_async())
+        loop.run(fake.stop())
+    assert update and {"envelope_id": "env-1"}.items() <= fake.socket_acks[0].items()
+    placeholder = fake.calls_to("chat.postMessage")[0]
+    assert placeholder["thread_ts"] == event["ts"] and placeholder["channel"] == "C1"
