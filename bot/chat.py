@@ -41,7 +41,6 @@ class ChatService:
         self.state = state or ChatState(self.settings.data_dir)
         chat = self.settings.chat
         self.limiter = RateLimiter(chat.user_questions_per_minute, chat.questions_per_minute)
-        self._index_lock = asyncio.Lock()
 
     def first_time(self, event_id: str | None) -> bool:
         return True if not event_id else self.state.first_time(event_id)

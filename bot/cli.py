@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="show what is indexed")
     status.add_argument("--json", action="store_true", help="print one JSON object")
 
-    commands.add_parser("serve", help="answer questions in Slack (SLACK_BOT_TOKEN) until stopped")
+    commands.add_parser(
+        "serve", help="answer questions in Slack (SLACK_BOT_TOKEN) and Discord (DISCORD_BOT_TOKEN) until stopped"
+    )
     return parser
 
 
@@ -287,25 +289,39 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bot.core import RagCore
 
     settings = _settings(args)
+    from adapters.discord.settings import DiscordSettings
     from adapters.slack.settings import SlackSettings
 
     slack = SlackSettings.from_env()
-    if slack is None:
-        raise RagbotError("no chat platform configured: set SLACK_BOT_TOKEN (see the README's Slack set-up)")
+    discord_settings = DiscordSettings.from_env()
+    if slack is None and discord_settings is None:
+        raise RagbotError(
+            "no chat platform configured: set SLACK_BOT_TOKEN and/or DISCORD_BOT_TOKEN (see the README's set-up)"
+        )
     core = RagCore(settings)
     log_dimension = core.embedder.dimension  # loads the encoder now, not on the first question
     logging.getLogger(__name__).info("encoder ready (%d-d)", log_dimension)
 
     async def serve() -> None:
-        from adapters.slack import create_slack_app
-        from adapters.slack.server import run_slack
-
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         service = ChatService(core)
-        await run_slack(create_slack_app(service, slack), slack, stop)
+        adapters = []
+        if slack is not None:
+            from adapters.slack import create_slack_app
+            from adapters.slack.server import run_slack
+
+            adapters.append(run_slack(create_slack_app(service, slack), slack, stop))
+        if discord_settings is not None:
+            from adapters.discord.runner import run_discord
+
+            adapters.append(run_discord(service, discord_settings, stop))
+        try:
+            await asyncio.gather(*adapters)
+        finally:
+            stop.set()
 
     logging.getLogger().setLevel(logging.INFO)
     try:

@@ -81,7 +81,13 @@ class FakeSlack:
 
     def _reply(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
-            return {"ok": True, "team_id": "T1", "user_id": BOT_USER, "bot_id": "BBOT", "url": "https://acme.slack.com/"}
+            return {
+                "ok": True,
+                "team_id": "T1",
+                "user_id": BOT_USER,
+                "bot_id": "BBOT",
+                "url": "https://acme.slack.com/",
+            }
         if method == "chat.postMessage":
             return {"ok": True, "channel": params.get("channel"), "ts": f"{1700000000 + next(self._ts)}.000100"}
         if method == "conversations.replies":

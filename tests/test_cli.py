@@ -137,3 +137,14 @@ def test_a_qdrant_server_that_is_down_gets_a_clear_error(tmp_path: Path) -> None
     assert "cannot reach Qdrant" in only_json(index.stdout)["sources"][0]["errors"][0]
     assert ask.returncode == 2 and "cannot reach Qdrant" in ask.stderr and "QDRANT_URL" in ask.stderr
     assert "Traceback" not in ask.stderr + index.stderr
+
+
+def test_index_refuses_to_run_a_source_twice_at_once(indexed: Path) -> None:
+    from bot.config import load_settings
+    from indexer.runner import _source_lock
+
+    with _source_lock(load_settings(indexed).data_dir, "handbook"):
+        result = run_cli("--config", str(indexed), "index", "--json")
+
+    assert result.returncode == 2
+    assert "already being indexed" in only_json(result.stdout)["sources"][0]["errors"][0]

@@ -17,6 +17,8 @@ from urllib.parse import urlencode
 
 import pytest
 from aiohttp import web
+from conftest import SAMPLES, handbook_config, run_cli
+from fake_slack import BOT_USER, FakeSlack, LoopThread
 
 from adapters.slack import SlackSettings, create_slack_app
 from adapters.slack.app import WORKING_TEXT
@@ -25,8 +27,6 @@ from bot.chat import ChatService
 from bot.chatstate import ChatState
 from bot.config import load_settings
 from bot.core import RagCore
-from conftest import SAMPLES, handbook_config, run_cli
-from fake_slack import BOT_USER, FakeSlack, LoopThread
 
 SECRET = "test-signing-secret"
 _ids = itertools.count(1)
@@ -117,7 +117,9 @@ class SlackBot:
     def final_update(self, channel: str, ts: str) -> dict[str, Any]:
         """The chat.update that replaced the placeholder ``ts`` with the answer."""
         return self.fake.wait_for(
-            lambda: next((u for u in self.fake.calls_to("chat.update") if u["channel"] == channel and u["ts"] == ts), None)
+            lambda: next(
+                (u for u in self.fake.calls_to("chat.update") if u["channel"] == channel and u["ts"] == ts), None
+            )
         )
 
 
@@ -184,11 +186,20 @@ def test_mention_inside_a_thread_replies_in_that_thread(slack: SlackBot) -> None
 
 
 def test_direct_messages_are_answered(slack: SlackBot) -> None:
-    event = {"type": "message", "channel_type": "im", "user": "U2", "text": "per diem when travelling?", "ts": "1.5", "channel": "D1"}
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "user": "U2",
+        "text": "per diem when travelling?",
+        "ts": "1.5",
+        "channel": "D1",
+    }
 
     slack.event(event)
 
-    placeholder = slack.fake.wait_for(lambda: [p for p in slack.fake.calls_to("chat.postMessage") if p["channel"] == "D1"])[0]
+    placeholder = slack.fake.wait_for(
+        lambda: [p for p in slack.fake.calls_to("chat.postMessage") if p["channel"] == "D1"]
+    )[0]
     update = slack.final_update("D1", posted_ts(slack, placeholder))
     assert "45 EUR" in update["text"]
 
@@ -212,7 +223,9 @@ def test_follow_up_in_a_thread_uses_the_earlier_turns(slack: SlackBot) -> None:
 def test_a_slack_retry_of_the_same_event_is_answered_once(slack: SlackBot) -> None:
     event = mention("what are core hours", user="U4")
     slack.event(event, event_id="EvRETRY1")
-    status, _, _ = slack.event(event, event_id="EvRETRY1", headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    status, _, _ = slack.event(
+        event, event_id="EvRETRY1", headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    )
 
     answer_for(slack, event)
     time.sleep(1.0)  # give a wrongly accepted retry time to show up
@@ -251,7 +264,9 @@ def test_feedback_click_is_stored_and_shown(slack: SlackBot) -> None:
         "channel": {"id": "C1"},
         "container": {"type": "message", "message_ts": update["ts"], "channel_id": "C1"},
         "message": {"ts": update["ts"], "text": update["text"], "blocks": json.loads(blocks_text(update))},
-        "actions": [{"action_id": "ragbot_feedback_down", "block_id": "ragbot_feedback", "value": "down", "type": "button"}],
+        "actions": [
+            {"action_id": "ragbot_feedback_down", "block_id": "ragbot_feedback", "value": "down", "type": "button"}
+        ],
         "response_url": f"{slack.fake.url}/respond/fb",
         "trigger_id": "1.2.3",
     }
@@ -353,6 +368,7 @@ def test_socket_mode_answers_an_events_api_envelope(loop: LoopThread, core: RagC
     api = loop.run(fake.start()) + "/api/"
     settings = SlackSettings(bot_token="xoxb-test", app_token="xapp-test", api_url=api)
     app = create_slack_app(ChatService(core, ChatState(tmp_path / "s")), settings)
+
     async def connect() -> AsyncSocketModeHandler:
         handler = AsyncSocketModeHandler(app, settings.app_token, web_client=app.client)
         await handler.connect_async()
@@ -384,3 +400,14 @@ def test_socket_mode_answers_an_events_api_envelope(loop: LoopThread, core: RagC
     assert update and {"envelope_id": "env-1"}.items() <= fake.socket_acks[0].items()
     placeholder = fake.calls_to("chat.postMessage")[0]
     assert placeholder["thread_ts"] == event["ts"] and placeholder["channel"] == "C1"
+
+
+def test_reindex_while_a_run_is_going_says_so(slack: SlackBot, core: RagCore) -> None:
+    from indexer.runner import _source_lock
+
+    fields = command("reindex handbook", "UADMIN")
+    fields["response_url"] = f"{slack.fake.url}/respond/cmd3"
+    with _source_lock(core.settings.data_dir, "handbook"):  # another run holds the source
+        slack.form(fields)
+        (final,) = slack.fake.wait_for(lambda: slack.fake.calls_to("response_url:cmd3"))
+    assert "already being indexed" in final["text"]

@@ -1,0 +1,169 @@
+"""The discord.py client: slash commands and mentions in, calls on the shared ChatService,
+Discord messages out. Nothing here retrieves or generates; it only translates."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import discord
+from discord import app_commands
+
+from adapters.discord.format import answer_messages
+from adapters.discord.settings import DiscordSettings
+from bot.chat import ChatReply, ChatService
+from bot.conversation import Turn
+
+__all__ = ["RagbotDiscord", "FeedbackView", "use_endpoints"]
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+_MENTION = re.compile(r"<@!?\d+>")
+
+
+def use_endpoints(settings: DiscordSettings) -> None:
+    """Point discord.py at the configured REST API and gateway (proxies, tests)."""
+    import yarl
+
+    discord.http.Route.BASE = settings.api_url
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+
+
+class FeedbackView(discord.ui.View):
+    """👍 / 👎 under every answer; persistent (fixed custom ids), so clicks work after a restart."""
+
+    def __init__(self, service: ChatService) -> None:
+        super().__init__(timeout=None)
+        self.service = service
+
+    @discord.ui.button(label="Helpful", emoji="👍", custom_id="ragbot:feedback:up")
+    async def helpful(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        await self._vote(interaction, "up")
+
+    @discord.ui.button(label="Not helpful", emoji="👎", custom_id="ragbot:feedback:down")
+    async def not_helpful(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        await self._vote(interaction, "down")
+
+    async def _vote(self, interaction: discord.Interaction, vote: str) -> None:
+        message_id = str(interaction.message.id) if interaction.message else ""
+        record = self.service.state.vote(PLATFORM, message_id, str(interaction.user.id), vote)
+        text = "Thanks, your feedback was recorded." if record else "Thanks! (That answer is too old to record.)"
+        await interaction.response.send_message(f"{'👍' if vote == 'up' else '👎'} {text}", ephemeral=True)
+
+
+class RagbotDiscord(discord.Client):
+    def __init__(self, service: ChatService, settings: DiscordSettings, **options) -> None:  # type: ignore[no-untyped-def]
+        intents = discord.Intents.default()  # no privileged intents unless asked for
+        intents.message_content = settings.message_content
+        super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none(), **options)
+        self.service = service
+        self.settings = settings
+        self.tree = app_commands.CommandTree(self)
+        self._register_commands()
+
+    async def setup_hook(self) -> None:
+        self.add_view(FeedbackView(self.service))
+        if self.settings.guild_ids:
+            for guild_id in self.settings.guild_ids:
+                guild = discord.Object(id=guild_id)
+                self.tree.copy_global_to(guild=guild)
+                await self.tree.sync(guild=guild)
+        else:
+            await self.tree.sync()
+        log.info("Discord: commands synced")
+
+    # -- slash commands ----------------------------------------------------------------
+    def _register_commands(self) -> None:
+        @self.tree.command(name="ask", description="Ask the team docs a question")
+        @app_commands.describe(question="What do you want to know?")
+        async def ask(interaction: discord.Interaction, question: str) -> None:
+            await interaction.response.defer(thinking=True)
+            reply = await self.service.answer(str(interaction.user.id), question)
+            await self._send_followups(interaction, reply)
+
+        @self.tree.command(name="reindex", description="Reindex the docs (admins)")
+        @app_commands.describe(source="Only this source")
+        async def reindex(interaction: discord.Interaction, source: str | None = None) -> None:
+            if not await self._admin_only(interaction):
+                return
+            await interaction.response.defer(thinking=True)
+            summary = await self.service.reindex(source)
+            await interaction.followup.send(f"Reindex finished:\n```\n{summary[:1900]}\n```")
+
+        @self.tree.command(name="status", description="Show what is indexed (admins)")
+        async def status(interaction: discord.Interaction) -> None:
+            if not await self._admin_only(interaction):
+                return
+            await interaction.response.send_message(self.service.status_text()[:2000], ephemeral=True)
+
+    async def _admin_only(self, interaction: discord.Interaction) -> bool:
+        user = interaction.user
+        allowed = interaction.permissions.manage_guild or any(
+            role.id in self.settings.admin_role_ids for role in getattr(user, "roles", [])
+        )
+        if not allowed:
+            await interaction.response.send_message("Sorry, only ragbot admins can do that.", ephemeral=True)
+        return allowed
+
+    async def _send_followups(self, interaction: discord.Interaction, reply: ChatReply) -> None:
+        if reply.answer is None:
+            await interaction.followup.send(f"⚠️ {reply.text}")
+            return
+        messages = answer_messages(reply.answer)
+        for i, (content, embeds) in enumerate(messages):
+            last = i == len(messages) - 1
+            kwargs = {"view": FeedbackView(self.service)} if last else {}
+            sent = await interaction.followup.send(content=content or None, embeds=embeds, wait=True, **kwargs)
+        self.service.remember(PLATFORM, str(sent.id), reply)
+
+    # -- mentions and thread follow-ups -----------------------------------------------
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or self.user is None or message.guild is None:
+            return
+        channel = message.channel
+        in_own_thread = isinstance(channel, discord.Thread) and channel.owner_id == self.user.id
+        if not (self.user in message.mentions or in_own_thread):
+            return
+        if not self.service.first_time(f"discord:{message.id}"):
+            return
+        question = _MENTION.sub("", message.content).strip()
+        try:
+            if isinstance(channel, discord.Thread):
+                thread, history = channel, await self._history(channel, message)
+            else:
+                thread, history = await message.create_thread(name=(question or "Question")[:90]), []
+            async with thread.typing():
+                reply = await self.service.answer(str(message.author.id), question, history)
+            await self._send_to_channel(thread, reply)
+        except discord.HTTPException as exc:
+            log.warning("could not answer message %s: %s", message.id, exc)
+
+    async def _history(self, thread: discord.Thread, current: discord.Message) -> list[Turn]:
+        limit = self.service.settings.chat.history_messages
+        if not limit:
+            return []
+        turns: list[Turn] = []
+        try:
+            if thread.parent is not None:  # the message the thread was started from
+                starter = await thread.parent.fetch_message(thread.id)
+                turns.append(Turn("user", _MENTION.sub("", starter.content).strip()))
+        except discord.HTTPException:
+            pass
+        newest_first = [m async for m in thread.history(limit=limit, before=current)]
+        bot_id = self.user.id if self.user else None
+        for message in reversed(newest_first):
+            role = "bot" if message.author.id == bot_id else "user"
+            turns.append(Turn(role, _MENTION.sub("", message.content).strip()))
+        return turns[-limit:]
+
+    async def _send_to_channel(self, channel: discord.abc.Messageable, reply: ChatReply) -> None:
+        if reply.answer is None:
+            await channel.send(f"⚠️ {reply.text}")
+            return
+        messages = answer_messages(reply.answer)
+        for i, (content, embeds) in enumerate(messages):
+            last = i == len(messages) - 1
+            kwargs = {"view": FeedbackView(self.service)} if last else {}
+            sent = await channel.send(content=content or None, embeds=embeds, **kwargs)
+        self.service.remember(PLATFORM, str(sent.id), reply)

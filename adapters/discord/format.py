@@ -1,0 +1,38 @@
+"""Answers as Discord messages: content split at 2,000 characters, sources in embeds
+(4,096 characters each), links that don't unfurl into previews."""
+
+from __future__ import annotations
+
+import discord
+
+from adapters.slack.format import split_text
+from bot.models import Answer
+
+__all__ = ["answer_messages", "MESSAGE_LIMIT", "EMBED_LIMIT"]
+
+MESSAGE_LIMIT = 2000
+EMBED_LIMIT = 4096
+_EMBEDS_PER_MESSAGE = 10
+
+
+def _escape(text: str) -> str:
+    """Neutralise mass mentions in quoted doc text."""
+    return text.replace("@everyone", "@\u200beveryone").replace("@here", "@\u200bhere")
+
+
+def answer_messages(answer: Answer) -> list[tuple[str, list[discord.Embed]]]:
+    """(content, embeds) per message to send, in order; nothing is cut."""
+    contents = split_text(_escape(answer.text), MESSAGE_LIMIT)
+    embeds: list[discord.Embed] = []
+    if answer.citations:
+        title = "Sources" if answer.answered else "Closest pages in the docs"
+        lines = [f"[{c.n}] [{discord.utils.escape_markdown(c.title)}](<{c.url}>)" for c in answer.citations]
+        embeds = [discord.Embed(title=title, description=piece) for piece in split_text("\n".join(lines), EMBED_LIMIT)]
+    messages = [(content, []) for content in contents]
+    for start in range(0, len(embeds), _EMBEDS_PER_MESSAGE):
+        batch = embeds[start : start + _EMBEDS_PER_MESSAGE]
+        if start == 0:
+            messages[-1] = (messages[-1][0], batch)
+        else:
+            messages.append(("", batch))
+    return messages

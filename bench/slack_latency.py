@@ -1,0 +1,120 @@
+"""Slack end to end: signed Events API request -> answer recorded by a fake Slack, per generator.
+
+    .venv/bin/python bench/slack_latency.py [--questions 50] [--generators extractive transformers]
+
+The real Bolt app serves HTTP on 127.0.0.1; the fake Slack (tests/fake_slack.py) records the
+chat.update that replaces the "looking through the docs" placeholder. Reports the HTTP ack
+time (Slack needs it under 3 s) and the time until the answer is posted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from bench.common import machine, summary_ms  # noqa: E402
+
+SECRET = "bench-secret"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--questions", type=int, default=50)
+    parser.add_argument("--generators", nargs="+", default=["extractive", "transformers"])
+    args = parser.parse_args()
+
+    from aiohttp import web
+    from fake_slack import BOT_USER, FakeSlack, LoopThread
+
+    from adapters.slack import SlackSettings, create_slack_app
+    from adapters.slack.server import http_app
+    from bot.chat import ChatService
+    from bot.chatstate import ChatState
+    from bot.config import load_settings
+    from bot.core import RagCore
+
+    root = Path(tempfile.mkdtemp(prefix="bench-slack-"))
+    config = root / "ragbot.toml"
+    config.write_text(
+        f'data_dir = "{root / "data"}"\n[chat]\nuser_questions_per_minute = 1000\nquestions_per_minute = 1000\n'
+        f'[[sources]]\nname = "handbook"\npath = "{ROOT / "samples" / "handbook"}"\n'
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "index"], check=True, env=env, cwd=ROOT)
+    questions = [json.loads(line)["question"] for line in (ROOT / "samples" / "eval.jsonl").read_text().splitlines()]
+    print(f"machine: {machine()}")
+
+    loop = LoopThread()
+    for generator in args.generators:
+        os.environ["RAGBOT_GENERATOR"] = generator
+        core = RagCore(load_settings(config))
+        core.ask("warm up the models")
+        fake = FakeSlack()
+        api = loop.run(fake.start()) + "/api/"
+        app = create_slack_app(
+            ChatService(core, ChatState(root / f"state-{generator}")),
+            SlackSettings("xoxb", signing_secret=SECRET, api_url=api),
+        )
+
+        async def serve(app=app) -> tuple[web.AppRunner, int]:
+            runner = web.AppRunner(http_app(app))
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+        runner, port = loop.run(serve())
+        acks, answers = [], []
+        for i in range(args.questions):
+            channel = f"C{i}"
+            event = {
+                "type": "app_mention",
+                "user": "U1",
+                "text": f"<@{BOT_USER}> {questions[i % len(questions)]}",
+                "ts": f"{i}.1",
+                "channel": channel,
+            }
+            body = json.dumps(
+                {"type": "event_callback", "team_id": "T1", "event_id": f"Ev{generator}{i}", "event": event}
+            )
+            ts = str(int(time.time()))
+            signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/slack/events",
+                data=body.encode(),
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Slack-Request-Timestamp": ts,
+                    "X-Slack-Signature": signature,
+                },
+            )
+            started = time.perf_counter()
+            with urllib.request.urlopen(request, timeout=30):
+                acks.append(time.perf_counter() - started)
+            fake.wait_for(
+                lambda channel=channel, fake=fake: [u for u in fake.calls_to("chat.update") if u["channel"] == channel],
+                timeout=300,
+            )
+            answers.append(time.perf_counter() - started)
+        loop.run(runner.cleanup())
+        loop.run(fake.stop())
+        core.close()
+        print(
+            f"{generator}: {args.questions} questions; HTTP ack {summary_ms(acks)}; answer posted {summary_ms(answers)}"
+        )
+    loop.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+"""Discord scenarios: the real discord.py client against a fake Discord (REST + gateway) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import SAMPLES, handbook_config, run_cli
+from fake_discord import ADMIN_ROLE_ID, BOT_ID, CHANNEL_ID, GUILD_ID, FakeDiscord, user
+from fake_slack import LoopThread
+
+from adapters.discord import DiscordSettings, RagbotDiscord, use_endpoints
+from bot.chat import ChatService
+from bot.chatstate import ChatState
+from bot.config import load_settings
+from bot.core import RagCore
+
+MANAGE_GUILD = 1 << 5
+
+
+@pytest.fixture(scope="module")
+def indexed_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("discord")
+    config = handbook_config(root, SAMPLES)
+    assert run_cli("--config", str(config), "index").returncode == 0
+    return config
+
+
+@pytest.fixture(scope="module")
+def core(indexed_config: Path) -> Iterator[RagCore]:
+    rag = RagCore(load_settings(indexed_config))
+    yield rag
+    rag.close()
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[LoopThread]:
+    thread = LoopThread()
+    yield thread
+    thread.stop()
+
+
+class DiscordBot:
+    """The real client, logged in to a fresh FakeDiscord."""
+
+    def __init__(self, loop: LoopThread, service: ChatService) -> None:
+        self.loop = loop
+        self.fake = FakeDiscord()
+        loop.run(self.fake.start())
+        self.settings = DiscordSettings(
+            bot_token="discord-test-token",
+            api_url=self.fake.api_url,
+            gateway_url=self.fake.gateway_url,
+            guild_ids=frozenset({GUILD_ID}),
+            admin_role_ids=frozenset({ADMIN_ROLE_ID}),
+            message_content=True,
+        )
+        use_endpoints(self.settings)
+        self.service = service
+
+        async def start() -> RagbotDiscord:
+            client = RagbotDiscord(service, self.settings, guild_ready_timeout=0.2)
+            self.task = asyncio.get_running_loop().create_task(client.start(self.settings.bot_token))
+            return client
+
+        self.client = loop.run(start())
+        self.fake.wait_for(self.client.is_ready, timeout=60)
+
+    def close(self) -> None:
+        self.loop.run(self.client.close())
+        self.loop.run(self.fake.stop())
+
+    def send(self, event: str, data: dict[str, Any]) -> None:
+        self.loop.run(self.fake.dispatch(event, data))
+
+    def followups(self, token: str) -> list[dict[str, Any]]:
+        return self.fake.calls_to("POST", f"/webhooks/{BOT_ID}/{token}")
+
+    def callbacks(self, interaction: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.fake.calls_to("POST", f"/interactions/{interaction['id']}/{interaction['token']}/callback")
+
+
+@pytest.fixture()
+def discord_bot(loop: LoopThread, core: RagCore, tmp_path: Path) -> Iterator[DiscordBot]:
+    bot = DiscordBot(loop, ChatService(core, ChatState(tmp_path / "state")))
+    yield bot
+    bot.close()
+
+
+def text_of(body: dict[str, Any]) -> str:
+    return json.dumps(body, ensure_ascii=False)
+
+
+def test_commands_are_synced_to_the_configured_guild(discord_bot: DiscordBot) -> None:
+    (synced,) = discord_bot.fake.wait_for(
+        lambda: discord_bot.fake.calls_to("PUT", f"/applications/{BOT_ID}/guilds/{GUILD_ID}/commands")
+    )
+    assert {command["name"] for command in synced} == {"ask", "reindex", "status"}
+
+
+def test_ask_defers_then_answers_with_linked_sources(discord_bot: DiscordBot) -> None:
+    interaction = discord_bot.fake.interaction("ask", 4001, {"question": "how many vacation days do we get?"})
+
+    discord_bot.send("INTERACTION_CREATE", interaction)
+
+    (followup,) = discord_bot.fake.wait_for(lambda: discord_bot.followups(interaction["token"]))
+    assert discord_bot.callbacks(interaction)[0]["type"] == 5  # deferred: "ragbot is thinking..."
+    assert "28 days" in followup["content"] and "[1]" in followup["content"]
+    sources = followup["embeds"][0]
+    assert sources["title"] == "Sources"
+    assert "[Time off › Vacation](<https://handbook.acme.example/time-off.md#vacation>)" in sources["description"]
+    assert "ragbot:feedback:up" in text_of(followup["components"])
+
+
+def test_mention_is_answered_in_a_thread_and_follow_ups_need_no_mention(discord_bot: DiscordBot) -> None:
+    fake = discord_bot.fake
+    question = fake.message(CHANNEL_ID, user(4002, "bob"), f"<@{BOT_ID}> how do I roll back a bad deploy?")
+
+    discord_bot.send("MESSAGE_CREATE", question)
+
+    thread_id = int(question["id"])
+    fake.wait_for(lambda: fake.calls_to("POST", f"/channels/{CHANNEL_ID}/messages/{thread_id}/threads"))
+    first = fake.wait_for(lambda: fake.bot_messages(thread_id))
+    assert "Rollback" in first[0]["content"]
+
+    follow_up = fake.message(thread_id, user(4002, "bob"), "and how long does that take?")
+    discord_bot.send("MESSAGE_CREATE", follow_up)
+
+    answers = fake.wait_for(lambda: fake.bot_messages(thread_id)[1:])
+    assert "4 minutes" in answers[0]["content"]
+
+
+def test_feedback_click_is_stored(discord_bot: DiscordBot) -> None:
+    interaction = discord_bot.fake.interaction("ask", 4003, {"question": "what is the per diem when travelling"})
+    discord_bot.send("INTERACTION_CREATE", interaction)
+    discord_bot.fake.wait_for(lambda: discord_bot.followups(interaction["token"]))
+    answer_message = discord_bot.fake.bot_messages(CHANNEL_ID)[-1]
+    click = discord_bot.fake.button_click(answer_message, "ragbot:feedback:down", 4004)
+
+    discord_bot.send("INTERACTION_CREATE", click)
+
+    (reply,) = discord_bot.fake.wait_for(lambda: discord_bot.callbacks(click))
+    assert reply["type"] == 4 and reply["data"]["flags"] & 64 and "recorded" in reply["data"]["content"]
+    (record,) = discord_bot.service.state.feedback()
+    assert (record.platform, record.user_id, record.vote) == ("discord", "4004", "down")
+    assert "45 EUR" in record.answer and record.question == "what is the per diem when travelling"
+
+
+def test_reindex_is_for_admins_only(discord_bot: DiscordBot) -> None:
+    member = discord_bot.fake.interaction("reindex", 4005)
+    admin = discord_bot.fake.interaction("reindex", 4006, {"source": "handbook"}, roles=[ADMIN_ROLE_ID])
+
+    discord_bot.send("INTERACTION_CREATE", member)
+    discord_bot.send("INTERACTION_CREATE", admin)
+
+    (refusal,) = discord_bot.fake.wait_for(lambda: discord_bot.callbacks(member))
+    assert refusal["data"]["flags"] & 64 and "only ragbot admins" in refusal["data"]["content"]
+    (report,) = discord_bot.fake.wait_for(lambda: discord_bot.followups(admin["token"]), timeout=120)
+    assert "Reindex finished" in report["content"] and "handbook: done" in report["content"]
+
+
+def test_manage_server_permission_allows_status(discord_bot: DiscordBot) -> None:
+    status = discord_bot.fake.interaction("status", 4007, permissions=MANAGE_GUILD)
+
+    discord_bot.send("INTERACTION_CREATE", status)
+
+    (reply,) = discord_bot.fake.wait_for(lambda: discord_bot.callbacks(status))
+    assert reply["data"]["flags"] & 64 and "handbook (files)" in reply["data"]["content"]
+
+
+def test_messages_from_bots_are_ignored(discord_bot: DiscordBot) -> None:
+    other_bot = discord_bot.fake.message(CHANNEL_ID, user(4100, "otherbot", bot=True), f"<@{BOT_ID}> how do I deploy?")
+
+    discord_bot.send("MESSAGE_CREATE", other_bot)
+    time.sleep(1.0)
+
+    assert discord_bot.fake.calls_to("POST", f"/channels/{CHANNEL_ID}/messages/{other_bot['id']}/threads") == []
+    assert discord_bot.fake.bot_messages(CHANNEL_ID) == []
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_store_down_ends_in_a_friendly_error(
+    loop: LoopThread, indexed_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QDRANT_URL", f"http://127.0.0.1:{_closed_port()}")
+    bot = DiscordBot(loop, ChatService(RagCore(load_settings(indexed_config)), ChatState(tmp_path / "s")))
+    try:
+        interaction = bot.fake.interaction("ask", 4008, {"question": "how do I deploy?"})
+        bot.send("INTERACTION_CREATE", interaction)
+        (followup,) = bot.fake.wait_for(lambda: bot.followups(interaction["token"]))
+    finally:
+        bot.close()
+    assert "can't reach the docs index" in followup["content"]

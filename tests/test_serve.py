@@ -1,0 +1,207 @@
+"""`ragbot serve` as a real process: Slack over HTTP, configured only through the environment."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import REPO, SAMPLES, handbook_config, run_cli
+from fake_slack import BOT_USER, FakeSlack, LoopThread
+
+TOKEN = "xoxb-very-secret-token"
+SECRET = "serve-signing-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture()
+def fake_slack() -> Iterator[FakeSlack]:
+    loop = LoopThread()
+    fake = FakeSlack()
+    loop.run(fake.start())
+    yield fake
+    loop.run(fake.stop())
+    loop.stop()
+
+
+def wait_healthy(port: int, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "ragbot serve exited early"
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    raise AssertionError("ragbot serve never became healthy")
+
+
+def signed_event(port: int, event: dict) -> int:
+    body = json.dumps({"type": "event_callback", "team_id": "T1", "event_id": "EvSERVE1", "event": event})
+    ts = str(int(time.time()))
+    signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/slack/events",
+        data=body.encode(),
+        headers={"Content-Type": "application/json", "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status
+
+
+def test_serve_answers_a_mention_and_stops_cleanly_without_logging_secrets(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    config = handbook_config(tmp_path, SAMPLES)
+    assert run_cli("--config", str(config), "index").returncode == 0
+    port = free_port()
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake_slack.url + "/api/",
+        "RAGBOT_HTTP_HOST": "127.0.0.1",
+        "RAGBOT_HTTP_PORT": str(port),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(config), "-v", "serve"],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_healthy(port, process)
+        event = {
+            "type": "app_mention",
+            "user": "U1",
+            "text": f"<@{BOT_USER}> parental leave weeks?",
+            "ts": "5.1",
+            "channel": "C9",
+        }
+        assert signed_event(port, event) == 200
+        update = fake_slack.wait_for(lambda: [u for u in fake_slack.calls_to("chat.update") if "16 weeks" in u["text"]])
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    assert update[0]["channel"] == "C9"
+    assert process.returncode == 0, output
+    assert TOKEN not in output and SECRET not in output
+
+
+def test_serve_without_a_platform_says_what_to_set(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(handbook_config(tmp_path, SAMPLES)), "serve"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 2 and "SLACK_BOT_TOKEN" in result.stderr
+
+
+def test_slack_needs_a_signing_secret_or_an_app_token(tmp_path: Path) -> None:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}, "SLACK_BOT_TOKEN": TOKEN}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(handbook_config(tmp_path, SAMPLES)), "serve"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 2
+    assert "SLACK_APP_TOKEN" in result.stderr and "SLACK_SIGNING_SECRET" in result.stderr
+    assert TOKEN not in result.stderr
+
+
+def test_serve_runs_discord_from_the_environment(tmp_path: Path) -> None:
+    from fake_discord import BOT_ID, FakeDiscord
+
+    loop = LoopThread()
+    fake = FakeDiscord()
+    loop.run(fake.start())
+    config = handbook_config(tmp_path, SAMPLES)
+    assert run_cli("--config", str(config), "index").returncode == 0
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SLACK_")},
+        "DISCORD_BOT_TOKEN": "discord-secret-token",
+        "DISCORD_API_URL": fake.api_url,
+        "DISCORD_GATEWAY_URL": fake.gateway_url,
+        "DISCORD_GUILD_IDS": "1000",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(config), "-v", "serve"],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        fake.wait_for(lambda: fake.calls_to("PUT", f"/applications/{BOT_ID}/guilds/1000/commands"), timeout=120)
+        interaction = fake.interaction("ask", 4001, {"question": "when is the release branch cut?"})
+        fake.wait_for(lambda: fake.connected)
+        time.sleep(0.5)
+        loop.run(fake.dispatch("INTERACTION_CREATE", interaction))
+        (followup,) = fake.wait_for(lambda: fake.calls_to("POST", f"/webhooks/{BOT_ID}/{interaction['token']}"))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+        loop.run(fake.stop())
+        loop.stop()
+    assert "Wednesday" in followup["content"]
+    assert process.returncode == 0, output
+    assert "discord-secret-token" not in output
+
+
+def test_a_rejected_discord_token_is_a_clear_error(tmp_path: Path) -> None:
+    from fake_discord import FakeDiscord
+
+    loop = LoopThread()
+    fake = FakeDiscord()
+    loop.run(fake.start())
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SLACK_")},
+        "DISCORD_BOT_TOKEN": "bad-token",
+        "DISCORD_API_URL": fake.api_url,
+        "DISCORD_GATEWAY_URL": fake.gateway_url,
+    }
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "--config", str(handbook_config(tmp_path, SAMPLES)), "serve"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+    finally:
+        loop.run(fake.stop())
+        loop.stop()
+    assert result.returncode == 2
+    assert "Discord rejected DISCORD_BOT_TOKEN" in result.stderr and "bad-token" not in result.stderr

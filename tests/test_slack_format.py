@@ -1,0 +1,62 @@
+"""Slack formatting: escaped user text, deep links, and long answers split without losing text."""
+
+from __future__ import annotations
+
+import json
+
+from adapters.slack.format import MAX_BLOCKS, SECTION_LIMIT, answer_blocks, escape, feedback_done_blocks, split_text
+from bot.models import Answer, Citation
+
+
+def citation(n: int, title: str = "Deploys › Rolling back", url: str = "https://docs.example/deploys.md#rolling-back"):
+    return Citation(n=n, title=title, url=url, score=0.6, snippet="...")
+
+
+def test_user_text_cannot_inject_mentions_or_links() -> None:
+    blocks = answer_blocks(Answer("q", "Use <!channel> & <https://evil.example|click> [1]", True, [citation(1)]))
+    text = blocks[0]["text"]["text"]
+    assert text == "Use &lt;!channel&gt; &amp; &lt;https://evil.example|click&gt; [1]"
+
+
+def test_sources_are_deep_links_with_titles() -> None:
+    blocks = answer_blocks(
+        Answer("q", "Press Rollback [1]", True, [citation(1), citation(2, "A|B <C>", "https://x/y#z")])
+    )
+    sources = blocks[1]["text"]["text"]
+    assert sources.startswith("*Sources*")
+    assert "[1] <https://docs.example/deploys.md#rolling-back|Deploys › Rolling back>" in sources
+    assert "[2] <https://x/y#z|A¦B &lt;C&gt;>" in sources
+
+
+def test_a_refusal_lists_the_closest_pages() -> None:
+    blocks = answer_blocks(Answer("q", "I couldn't find this in the docs.", False, [citation(1)]))
+    assert blocks[1]["text"]["text"].startswith("*Closest pages in the docs*")
+
+
+def test_long_text_is_split_under_the_section_limit_without_loss() -> None:
+    text = "\n".join(f"Line {i}: " + "word " * (i % 40) for i in range(2000))
+    pieces = split_text(text)
+    assert all(len(p) <= SECTION_LIMIT for p in pieces)
+    assert "".join(pieces).replace("\n", "").replace(" ", "") == text.replace("\n", "").replace(" ", "")
+
+
+def test_an_answer_longer_than_fifty_blocks_keeps_everything() -> None:
+    text = " ".join(f"sentence{i}." for i in range(20_000))  # ~220k characters
+    blocks = answer_blocks(Answer("q", text, True, [citation(1)]))
+    assert len(blocks) > MAX_BLOCKS  # the adapter posts the overflow as further thread messages
+    words = " ".join(
+        b["text"]["text"] for b in blocks if b["type"] == "section" and "*Sources*" not in b["text"]["text"]
+    )
+    assert words.split() == text.split()
+    assert blocks[-1]["block_id"] == "ragbot_feedback"
+
+
+def test_a_recorded_vote_replaces_the_buttons() -> None:
+    blocks = answer_blocks(Answer("q", "a [1]", True, [citation(1)]))
+    done = feedback_done_blocks(blocks, "U1", "up")
+    assert "ragbot_feedback_up" not in json.dumps(done)
+    assert "Feedback from <@U1> recorded" in json.dumps(done, ensure_ascii=False)
+
+
+def test_escape_leaves_ordinary_text_alone() -> None:
+    assert escape("Deploys: Monday–Thursday, 09:00 UTC [1]") == "Deploys: Monday–Thursday, 09:00 UTC [1]"
