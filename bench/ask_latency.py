@@ -14,12 +14,11 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import REPO, machine, summary_ms  # noqa: E402
+from bench.common import REPO, indexed_handbook, machine, summary_ms  # noqa: E402
 
 QUESTIONS = [
     "Can I deploy on a Friday?",
@@ -42,13 +41,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--generators", nargs="+", default=["extractive", "transformers"])
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="bench-ask-"))
-    config = root / "ragbot.toml"
-    config.write_text(
-        f'data_dir = "{root / "data"}"\n[[sources]]\nname = "handbook"\npath = "{REPO / "samples" / "handbook"}"\n'
-        'base_url = "https://handbook.acme.example/"\n'
-    )
-    assert cli(config, "index", generator="extractive").returncode == 0
+    config = indexed_handbook("bench-ask-")
     print(f"machine: {machine()}")
     for generator in args.generators:
         started = time.perf_counter()

@@ -60,3 +60,28 @@ def corpus_chunks(limit: int) -> list[str]:
         if len(texts) == before:
             break
     return texts[:limit]
+
+
+def indexed_handbook(prefix: str, chat_limits: bool = False) -> Path:
+    """A fresh data dir with the sample handbook indexed; returns its config file."""
+    import subprocess
+    import sys
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    config = root / "ragbot.toml"
+    limits = "[chat]\nuser_questions_per_minute = 1000\nquestions_per_minute = 1000\n" if chat_limits else ""
+    config.write_text(
+        f'data_dir = "{root / "data"}"\n{limits}[[sources]]\nname = "handbook"\n'
+        f'path = "{REPO / "samples" / "handbook"}"\nbase_url = "https://handbook.acme.example/"\n'
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "index"], check=True, env=env, cwd=REPO)
+    return config
+
+
+def eval_questions() -> list[str]:
+    import json
+
+    lines = (REPO / "samples" / "eval.jsonl").read_text().splitlines()
+    return [json.loads(line)["question"] for line in lines if line.strip()]

@@ -14,16 +14,14 @@ import hashlib
 import hmac
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-from bench.common import machine, summary_ms  # noqa: E402
+from bench.common import eval_questions, indexed_handbook, machine, summary_ms  # noqa: E402
 
 SECRET = "bench-secret"
 
@@ -35,7 +33,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from aiohttp import web
-    from fake_slack import BOT_USER, FakeSlack, LoopThread
+    from fake_slack import BOT_USER, FakeSlack
+    from fakeserver import LoopThread
 
     from adapters.slack import SlackSettings, create_slack_app
     from adapters.slack.server import http_app
@@ -44,15 +43,9 @@ def main() -> None:
     from bot.config import load_settings
     from bot.core import RagCore
 
-    root = Path(tempfile.mkdtemp(prefix="bench-slack-"))
-    config = root / "ragbot.toml"
-    config.write_text(
-        f'data_dir = "{root / "data"}"\n[chat]\nuser_questions_per_minute = 1000\nquestions_per_minute = 1000\n'
-        f'[[sources]]\nname = "handbook"\npath = "{ROOT / "samples" / "handbook"}"\n'
-    )
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "index"], check=True, env=env, cwd=ROOT)
-    questions = [json.loads(line)["question"] for line in (ROOT / "samples" / "eval.jsonl").read_text().splitlines()]
+    config = indexed_handbook("bench-slack-", chat_limits=True)
+    root = config.parent
+    questions = eval_questions()
     print(f"machine: {machine()}")
 
     loop = LoopThread()

@@ -17,8 +17,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_VERBOSITY"] = "error"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
-for var in ("QDRANT_URL", "QDRANT_API_KEY", "RAGBOT_CONFIG", "RAGBOT_DATA_DIR", "RAGBOT_GENERATOR"):
-    os.environ.pop(var, None)
+for var in list(os.environ):  # a developer's own settings must not leak into tests
+    if var.startswith(("QDRANT_", "RAGBOT_", "SLACK_", "DISCORD_")):
+        os.environ.pop(var, None)
 
 from bot.config import EmbeddingConfig, Settings, load_settings  # noqa: E402
 from bot.embedder import Embedder  # noqa: E402
@@ -80,6 +81,47 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
         cwd=cwd or REPO,
         timeout=timeout,
         stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture(scope="module")
+def indexed_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample handbook indexed once per test module (chat tests: at most 3 questions a minute a user)."""
+    root = tmp_path_factory.mktemp("indexed")
+    config = handbook_config(root, SAMPLES, extra="[chat]\nuser_questions_per_minute = 3\n")
+    result = run_cli("--config", str(config), "index")
+    assert result.returncode == 0, result.stderr
+    return config
+
+
+@pytest.fixture(scope="module")
+def core(indexed_config: Path):  # type: ignore[no-untyped-def]
+    from bot.core import RagCore
+
+    rag = RagCore(load_settings(indexed_config))
+    yield rag
+    rag.close()
+
+
+@pytest.fixture(scope="module")
+def loop():  # type: ignore[no-untyped-def]
+    from fakeserver import LoopThread
+
+    thread = LoopThread()
+    yield thread
+    thread.stop()
+
+
+def start_serve(config: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """`ragbot serve` in its own process; the caller stops it with SIGTERM."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(config), "-v", "serve"],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 

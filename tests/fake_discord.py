@@ -11,10 +11,10 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from fakeserver import FakeServer
 
 GUILD_ID = 1000
 CHANNEL_ID = 2000
@@ -34,7 +34,7 @@ def _json(payload: Any, status: int = 200) -> web.Response:
     return web.Response(status=status, body=json.dumps(payload).encode(), headers={"Content-Type": "application/json"})
 
 
-class FakeDiscord:
+class FakeDiscord(FakeServer):
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, dict[str, Any]]] = []  # (method, path, body)
         self.messages: dict[int, list[dict[str, Any]]] = {}  # channel id -> messages, oldest first
@@ -47,16 +47,11 @@ class FakeDiscord:
     def next_id(self) -> int:
         return next(self._ids)
 
-    async def start(self) -> str:
-        app = web.Application()
-        app.add_routes([web.get("/gateway", self._gateway), web.route("*", "/api/v10/{path:.*}", self._rest)])
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-        return self.url
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/gateway", self._gateway), web.route("*", "/api/v10/{path:.*}", self._rest)]
+
+    def call_names(self) -> list[str]:
+        return [f"{method} {path}" for method, path, _ in self.calls]
 
     @property
     def api_url(self) -> str:
@@ -69,7 +64,7 @@ class FakeDiscord:
     async def stop(self) -> None:
         for socket in self._sockets:
             await socket.close()
-        await self._runner.cleanup()
+        await super().stop()
 
     # -- REST ----------------------------------------------------------------------------
     async def _rest(self, request: web.Request) -> web.Response:
@@ -216,15 +211,6 @@ class FakeDiscord:
     def bot_messages(self, channel_id: int) -> list[dict[str, Any]]:
         with self._lock:
             return [m for m in self.messages.get(channel_id, []) if m["author"]["id"] == str(BOT_ID)]
-
-    def wait_for(self, check: Callable[[], Any], timeout: float = 90) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            result = check()
-            if result:
-                return result
-            time.sleep(0.05)
-        raise AssertionError(f"timed out; calls so far: {[(m, p) for m, p, _ in self.calls]}")
 
     # -- gateway ---------------------------------------------------------------------------
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:

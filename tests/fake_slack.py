@@ -3,69 +3,47 @@ websocket. Every call is recorded so tests can assert on what the real Bolt app 
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import threading
-import time
-from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
+from fakeserver import FakeServer, LoopThread
+
+__all__ = ["FakeSlack", "LoopThread", "BOT_USER"]
 
 BOT_USER = "UBOT"
 
 
-class LoopThread:
-    """An asyncio loop in a daemon thread, for servers that tests talk to synchronously."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float = 60) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-
-
-class FakeSlack:
+class FakeSlack(FakeServer):
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.thread_messages: dict[str, list[dict[str, Any]]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.socket_acks: list[dict[str, Any]] = []
+        self.rate_limit_once: set[str] = set()  # methods that answer 429 the first time
         self._ts = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
         self._lock = threading.Lock()
         self.url = ""
 
-    async def start(self) -> str:
-        app = web.Application()
-        app.add_routes(
-            [
-                web.post("/api/{method}", self._api),
-                web.get("/api/{method}", self._api),
-                web.post("/respond/{hook}", self._respond),
-                web.get("/socket", self._socket),
-            ]
-        )
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-        return self.url
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/api/{method}", self._api),
+            web.get("/api/{method}", self._api),
+            web.post("/respond/{hook}", self._respond),
+            web.get("/socket", self._socket),
+        ]
+
+    def call_names(self) -> list[str]:
+        return [name for name, _ in self.calls]
 
     async def stop(self) -> None:
         for socket in self._sockets:
             await socket.close()
-        await self._runner.cleanup()
+        await super().stop()
 
     # -- Web API -----------------------------------------------------------------------
     async def _api(self, request: web.Request) -> web.Response:
@@ -77,6 +55,9 @@ class FakeSlack:
             params = dict(parse_qsl(raw))
             params.update(request.query)
         self.record(method, params)
+        if method in self.rate_limit_once:
+            self.rate_limit_once.discard(method)
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"})
         return web.json_response(self._reply(method, params))
 
     def _reply(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -110,16 +91,6 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         with self._lock:
             return [params for name, params in self.calls if name == method]
-
-    def wait_for(self, check: Callable[[], Any], timeout: float = 90) -> Any:
-        """Poll until ``check()`` is truthy; the answer arrives after the HTTP 200."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            result = check()
-            if result:
-                return result
-            time.sleep(0.05)
-        raise AssertionError(f"timed out; calls so far: {[name for name, _ in self.calls]}")
 
     # -- Socket Mode ---------------------------------------------------------------------
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:

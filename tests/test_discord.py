@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SAMPLES, handbook_config, run_cli
 from fake_discord import ADMIN_ROLE_ID, BOT_ID, CHANNEL_ID, GUILD_ID, FakeDiscord, user
-from fake_slack import LoopThread
+from fakeserver import LoopThread
 
 from adapters.discord import DiscordSettings, RagbotDiscord, use_endpoints
 from bot.chat import ChatService
@@ -22,28 +21,6 @@ from bot.config import load_settings
 from bot.core import RagCore
 
 MANAGE_GUILD = 1 << 5
-
-
-@pytest.fixture(scope="module")
-def indexed_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("discord")
-    config = handbook_config(root, SAMPLES)
-    assert run_cli("--config", str(config), "index").returncode == 0
-    return config
-
-
-@pytest.fixture(scope="module")
-def core(indexed_config: Path) -> Iterator[RagCore]:
-    rag = RagCore(load_settings(indexed_config))
-    yield rag
-    rag.close()
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[LoopThread]:
-    thread = LoopThread()
-    yield thread
-    thread.stop()
 
 
 class DiscordBot:

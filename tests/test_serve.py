@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -17,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SAMPLES, handbook_config, run_cli
+from conftest import SAMPLES, handbook_config, run_cli, start_serve
 from fake_slack import BOT_USER, FakeSlack, LoopThread
 
 TOKEN = "xoxb-very-secret-token"
@@ -79,15 +78,7 @@ def test_serve_answers_a_mention_and_stops_cleanly_without_logging_secrets(
         "RAGBOT_HTTP_HOST": "127.0.0.1",
         "RAGBOT_HTTP_PORT": str(port),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "--config", str(config), "-v", "serve"],
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_serve(config, env)
     try:
         wait_healthy(port, process)
         event = {
@@ -108,30 +99,12 @@ def test_serve_answers_a_mention_and_stops_cleanly_without_logging_secrets(
 
 
 def test_serve_without_a_platform_says_what_to_set(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "--config", str(handbook_config(tmp_path, SAMPLES)), "serve"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
-    assert result.returncode == 2 and "SLACK_BOT_TOKEN" in result.stderr
+    result = run_cli("--config", str(handbook_config(tmp_path, SAMPLES)), "serve")
+    assert result.returncode == 2 and "SLACK_BOT_TOKEN" in result.stderr and "DISCORD_BOT_TOKEN" in result.stderr
 
 
 def test_slack_needs_a_signing_secret_or_an_app_token(tmp_path: Path) -> None:
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}, "SLACK_BOT_TOKEN": TOKEN}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "--config", str(handbook_config(tmp_path, SAMPLES)), "serve"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    result = run_cli("--config", str(handbook_config(tmp_path, SAMPLES)), "serve", env={"SLACK_BOT_TOKEN": TOKEN})
     assert result.returncode == 2
     assert "SLACK_APP_TOKEN" in result.stderr and "SLACK_SIGNING_SECRET" in result.stderr
     assert TOKEN not in result.stderr
@@ -146,21 +119,13 @@ def test_serve_runs_discord_from_the_environment(tmp_path: Path) -> None:
     config = handbook_config(tmp_path, SAMPLES)
     assert run_cli("--config", str(config), "index").returncode == 0
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("SLACK_")},
+        **os.environ,
         "DISCORD_BOT_TOKEN": "discord-secret-token",
         "DISCORD_API_URL": fake.api_url,
         "DISCORD_GATEWAY_URL": fake.gateway_url,
         "DISCORD_GUILD_IDS": "1000",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "--config", str(config), "-v", "serve"],
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_serve(config, env)
     try:
         fake.wait_for(lambda: fake.calls_to("PUT", f"/applications/{BOT_ID}/guilds/1000/commands"), timeout=120)
         interaction = fake.interaction("ask", 4001, {"question": "when is the release branch cut?"})
@@ -184,22 +149,9 @@ def test_a_rejected_discord_token_is_a_clear_error(tmp_path: Path) -> None:
     loop = LoopThread()
     fake = FakeDiscord()
     loop.run(fake.start())
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("SLACK_")},
-        "DISCORD_BOT_TOKEN": "bad-token",
-        "DISCORD_API_URL": fake.api_url,
-        "DISCORD_GATEWAY_URL": fake.gateway_url,
-    }
+    env = {"DISCORD_BOT_TOKEN": "bad-token", "DISCORD_API_URL": fake.api_url, "DISCORD_GATEWAY_URL": fake.gateway_url}
     try:
-        result = subprocess.run(
-            [sys.executable, "-m", "bot", "--config", str(handbook_config(tmp_path, SAMPLES)), "serve"],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            stdin=subprocess.DEVNULL,
-        )
+        result = run_cli("--config", str(handbook_config(tmp_path, SAMPLES)), "serve", env=env)
     finally:
         loop.run(fake.stop())
         loop.stop()

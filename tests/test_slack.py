@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 
 import pytest
 from aiohttp import web
-from conftest import SAMPLES, handbook_config, run_cli
 from fake_slack import BOT_USER, FakeSlack, LoopThread
 
 from adapters.slack import SlackSettings, create_slack_app
@@ -30,28 +29,6 @@ from bot.core import RagCore
 
 SECRET = "test-signing-secret"
 _ids = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def indexed_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("slack")
-    config = handbook_config(root, SAMPLES, extra="[chat]\nuser_questions_per_minute = 3\n")
-    assert run_cli("--config", str(config), "index").returncode == 0
-    return config
-
-
-@pytest.fixture(scope="module")
-def core(indexed_config: Path) -> Iterator[RagCore]:
-    rag = RagCore(load_settings(indexed_config))
-    yield rag
-    rag.close()
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[LoopThread]:
-    thread = LoopThread()
-    yield thread
-    thread.stop()
 
 
 class SlackBot:
@@ -411,3 +388,23 @@ def test_reindex_while_a_run_is_going_says_so(slack: SlackBot, core: RagCore) ->
         slack.form(fields)
         (final,) = slack.fake.wait_for(lambda: slack.fake.calls_to("response_url:cmd3"))
     assert "already being indexed" in final["text"]
+
+
+def test_messages_from_other_bots_are_ignored(slack: SlackBot) -> None:
+    event = mention("how do I deploy?", user="UOTHERBOT", bot_id="B999")
+
+    status, _, _ = slack.event(event)
+    time.sleep(1.0)
+
+    assert status == 200 and slack.fake.calls_to("chat.postMessage") == []
+
+
+def test_a_slack_429_is_retried(slack: SlackBot) -> None:
+    slack.fake.rate_limit_once.add("chat.update")
+    event = mention("what does nit mean in a review", user="U429")
+
+    slack.event(event)
+
+    update = answer_for(slack, event)
+    assert "nit:" in update["text"]
+    assert len([u for u in slack.fake.calls_to("chat.update") if u["ts"] == update["ts"]]) == 2  # 429, then retry
