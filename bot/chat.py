@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.access import Conversation, describe_sets, sets_for
 from bot.chatstate import ChatState
 from bot.config import Settings
 from bot.conversation import Turn, standalone_question
@@ -45,7 +47,10 @@ class ChatService:
     def first_time(self, event_id: str | None) -> bool:
         return True if not event_id else self.state.first_time(event_id)
 
-    async def answer(self, user_id: str, question: str, history: list[Turn] | None = None) -> ChatReply:
+    async def answer(
+        self, user_id: str, question: str, history: list[Turn] | None = None, sets: Collection[str] | None = None
+    ) -> ChatReply:
+        """Answer for one chat user; ``sets`` are the document sets the conversation may search."""
         question = " ".join(question.split())
         if not question:
             return ChatReply("error", EMPTY_QUESTION)
@@ -55,7 +60,7 @@ class ChatService:
         standalone = standalone_question(history or [], question)
         timeout = self.settings.chat.answer_timeout_s
         try:
-            answer = await asyncio.wait_for(asyncio.to_thread(self.core.ask, standalone), timeout)
+            answer = await asyncio.wait_for(asyncio.to_thread(self.core.ask, standalone, sets=sets), timeout)
         except TimeoutError:
             return ChatReply("error", f"Sorry, that took longer than {timeout:.0f} s. Try a more specific question.")
         except Exception as exc:  # every failure ends in a message to the user, never silence
@@ -105,6 +110,12 @@ class ChatService:
             )
             lines.extend(f"  {error}" for error in r.errors[:5])
         return "\n".join(lines)
+
+    def sets_for(self, conversation: Conversation) -> frozenset[str]:
+        return sets_for(self.settings.access, conversation)
+
+    def sets_text(self, conversation: Conversation) -> str:
+        return f"This conversation can search: {describe_sets(self.sets_for(conversation))}."
 
     def status_text(self) -> str:
         from indexer.runs import RunLog

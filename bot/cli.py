@@ -38,6 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("--k", type=int, help="how many source documents to retrieve")
     ask.add_argument("--source", metavar="NAME", help="search only this source")
+    ask.add_argument("--set", action="append", dest="sets", metavar="SET", help="search only these document sets")
+
+    sets = commands.add_parser("sets", help="show which document sets a chat conversation may search")
+    where = sets.add_mutually_exclusive_group(required=True)
+    where.add_argument("--slack-channel", metavar="ID")
+    where.add_argument("--discord-channel", metavar="ID", help="with --discord-guild")
+    where.add_argument("--dm", action="store_true", help="direct messages")
+    sets.add_argument("--discord-guild", metavar="ID")
+    sets.add_argument("--private", action="store_true", help="the channel is private")
 
     status = commands.add_parser("status", help="show what is indexed")
     status.add_argument("--json", action="store_true", help="print one JSON object")
@@ -54,7 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    handler = {"index": cmd_index, "ask": cmd_ask, "status": cmd_status, "serve": cmd_serve}[args.command]
+    handler = {"index": cmd_index, "ask": cmd_ask, "status": cmd_status, "serve": cmd_serve, "sets": cmd_sets}[
+        args.command
+    ]
     try:
         return handler(args)
     except RagbotError as exc:
@@ -196,7 +207,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         raise RagbotError("--k must be between 1 and 50")
     core = RagCore(settings)
     try:
-        answer = core.ask(args.question, k=args.k, source=args.source)
+        answer = core.ask(args.question, k=args.k, source=args.source, sets=args.sets)
     finally:
         core.close()
     if args.json:
@@ -277,6 +288,23 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
         if s["last_error"]:
             print(f"  last error: {s['last_error']}")
+    return 0
+
+
+# -- sets ------------------------------------------------------------------------------
+def cmd_sets(args: argparse.Namespace) -> int:
+    from bot.access import Conversation, describe_sets, sets_for
+
+    settings = _settings(args)
+    if args.dm:
+        conversation = Conversation("slack", is_dm=True)
+    elif args.slack_channel:
+        conversation = Conversation("slack", channel=args.slack_channel, is_private=args.private)
+    else:
+        conversation = Conversation(
+            "discord", channel=args.discord_channel, guild=args.discord_guild, is_private=args.private
+        )
+    print(describe_sets(sets_for(settings.access, conversation)))
     return 0
 
 

@@ -12,9 +12,9 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.errors import ConfigError
 
@@ -28,6 +28,8 @@ __all__ = [
     "GeneratorConfig",
     "LimitsConfig",
     "ChatConfig",
+    "AccessConfig",
+    "AccessRule",
     "load_settings",
     "DEFAULT_EMBEDDING_MODEL",
     "DEFAULT_GENERATOR_MODEL",
@@ -52,10 +54,14 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_SET_NAME = r"^[A-Za-z0-9_.-]+$"
+
+
 class SourceConfig(_Section):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     type: Literal["files"] = "files"
     path: Path
+    sets: list[Annotated[str, Field(pattern=_SET_NAME)]] = Field(default=["public"], min_length=1)
     base_url: str | None = None
     schedule: str | None = None
     include: list[str] = ["**/*.md", "**/*.markdown", "**/*.rst", "**/*.html", "**/*.htm", "**/*.txt"]
@@ -116,6 +122,27 @@ class ChatConfig(_Section):
     history_messages: int = Field(default=10, ge=0, le=100)
 
 
+class AccessRule(_Section):
+    """The document sets one Slack channel, one Discord channel, or a whole Discord guild may search."""
+
+    slack_channel: str | None = None
+    discord_guild: str | None = None
+    discord_channel: str | None = None
+    sets: list[Annotated[str, Field(pattern=_SET_NAME)]]
+
+    @model_validator(mode="after")
+    def _one_target(self) -> AccessRule:
+        if bool(self.slack_channel) == bool(self.discord_guild or self.discord_channel):
+            raise ValueError("a rule names either slack_channel, or discord_guild and/or discord_channel")
+        return self
+
+
+class AccessConfig(_Section):
+    default: list[Annotated[str, Field(pattern=_SET_NAME)]] = ["public"]  # channels without a rule
+    dm: list[Annotated[str, Field(pattern=_SET_NAME)]] = ["public"]  # direct messages
+    rules: list[AccessRule] = []
+
+
 class LimitsConfig(_Section):
     max_question_chars: int = Field(default=4000, ge=10)
     max_file_bytes: int = Field(default=5_000_000, ge=1)
@@ -131,6 +158,7 @@ class Settings(_Section):
     generator: GeneratorConfig = GeneratorConfig()
     limits: LimitsConfig = LimitsConfig()
     chat: ChatConfig = ChatConfig()
+    access: AccessConfig = AccessConfig()
     sources: list[SourceConfig] = []
     config_path: Path | None = Field(default=None, exclude=True)
 

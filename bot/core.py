@@ -6,6 +6,7 @@ question -> retrieve -> generate -> cite. Platform code never reaches in here.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from functools import cached_property
 
 from bot.config import Settings
@@ -59,7 +60,10 @@ class RagCore:
     def generator(self) -> Generator:
         return make_generator(self.settings, self.embedder)
 
-    def ask(self, question: str, k: int | None = None, source: str | None = None) -> Answer:
+    def ask(
+        self, question: str, k: int | None = None, source: str | None = None, sets: Collection[str] | None = None
+    ) -> Answer:
+        """Answer from the index; with ``sets``, only from documents in those sets (None: all)."""
         started = time.perf_counter()
         question = validate_question(question, self.settings.limits.max_question_chars)
         if source is not None:
@@ -67,7 +71,7 @@ class RagCore:
         if not self.store.collection_exists() or self.store.count() == 0:
             raise InputError("the index is empty; run `ragbot index` first")
         self._check_model_fits_index()
-        sources = self.retriever.retrieve(question, k or self.settings.retrieval.k, source=source)
+        sources = self.retriever.retrieve(question, k or self.settings.retrieval.k, source=source, sets=sets)
         # Sources come best first, so the relevant ones are a prefix and keep their numbers.
         relevant = [s for s in sources if s.score >= self.settings.retrieval.min_score]
         text = self.generator.generate(question, relevant) if relevant else ""

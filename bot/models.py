@@ -40,6 +40,7 @@ class Document:
     content: bytes
     content_hash: str
     media_type: str  # "markdown" | "rst" | "html" | "text"
+    sets: tuple[str, ...] = ("public",)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Chunk:
     section: str  # heading path joined with " > "
     text: str
     content_hash: str
+    sets: tuple[str, ...] = ("public",)  # document sets this chunk belongs to (access control)
 
     @property
     def point_id(self) -> str:

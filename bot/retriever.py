@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from bot.embedder import Embedder
@@ -34,10 +35,12 @@ class Retriever:
         self.store = store
         self.embedder = embedder
 
-    def retrieve(self, question: str, k: int, source: str | None = None) -> list[RetrievedSource]:
-        """Up to ``k`` distinct documents in rank order, numbered from 1."""
+    def retrieve(
+        self, question: str, k: int, source: str | None = None, sets: Collection[str] | None = None
+    ) -> list[RetrievedSource]:
+        """Up to ``k`` distinct documents in rank order, numbered from 1; only from ``sets`` if given."""
         vector = self.embedder.embed_query(question)
-        hits = self.store.search(vector, k * 4, source=source)
+        hits = self.store.search(vector, k * 4, source=source, sets=sets)
         by_doc: dict[str, list[Passage]] = {}
         for hit in hits:  # hits come best first
             passages = by_doc.setdefault(hit.doc_id, [])

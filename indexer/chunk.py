@@ -56,6 +56,7 @@ class Chunker:
                         section=heading,
                         text=text,
                         content_hash=doc.content_hash,
+                        sets=doc.sets,
                     )
                 )
         return chunks

@@ -86,7 +86,7 @@ class Indexer:
         done = 0
         for doc in listing.documents:
             previous = states.get(doc.doc_id)
-            if not full and previous and previous.consistent and previous.content_hash == doc.content_hash:
+            if not full and _unchanged(previous, doc):
                 report.unchanged += 1
                 done += 1
                 if progress:
@@ -140,6 +140,16 @@ class Indexer:
             else:
                 report.updated += 1
         return len(group)
+
+
+def _unchanged(previous: DocumentState | None, doc: Document) -> bool:
+    """Stored whole, same content, same document sets (a new set changes who may read it)."""
+    return (
+        previous is not None
+        and previous.consistent
+        and previous.content_hash == doc.content_hash
+        and previous.sets == frozenset(doc.sets)
+    )
 
 
 def _now() -> str:

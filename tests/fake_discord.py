@@ -18,6 +18,9 @@ from fakeserver import FakeServer
 
 GUILD_ID = 1000
 CHANNEL_ID = 2000
+PRIVATE_CHANNEL_ID = 2001  # @everyone may not view it
+VIEW_CHANNEL = 1 << 10
+EVERYONE_PERMISSIONS = VIEW_CHANNEL | (1 << 11) | (1 << 16)  # view, send messages, read history
 BOT_ID = 3000
 ADMIN_ROLE_ID = 5000
 NOW = "2026-11-25T12:00:00+00:00"
@@ -232,7 +235,7 @@ class FakeDiscord(FakeServer):
         everyone = {
             "id": str(GUILD_ID),
             "name": "@everyone",
-            "permissions": "0",
+            "permissions": str(EVERYONE_PERMISSIONS),
             "position": 0,
             "color": 0,
             "hoist": False,
@@ -253,7 +256,16 @@ class FakeDiscord(FakeServer):
             "unavailable": False,
             "large": False,
             "channels": [
-                {"id": str(CHANNEL_ID), "type": 0, "name": "general", "position": 0, "permission_overwrites": []}
+                {"id": str(CHANNEL_ID), "type": 0, "name": "general", "position": 0, "permission_overwrites": []},
+                {
+                    "id": str(PRIVATE_CHANNEL_ID),
+                    "type": 0,
+                    "name": "hr-team",
+                    "position": 1,
+                    "permission_overwrites": [
+                        {"id": str(GUILD_ID), "type": 0, "allow": "0", "deny": str(VIEW_CHANNEL)}
+                    ],
+                },
             ],
             "threads": [],
             "members": [],
@@ -295,18 +307,33 @@ class FakeDiscord(FakeServer):
         }
 
     def interaction(
-        self, name: str, user_id: int, options: dict[str, str] | None = None, *, roles=None, permissions: int = 0
+        self,
+        name: str,
+        user_id: int,
+        options: dict[str, str] | None = None,
+        *,
+        roles=None,
+        permissions: int = 0,
+        channel_id: int = CHANNEL_ID,
+        dm: bool = False,
     ) -> dict[str, Any]:
+        where: dict[str, Any] = (
+            {"channel_id": str(channel_id), "channel": {"id": str(channel_id), "type": 1}, "user": user(user_id, "dm")}
+            if dm
+            else {
+                "guild_id": str(GUILD_ID),
+                "channel_id": str(channel_id),
+                "channel": {"id": str(channel_id), "type": 0, "guild_id": str(GUILD_ID), "name": "c"},
+                "member": self.member(user_id, roles, permissions),
+            }
+        )
         return {
             "id": str(self.next_id()),
             "application_id": str(BOT_ID),
             "type": 2,
             "token": f"tok{self.next_id()}",
             "version": 1,
-            "guild_id": str(GUILD_ID),
-            "channel_id": str(CHANNEL_ID),
-            "channel": {"id": str(CHANNEL_ID), "type": 0, "guild_id": str(GUILD_ID), "name": "general"},
-            "member": self.member(user_id, roles, permissions),
+            **where,
             "app_permissions": "0",
             "locale": "en-US",
             "guild_locale": "en-US",

@@ -24,6 +24,7 @@ class FakeSlack(FakeServer):
         self.users: dict[str, dict[str, Any]] = {}
         self.socket_acks: list[dict[str, Any]] = []
         self.rate_limit_once: set[str] = set()  # methods that answer 429 the first time
+        self.private_channels: set[str] = set()
         self._ts = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
         self._lock = threading.Lock()
@@ -76,6 +77,16 @@ class FakeSlack(FakeServer):
         if method == "users.info":
             user = self.users.get(params.get("user", ""))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "conversations.info":
+            channel = params.get("channel", "")
+            return {
+                "ok": True,
+                "channel": {
+                    "id": channel,
+                    "is_im": channel.startswith("D"),
+                    "is_private": channel in self.private_channels,
+                },
+            }
         if method == "apps.connections.open":
             return {"ok": True, "url": self.url.replace("http://", "ws://") + "/socket"}
         return {"ok": True}

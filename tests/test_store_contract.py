@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -196,3 +197,17 @@ def test_an_empty_store_searches_to_nothing(store_kind: str, tmp_path: Path) -> 
                 fresh.replace_document(*chunks_for("a", 1, "v1"))
     finally:
         fresh.close()
+
+
+def test_search_can_be_limited_to_document_sets(store: Store) -> None:
+    public, public_vectors = chunks_for("pub", 2, "v1")
+    secret, secret_vectors = chunks_for("hr", 2, "v1")
+    secret = [replace(chunk, sets=("hr", "managers")) for chunk in secret]
+    store.replace_document(public, public_vectors)
+    store.replace_document(secret, secret_vectors)
+
+    assert {h.doc_id for h in store.search(secret_vectors[0], k=4)} == {"pub", "hr"}
+    assert {h.doc_id for h in store.search(secret_vectors[0], k=4, sets={"public"})} == {"pub"}
+    assert {h.doc_id for h in store.search(secret_vectors[0], k=4, sets={"managers"})} == {"hr"}
+    assert store.search(secret_vectors[0], k=4, sets=set()) == []
+    assert store.document_states()["hr"].sets == {"hr", "managers"}

@@ -11,6 +11,7 @@ from discord import app_commands
 
 from adapters.discord.format import answer_messages
 from adapters.discord.settings import DiscordSettings
+from bot.access import Conversation
 from bot.chat import ChatReply, ChatService
 from bot.conversation import Turn
 
@@ -28,6 +29,25 @@ def use_endpoints(settings: DiscordSettings) -> None:
 
     discord.http.Route.BASE = settings.api_url
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+
+
+def conversation_of(channel: object, guild_id: int | None, channel_id: int | None) -> Conversation:
+    """Where a question was asked; a thread counts as the channel it lives in."""
+    if guild_id is None:
+        return Conversation("discord", is_dm=True)
+    private = False
+    if isinstance(channel, discord.Thread):
+        private = channel.type == discord.ChannelType.private_thread
+        channel_id, channel = channel.parent_id, channel.parent
+    if isinstance(channel, discord.abc.GuildChannel):
+        everyone = channel.guild.default_role
+        private = private or not channel.permissions_for(everyone).view_channel
+    return Conversation(
+        "discord",
+        channel=str(channel_id) if channel_id else None,
+        guild=str(guild_id),
+        is_private=private,
+    )
 
 
 class FeedbackView(discord.ui.View):
@@ -79,8 +99,18 @@ class RagbotDiscord(discord.Client):
         @app_commands.describe(question="What do you want to know?")
         async def ask(interaction: discord.Interaction, question: str) -> None:
             await interaction.response.defer(thinking=True)
-            reply = await self.service.answer(str(interaction.user.id), question)
+            sets = self.service.sets_for(
+                conversation_of(interaction.channel, interaction.guild_id, interaction.channel_id)
+            )
+            reply = await self.service.answer(str(interaction.user.id), question, sets=sets)
             await self._send_followups(interaction, reply)
+
+        @self.tree.command(name="sets", description="Show which document sets this channel can search (admins)")
+        async def sets(interaction: discord.Interaction) -> None:
+            if not await self._admin_only(interaction):
+                return
+            conversation = conversation_of(interaction.channel, interaction.guild_id, interaction.channel_id)
+            await interaction.response.send_message(self.service.sets_text(conversation), ephemeral=True)
 
         @self.tree.command(name="reindex", description="Reindex the docs (admins)")
         @app_commands.describe(source="Only this source")
@@ -133,8 +163,9 @@ class RagbotDiscord(discord.Client):
                 thread, history = channel, await self._history(channel, message)
             else:
                 thread, history = await message.create_thread(name=(question or "Question")[:90]), []
+            sets = self.service.sets_for(conversation_of(channel, message.guild.id, channel.id))
             async with thread.typing():
-                reply = await self.service.answer(str(message.author.id), question, history)
+                reply = await self.service.answer(str(message.author.id), question, history, sets)
             await self._send_to_channel(thread, reply)
         except discord.HTTPException as exc:
             log.warning("could not answer message %s: %s", message.id, exc)

@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.format import FEEDBACK_DOWN, FEEDBACK_UP, MAX_BLOCKS, answer_blocks, escape, feedback_done_blocks
 from adapters.slack.settings import SlackSettings
+from bot.access import Conversation
 from bot.chat import ChatReply, ChatService
 from bot.conversation import Turn
 
@@ -48,6 +49,7 @@ class _Handlers:
     def __init__(self, service: ChatService, slack: SlackSettings) -> None:
         self.service = service
         self.slack = slack
+        self._channel_types: dict[str, str] = {}
 
     # -- questions -------------------------------------------------------------------
     async def on_mention(self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, context) -> None:  # type: ignore[no-untyped-def]
@@ -71,9 +73,32 @@ class _Handlers:
         thread_ts = event.get("thread_ts") or (None if is_dm else event["ts"])
         question = _MENTION.sub("", event.get("text", "")).strip()
         history = await self._history(client, channel, event, bot_user) if event.get("thread_ts") else []
+        sets = self.service.sets_for(await self._conversation(client, channel, event.get("channel_type")))
         placeholder = await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=WORKING_TEXT)
-        reply = await self.service.answer(event.get("user", ""), question, history)
+        reply = await self.service.answer(event.get("user", ""), question, history, sets)
         await self._deliver(client, channel, thread_ts, placeholder["ts"], reply)
+
+    async def _conversation(self, client: AsyncWebClient, channel: str, channel_type: str | None) -> Conversation:
+        """Slack conversation kind; app_mention events don't say, so ask conversations.info (cached)."""
+        if channel_type is None:
+            channel_type = self._channel_types.get(channel)
+        if channel_type is None:
+            try:
+                info = (await client.conversations_info(channel=channel))["channel"]
+                channel_type = (
+                    "im"
+                    if info.get("is_im")
+                    else "mpim"
+                    if info.get("is_mpim")
+                    else "group"
+                    if info.get("is_private")
+                    else "channel"
+                )
+                self._channel_types[channel] = channel_type
+            except Exception as exc:  # unknown: treat as private, the narrowest rules apply
+                log.warning("conversations.info failed for %s: %s", channel, exc)
+                channel_type = "group"
+        return Conversation("slack", channel=channel, is_dm=channel_type == "im", is_private=channel_type != "channel")
 
     async def _history(
         self, client: AsyncWebClient, channel: str, event: dict[str, Any], bot_user: str | None
@@ -137,14 +162,20 @@ class _Handlers:
     ) -> None:
         words = command.get("text", "").split()
         action, args = (words[0].lower(), words[1:]) if words else ("help", [])
-        if action not in ("reindex", "status"):
-            await ack(response_type="ephemeral", text="Usage: `/ragbot reindex [source]` or `/ragbot status`")
+        if action not in ("reindex", "status", "sets"):
+            await ack(
+                response_type="ephemeral", text="Usage: `/ragbot reindex [source]`, `/ragbot status` or `/ragbot sets`"
+            )
             return
         if not await self._is_admin(client, command["user_id"]):
             await ack(response_type="ephemeral", text="Sorry, only ragbot admins can do that.")
             return
         if action == "status":
             await ack(response_type="ephemeral", text=escape(self.service.status_text()))
+            return
+        if action == "sets":
+            conversation = await self._conversation(client, command["channel_id"], None)
+            await ack(response_type="ephemeral", text=escape(self.service.sets_text(conversation)))
             return
         target = args[0] if args else None
         await ack(response_type="in_channel", text=f"Reindexing {escape(target or 'all sources')}…")

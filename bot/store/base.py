@@ -6,7 +6,7 @@ an embedded engine or on a Qdrant server is decided once, in :func:`bot.store.op
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -28,8 +28,8 @@ __all__ = [
 ]
 
 # Keyword indexes that make per-document and per-source filters cheap.
-PAYLOAD_INDEXES = ("doc_id", "source")
-STATE_FIELDS = ["doc_id", "source", "content_hash", "chunk_index", "chunk_count", "stale"]
+PAYLOAD_INDEXES = ("doc_id", "source", "sets")
+STATE_FIELDS = ["doc_id", "source", "content_hash", "chunk_index", "chunk_count", "stale", "sets"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class DocumentState:
     expected_chunks: int  # chunk_count recorded in the payloads
     stale_points: int = 0  # tombstones left by an interrupted update
     index_end: int = 0  # 1 + the highest chunk index stored, tombstones included
+    sets: frozenset[str] = frozenset()  # document sets on the live chunks
 
     @property
     def consistent(self) -> bool:
@@ -75,7 +76,10 @@ class Store(Protocol):
 
     def delete_document(self, doc_id: str) -> None: ...
 
-    def search(self, vector: np.ndarray, k: int, source: str | None = None) -> list[Passage]: ...
+    def search(
+        self, vector: np.ndarray, k: int, source: str | None = None, sets: Collection[str] | None = None
+    ) -> list[Passage]:
+        """Nearest live chunks; with ``sets``, only chunks in at least one of them (a Qdrant filter)."""
 
     def document_states(self, source: str | None = None) -> dict[str, DocumentState]: ...
 
@@ -100,6 +104,7 @@ def chunk_payload(chunk: Chunk, chunk_count: int, updated_at: datetime | None = 
         "updated_at": stamp,
         "chunk_index": chunk.chunk_index,
         "chunk_count": chunk_count,
+        "sets": sorted(chunk.sets),
     }
 
 
@@ -155,6 +160,7 @@ def collect_states(payloads: list[dict[str, Any]]) -> dict[str, DocumentState]:
     sources: dict[str, str] = {}
     stale: dict[str, int] = {}
     index_end: dict[str, int] = {}
+    sets: dict[str, set[str]] = {}
     for payload in payloads:
         doc_id = payload["doc_id"]
         sources[doc_id] = payload.get("source", "")
@@ -164,6 +170,7 @@ def collect_states(payloads: list[dict[str, Any]]) -> dict[str, DocumentState]:
             stale[doc_id] = stale.get(doc_id, 0) + 1
             continue
         hashes[doc_id].add(payload.get("content_hash", ""))
+        sets.setdefault(doc_id, set()).update(payload.get("sets", []))
         counts[doc_id] = counts.get(doc_id, 0) + 1
         expected[doc_id] = max(expected.get(doc_id, 0), int(payload.get("chunk_count", 0)))
     return {
@@ -175,6 +182,7 @@ def collect_states(payloads: list[dict[str, Any]]) -> dict[str, DocumentState]:
             expected.get(doc_id, 0),
             stale.get(doc_id, 0),
             index_end[doc_id],
+            frozenset(sets.get(doc_id, ())),
         )
         for doc_id in hashes
     }

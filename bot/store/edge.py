@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,7 @@ from bot.store.base import (
 __all__ = ["EdgeStore"]
 
 _SCROLL_PAGE = 1024
+_NO_SET = "\x00none"  # matches nothing: an empty allow-list must not mean "everything"
 
 
 def _locked(method: Callable) -> Callable:
@@ -134,14 +135,16 @@ class EdgeStore:
 
     # -- reads ---------------------------------------------------------------------
     @_locked
-    def search(self, vector: np.ndarray, k: int, source: str | None = None) -> list[Passage]:
+    def search(
+        self, vector: np.ndarray, k: int, source: str | None = None, sets: Collection[str] | None = None
+    ) -> list[Passage]:
         if self._shard is None:
             return []
         request = qe.QueryRequest(
             limit=k,
             query=qe.Query.Nearest(vector.astype(float).tolist()),
             with_payload=True,
-            filter=_live_filter(source),
+            filter=_live_filter(source, sets),
             params=qe.SearchParams(hnsw_ef=self.config.hnsw_ef),
         )
         return [passage_from_payload(hit.payload or {}, hit.score) for hit in self._shard.query(request)]
@@ -183,9 +186,12 @@ def _source_filter(source: str | None) -> qe.Filter | None:
     return qe.Filter(must=[_match("source", source)]) if source else None
 
 
-def _live_filter(source: str | None) -> qe.Filter:
-    """Searches skip tombstones of an update that was interrupted."""
+def _live_filter(source: str | None, sets: Collection[str] | None) -> qe.Filter:
+    """Searches skip tombstones of an interrupted update, and chunks outside the allowed sets."""
+    must: list[qe.FieldCondition] = [_match("source", source)] if source else []
+    if sets is not None:
+        must.append(qe.FieldCondition(key="sets", match=qe.MatchAny(sorted(sets) or [_NO_SET])))
     return qe.Filter(
-        must=[_match("source", source)] if source else None,
+        must=must or None,
         must_not=[qe.FieldCondition(key="stale", match=qe.MatchValue(True))],
     )

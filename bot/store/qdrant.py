@@ -6,7 +6,7 @@ class against it to cover the server code path without a server.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,7 @@ from bot.store.base import (
 __all__ = ["QdrantClientStore"]
 
 _SCROLL_PAGE = 1024
+_NO_SET = "\x00none"  # matches nothing: an empty allow-list must not mean "everything"
 _UNREACHABLE = (ResponseHandlingException, ConnectionError, TimeoutError, OSError)
 
 
@@ -127,7 +128,9 @@ class QdrantClientStore:
         selector = models.Filter(must=[models.FieldCondition(key="doc_id", match=models.MatchValue(value=doc_id))])
         self._call("delete a document", self.client.delete, self.collection, points_selector=selector, wait=True)
 
-    def search(self, vector: np.ndarray, k: int, source: str | None = None) -> list[Passage]:
+    def search(
+        self, vector: np.ndarray, k: int, source: str | None = None, sets: Collection[str] | None = None
+    ) -> list[Passage]:
         if not self.collection_exists():
             return []
         response = self._call(
@@ -136,7 +139,7 @@ class QdrantClientStore:
             self.collection,
             query=vector.astype(float).tolist(),
             limit=k,
-            query_filter=_live_filter(source),
+            query_filter=_live_filter(source, sets),
             with_payload=True,
             search_params=models.SearchParams(hnsw_ef=self.config.hnsw_ef) if self._is_server else None,
         )
@@ -187,10 +190,13 @@ def _source_filter(source: str | None) -> models.Filter | None:
     return models.Filter(must=[models.FieldCondition(key="source", match=models.MatchValue(value=source))])
 
 
-def _live_filter(source: str | None) -> models.Filter:
-    """Searches skip tombstones of an update that was interrupted."""
+def _live_filter(source: str | None, sets: Collection[str] | None) -> models.Filter:
+    """Searches skip tombstones of an interrupted update, and chunks outside the allowed sets."""
     scoped = _source_filter(source)
+    must = list(scoped.must) if scoped and scoped.must else []
+    if sets is not None:
+        must.append(models.FieldCondition(key="sets", match=models.MatchAny(any=sorted(sets) or [_NO_SET])))
     return models.Filter(
-        must=scoped.must if scoped else None,
+        must=must or None,
         must_not=[models.FieldCondition(key="stale", match=models.MatchValue(value=True))],
     )

@@ -68,6 +68,7 @@ def list_files(source: SourceConfig, max_file_bytes: int) -> Listing:
                 content=content,
                 content_hash=content_hash(content),
                 media_type=media_type,
+                sets=tuple(sorted(set(source.sets))),
             )
         )
     return listing
