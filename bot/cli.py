@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--source", metavar="NAME", help="search only this source")
     ask.add_argument("--set", action="append", dest="sets", metavar="SET", help="search only these document sets")
 
+    evaluate = commands.add_parser("eval", help="score retrieval and answers on a JSONL file of questions")
+    evaluate.add_argument("file", help='JSONL: {"question", "expected_urls", "answer_contains"?, "answerable"?}')
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument("--k", type=int, help="source documents per answer")
+
     sets = commands.add_parser("sets", help="show which document sets a chat conversation may search")
     where = sets.add_mutually_exclusive_group(required=True)
     where.add_argument("--slack-channel", metavar="ID")
@@ -63,9 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    handler = {"index": cmd_index, "ask": cmd_ask, "status": cmd_status, "serve": cmd_serve, "sets": cmd_sets}[
-        args.command
-    ]
+    handler = {
+        "index": cmd_index,
+        "ask": cmd_ask,
+        "status": cmd_status,
+        "serve": cmd_serve,
+        "sets": cmd_sets,
+        "eval": cmd_eval,
+    }[args.command]
     try:
         return handler(args)
     except RagbotError as exc:
@@ -288,6 +298,39 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
         if s["last_error"]:
             print(f"  last error: {s['last_error']}")
+    return 0
+
+
+# -- eval ------------------------------------------------------------------------------
+def cmd_eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.core import RagCore
+    from bot.evaluation import evaluate, load_cases, summarise
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise RagbotError(f"eval file {path} not found")
+    cases = load_cases(path)
+    settings = _settings(args)
+    core = RagCore(settings)
+    try:
+        summary = summarise(evaluate(core, cases, k=args.k))
+    finally:
+        core.close()
+    if args.json:
+        _print_json(summary)
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{path.name}: {summary['questions']} questions")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in summary.items():
+        if key != "questions":
+            table.add_row(key, "n/a" if value is None else f"{value:g}")
+    Console().print(table)
     return 0
 
 

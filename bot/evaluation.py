@@ -64,11 +64,17 @@ def _strip_fragment(url: str) -> str:
     return url.split("#", 1)[0]
 
 
+_RANK_DEPTH = 10
+
+
 def evaluate(core: RagCore, cases: list[EvalCase], k: int | None = None) -> list[EvalResult]:
+    """Ranking metrics from the retriever's top 10 documents (before the relevance threshold);
+    answer metrics from the full answer path, as users get it."""
     results = []
     for case in cases:
+        ranked = core.retriever.retrieve(case.question, _RANK_DEPTH)
         answer = core.ask(case.question, k=k)
-        urls = [_strip_fragment(c.url) for c in answer.citations]
+        urls = [_strip_fragment(source.best.url) for source in ranked]
         expected = {_strip_fragment(u) for u in case.expected_urls}
         rank = next((i + 1 for i, url in enumerate(urls) if url in expected), None)
         contains = None
@@ -79,7 +85,7 @@ def evaluate(core: RagCore, cases: list[EvalCase], k: int | None = None) -> list
                 case=case,
                 answered=answer.answered,
                 rank=rank,
-                top_score=answer.citations[0].score if answer.citations else 0.0,
+                top_score=ranked[0].score if ranked else 0.0,
                 contains=contains,
                 latency_ms=answer.latency_ms,
                 answer=answer.text,

@@ -148,3 +148,23 @@ def test_index_refuses_to_run_a_source_twice_at_once(indexed: Path) -> None:
 
     assert result.returncode == 2
     assert "already being indexed" in only_json(result.stdout)["sources"][0]["errors"][0]
+
+
+def test_eval_reports_retrieval_answer_and_refusal_metrics(indexed: Path) -> None:
+    result = run_cli("--config", str(indexed), "eval", str(SAMPLES.parent / "eval.jsonl"), "--json")
+
+    assert result.returncode == 0, result.stderr
+    summary = only_json(result.stdout)
+    assert summary["questions"] == 36
+    assert set(summary) >= {"hit@1", "hit@5", "mrr@10", "answer_contains", "refusal_accuracy", "false_refusals"}
+    assert summary["hit@5"] >= 0.95 and summary["refusal_accuracy"] >= 0.8
+    assert summary["latency_ms_p95"] >= summary["latency_ms_p50"] > 0
+
+
+def test_eval_names_the_bad_line(indexed: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "ok", "expected_urls": []}\n{"expected_urls": []}\n')
+
+    result = run_cli("--config", str(indexed), "eval", str(bad))
+
+    assert result.returncode == 2 and "bad.jsonl, line 2: not an eval case" in result.stderr
