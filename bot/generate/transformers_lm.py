@@ -13,14 +13,13 @@ from pathlib import Path
 
 from bot.config import DEFAULT_GENERATOR_MODEL, GeneratorConfig
 from bot.errors import ConfigError, RagbotError
-from bot.generate.base import CITATION, keep_valid_citations
+from bot.generate.base import build_prompt, clean_citations
 from bot.retriever import RetrievedSource
 
-__all__ = ["TransformersGenerator", "resolve_generator_model", "build_prompt"]
+__all__ = ["TransformersGenerator", "resolve_generator_model"]
 
 log = logging.getLogger(__name__)
 
-_PASSAGE_CHARS = 900
 _STOP = re.compile(r"\n\s*(?:Question|Passages?|\[\d+\]\s|Q:)|\n\n", re.I)
 
 
@@ -39,23 +38,6 @@ def resolve_generator_model(config: GeneratorConfig) -> tuple[str, str | None]:
             raise ConfigError(f"[generator] model: GGUF file {path} not found")
         return str(path.parent), path.name
     return config.model, config.gguf_file
-
-
-def build_prompt(question: str, sources: list[RetrievedSource]) -> str:
-    blocks = []
-    for source in sources:
-        text = " ".join(p.text for p in source.passages)
-        text = re.sub(r"\s+", " ", text)[:_PASSAGE_CHARS]
-        blocks.append(f"[{source.n}] {source.best.title}: {text}")
-    passages = "\n".join(blocks)
-    return (
-        "Answer the question using only the numbered passages. "
-        "Cite the passage you used like [1]. "
-        "If the passages do not contain the answer, say you don't know.\n\n"
-        f"Passages:\n{passages}\n\n"
-        f"Question: {question}\n"
-        "Answer:"
-    )
 
 
 class TransformersGenerator:
@@ -132,18 +114,4 @@ class TransformersGenerator:
             raise RagbotError(f"the language model failed to generate an answer: {exc}") from None
         text = self._tokenizer.decode(output[0][inputs["input_ids"].shape[1] :], skip_special_tokens=True)
         text = _STOP.split(text, maxsplit=1)[0].strip()
-        text = keep_valid_citations(text, {s.n for s in sources})
-        if text and not CITATION.search(text):
-            text = f"{text} [{_closest_source(text, sources)}]"
-        return text
-
-
-def _closest_source(answer: str, sources: list[RetrievedSource]) -> int:
-    """The source sharing most words with the answer: the one it was most likely drawn from."""
-    words = set(re.findall(r"\w{3,}", answer.lower()))
-
-    def overlap(source: RetrievedSource) -> int:
-        text = " ".join(p.text for p in source.passages).lower()
-        return len(words & set(re.findall(r"\w{3,}", text)))
-
-    return max(sources, key=overlap).n
+        return clean_citations(text, sources)
