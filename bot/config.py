@@ -165,7 +165,6 @@ class Settings(_Section):
     chat: ChatConfig = ChatConfig()
     access: AccessConfig = AccessConfig()
     sources: list[SourceConfig] = []
-    config_path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("sources")
     @classmethod
@@ -222,7 +221,6 @@ def load_settings(config: str | os.PathLike[str] | None = None) -> Settings:
     except ValidationError as exc:
         raise ConfigError(_describe_validation_error(exc, path, text)) from None
     base = path.parent if path is not None else Path.cwd()
-    settings.config_path = path
     if not settings.data_dir.is_absolute() and not os.environ.get("RAGBOT_DATA_DIR"):
         settings.data_dir = base / settings.data_dir  # like source paths: relative to the config file
     for source in settings.sources:

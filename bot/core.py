@@ -22,6 +22,7 @@ __all__ = ["RagCore", "NOT_FOUND_TEXT", "validate_question"]
 NOT_FOUND_TEXT = "I couldn't find this in the docs. The closest pages I found are listed below; they may help."
 _SNIPPET_CHARS = 240
 _CLOSEST_SHOWN = 3
+_EMPTY_INDEX = "the index is empty; run `ragbot index` first"
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -68,10 +69,12 @@ class RagCore:
         question = validate_question(question, self.settings.limits.max_question_chars)
         if source is not None:
             self.settings.source(source)  # unknown names fail with the list of known ones
-        if not self.store.collection_exists() or self.store.count() == 0:
-            raise InputError("the index is empty; run `ragbot index` first")
+        if not self.store.collection_exists():
+            raise InputError(_EMPTY_INDEX)
         self._check_model_fits_index()
         sources = self.retriever.retrieve(question, k or self.settings.retrieval.k, source=source, sets=sets)
+        if not sources and self.store.count() == 0:  # counted only when nothing came back
+            raise InputError(_EMPTY_INDEX)
         # Sources come best first, so the relevant ones are a prefix and keep their numbers.
         relevant = [s for s in sources if s.score >= self.settings.retrieval.min_score]
         text = self.generator.generate(question, relevant) if relevant else ""

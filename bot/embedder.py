@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,12 +45,12 @@ class Embedder:
         if self._model is not None:
             return
         import torch
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoModel
 
         if self.config.threads:
             torch.set_num_threads(self.config.threads)
+        self.tokenizer  # noqa: B018  (loads it once; the chunker may have loaded it already)
         try:
-            self._tokenizer = AutoTokenizer.from_pretrained(self._model_path)
             self._model = AutoModel.from_pretrained(self._model_path)
         except (OSError, ValueError) as exc:
             raise ConfigError(
@@ -130,6 +129,3 @@ def _pick_device(requested: str) -> str:
 
     return "cuda" if torch.cuda.is_available() else "cpu"
 
-
-def model_exists_locally(name: str) -> bool:
-    return Path(resolve_embedding_model(name)).exists()

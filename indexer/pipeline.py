@@ -83,28 +83,18 @@ class Indexer:
         states = self.store.document_states(source.name)
         total = len(listing.documents)
         group: list[_Pending] = []
-        done = 0
-        for doc in listing.documents:
+        for done, doc in enumerate(listing.documents, start=1):
             previous = states.get(doc.doc_id)
             if not full and _unchanged(previous, doc):
                 report.unchanged += 1
-                done += 1
-                if progress:
-                    progress(source.name, done, total)
-                continue
-            pending = self._prepare(doc, previous, report)
-            if pending:
+            elif pending := self._prepare(doc, previous, report):
                 group.append(pending)
-            if sum(len(p.chunks) for p in group) >= _EMBED_GROUP_CHUNKS:
-                done += self._write(group, report)
-                group = []
-                if progress:
-                    progress(source.name, done, total)
-            elif not pending:
-                done += 1
-        done += self._write(group, report)
-        if progress:
-            progress(source.name, done, total)
+                if sum(len(p.chunks) for p in group) >= _EMBED_GROUP_CHUNKS:
+                    self._write(group, report)
+                    group = []
+            if progress:
+                progress(source.name, done, total)
+        self._write(group, report)
         # The listing was complete (list_documents raised otherwise): what is gone was deleted.
         for doc_id in sorted(set(states) - listing.present):
             self.store.delete_document(doc_id)
@@ -122,9 +112,9 @@ class Indexer:
             return None
         return _Pending(doc, chunks, previous)
 
-    def _write(self, group: list[_Pending], report: SourceReport) -> int:
+    def _write(self, group: list[_Pending], report: SourceReport) -> None:
         if not group:
-            return 0
+            return
         texts = [chunk.embedding_text for pending in group for chunk in pending.chunks]
         vectors = self.embedder.embed(texts)
         offset = 0
@@ -139,7 +129,6 @@ class Indexer:
                 report.added += 1
             else:
                 report.updated += 1
-        return len(group)
 
 
 def _unchanged(previous: DocumentState | None, doc: Document) -> bool:

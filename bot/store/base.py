@@ -50,10 +50,6 @@ class DocumentState:
         return len(self.content_hashes) == 1 and self.chunk_count == self.expected_chunks and not self.stale_points
 
     @property
-    def stored_points(self) -> int:
-        return self.chunk_count + self.stale_points
-
-    @property
     def content_hash(self) -> str | None:
         return next(iter(self.content_hashes)) if len(self.content_hashes) == 1 else None
 
