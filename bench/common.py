@@ -85,3 +85,28 @@ def eval_questions() -> list[str]:
 
     lines = (REPO / "samples" / "eval.jsonl").read_text().splitlines()
     return [json.loads(line)["question"] for line in lines if line.strip()]
+
+
+def chat_bench_args():  # type: ignore[no-untyped-def]
+    """--questions and --generators, shared by the chat latency benchmarks."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--questions", type=int, default=50)
+    parser.add_argument("--generators", nargs="+", default=["extractive", "transformers"])
+    return parser.parse_args()
+
+
+def warm_cores(config: Path, generators: list[str]):  # type: ignore[no-untyped-def]
+    """Yield (generator, RagCore) with models loaded, as a serving bot has them; closes each after."""
+    from bot.config import load_settings
+    from bot.core import RagCore
+
+    for generator in generators:
+        os.environ["RAGBOT_GENERATOR"] = generator
+        core = RagCore(load_settings(config))
+        core.ask("warm up the models")
+        try:
+            yield generator, core
+        finally:
+            core.close()

@@ -8,23 +8,18 @@ is timed from the gateway dispatch until the fake records the followup with the 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-from bench.common import eval_questions, indexed_handbook, machine, summary_ms  # noqa: E402
+from bench.common import chat_bench_args, eval_questions, indexed_handbook, machine, summary_ms, warm_cores  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--questions", type=int, default=50)
-    parser.add_argument("--generators", nargs="+", default=["extractive", "transformers"])
-    args = parser.parse_args()
+    args = chat_bench_args()
 
     from fake_discord import BOT_ID, GUILD_ID, FakeDiscord
     from fakeserver import LoopThread
@@ -32,8 +27,6 @@ def main() -> None:
     from adapters.discord import DiscordSettings, RagbotDiscord, use_endpoints
     from bot.chat import ChatService
     from bot.chatstate import ChatState
-    from bot.config import load_settings
-    from bot.core import RagCore
 
     config = indexed_handbook("bench-discord-", chat_limits=True)
     root = config.parent
@@ -41,10 +34,7 @@ def main() -> None:
     print(f"machine: {machine()}")
 
     loop = LoopThread()
-    for generator in args.generators:
-        os.environ["RAGBOT_GENERATOR"] = generator
-        core = RagCore(load_settings(config))
-        core.ask("warm up the models")
+    for generator, core in warm_cores(config, args.generators):
         fake = FakeDiscord()
         loop.run(fake.start())
         settings = DiscordSettings("token", fake.api_url, fake.gateway_url, guild_ids=frozenset({GUILD_ID}))
@@ -68,7 +58,6 @@ def main() -> None:
             latencies.append(time.perf_counter() - started)
         loop.run(client.close())
         loop.run(fake.stop())
-        core.close()
         print(f"{generator}: {args.questions} /ask interactions; dispatch -> followup {summary_ms(latencies)}")
     loop.stop()
 

@@ -9,11 +9,9 @@ time (Slack needs it under 3 s) and the time until the answer is posted.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import hmac
 import json
-import os
 import sys
 import time
 import urllib.request
@@ -21,16 +19,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-from bench.common import eval_questions, indexed_handbook, machine, summary_ms  # noqa: E402
+from bench.common import chat_bench_args, eval_questions, indexed_handbook, machine, summary_ms, warm_cores  # noqa: E402
 
 SECRET = "bench-secret"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--questions", type=int, default=50)
-    parser.add_argument("--generators", nargs="+", default=["extractive", "transformers"])
-    args = parser.parse_args()
+    args = chat_bench_args()
 
     from aiohttp import web
     from fake_slack import BOT_USER, FakeSlack
@@ -40,8 +35,6 @@ def main() -> None:
     from adapters.slack.server import http_app
     from bot.chat import ChatService
     from bot.chatstate import ChatState
-    from bot.config import load_settings
-    from bot.core import RagCore
 
     config = indexed_handbook("bench-slack-", chat_limits=True)
     root = config.parent
@@ -49,10 +42,7 @@ def main() -> None:
     print(f"machine: {machine()}")
 
     loop = LoopThread()
-    for generator in args.generators:
-        os.environ["RAGBOT_GENERATOR"] = generator
-        core = RagCore(load_settings(config))
-        core.ask("warm up the models")
+    for generator, core in warm_cores(config, args.generators):
         fake = FakeSlack()
         api = loop.run(fake.start()) + "/api/"
         app = create_slack_app(
@@ -102,7 +92,6 @@ def main() -> None:
             answers.append(time.perf_counter() - started)
         loop.run(runner.cleanup())
         loop.run(fake.stop())
-        core.close()
         print(
             f"{generator}: {args.questions} questions; HTTP ack {summary_ms(acks)}; answer posted {summary_ms(answers)}"
         )

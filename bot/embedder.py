@@ -53,10 +53,7 @@ class Embedder:
         try:
             self._model = AutoModel.from_pretrained(self._model_path)
         except (OSError, ValueError) as exc:
-            raise ConfigError(
-                f"cannot load embedding model {self.model_name!r}: {exc}. "
-                "Set [embedding] model to a local path or a Hugging Face id that is reachable."
-            ) from None
+            raise self._load_error(exc) from None
         self._device = torch.device(_pick_device(self.config.device))
         self._model.to(self._device).eval()
         if self._device.type == "cuda":
@@ -71,8 +68,14 @@ class Embedder:
             try:
                 self._tokenizer = AutoTokenizer.from_pretrained(self._model_path)
             except (OSError, ValueError) as exc:
-                raise ConfigError(f"cannot load tokenizer for {self.model_name!r}: {exc}") from None
+                raise self._load_error(exc) from None
         return self._tokenizer
+
+    def _load_error(self, exc: Exception) -> ConfigError:
+        return ConfigError(
+            f"cannot load embedding model {self.model_name!r}: {exc}. "
+            "Set [embedding] model to a local path or a Hugging Face id that is reachable."
+        )
 
     @property
     def dimension(self) -> int:
@@ -128,4 +131,3 @@ def _pick_device(requested: str) -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
-

@@ -15,6 +15,7 @@ from fakeserver import FakeServer, LoopThread
 from bot.config import load_settings
 from bot.core import RagCore
 from bot.errors import ConfigError, RagbotError
+from bot.models import Answer
 
 
 class FakeLLM(FakeServer):
@@ -47,24 +48,24 @@ def served(tmp_path: Path) -> Iterator[tuple[LoopThread, Path]]:
     loop.stop()
 
 
-def core_for(config: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> RagCore:
+def ask_through(served, monkeypatch: pytest.MonkeyPatch, fake: FakeLLM, question: str) -> Answer:  # type: ignore[no-untyped-def]
+    """Ask the indexed handbook with the openai backend pointed at ``fake``."""
+    loop, config = served
     monkeypatch.setenv("RAGBOT_GENERATOR", "openai")
-    monkeypatch.setenv("RAGBOT_GENERATOR_URL", url)
+    monkeypatch.setenv("RAGBOT_GENERATOR_URL", loop.run(fake.start()) + "/v1")
     monkeypatch.setenv("RAGBOT_GENERATOR_MODEL", "served-model")
     monkeypatch.setenv("RAGBOT_OPENAI_API_KEY", "sk-test-key")
-    return RagCore(load_settings(config))
-
-
-def test_answers_come_from_the_server_with_invalid_citations_removed(served, monkeypatch) -> None:
-    loop, config = served
-    fake = FakeLLM("You get 28 days of vacation a year [1][7].")
-    url = loop.run(fake.start()) + "/v1"
-    core = core_for(config, url, monkeypatch)
+    core = RagCore(load_settings(config))
     try:
-        answer = core.ask("how many vacation days do we get?")
+        return core.ask(question)
     finally:
         core.close()
         loop.run(fake.stop())
+
+
+def test_answers_come_from_the_server_with_invalid_citations_removed(served, monkeypatch) -> None:
+    fake = FakeLLM("You get 28 days of vacation a year [1][7].")
+    answer = ask_through(served, monkeypatch, fake, "how many vacation days do we get?")
     assert answer.answered and answer.text == "You get 28 days of vacation a year [1]."
     (request,) = fake.requests
     assert request["model"] == "served-model" and request["temperature"] == 0
@@ -75,15 +76,8 @@ def test_answers_come_from_the_server_with_invalid_citations_removed(served, mon
 
 
 def test_an_uncited_reply_cites_the_source_it_draws_on(served, monkeypatch) -> None:
-    loop, config = served
     fake = FakeLLM("Hotels up to 250 EUR per night in London are approved automatically.")
-    url = loop.run(fake.start()) + "/v1"
-    core = core_for(config, url, monkeypatch)
-    try:
-        answer = core.ask("hotel limit in london?")
-    finally:
-        core.close()
-        loop.run(fake.stop())
+    answer = ask_through(served, monkeypatch, fake, "hotel limit in london?")
     cited = int(answer.text.rsplit("[", 1)[1].rstrip("]"))
     assert answer.citations[cited - 1].url.startswith("https://handbook.acme.example/travel.html")
 
@@ -92,16 +86,8 @@ def test_an_uncited_reply_cites_the_source_it_draws_on(served, monkeypatch) -> N
     ("status", "error", "message"), [(401, ConfigError, "rejected the API key"), (500, RagbotError, "HTTP 500")]
 )
 def test_server_errors_are_clear(served, monkeypatch, status: int, error: type, message: str) -> None:
-    loop, config = served
-    fake = FakeLLM(status=status)
-    url = loop.run(fake.start()) + "/v1"
-    core = core_for(config, url, monkeypatch)
-    try:
-        with pytest.raises(error, match=message):
-            core.ask("how many vacation days do we get?")
-    finally:
-        core.close()
-        loop.run(fake.stop())
+    with pytest.raises(error, match=message):
+        ask_through(served, monkeypatch, FakeLLM(status=status), "how many vacation days do we get?")
 
 
 def test_a_server_that_is_down_is_a_one_line_cli_error(served) -> None:

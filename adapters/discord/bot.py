@@ -3,8 +3,10 @@ Discord messages out. Nothing here retrieves or generates; it only translates.""
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from collections.abc import Awaitable, Callable
 
 import discord
 from discord import app_commands
@@ -137,14 +139,18 @@ class RagbotDiscord(discord.Client):
         return allowed
 
     async def _send_followups(self, interaction: discord.Interaction, reply: ChatReply) -> None:
+        await self._deliver(functools.partial(interaction.followup.send, wait=True), reply)
+
+    async def _deliver(self, send: Callable[..., Awaitable[discord.Message]], reply: ChatReply) -> None:
+        """Post the reply through ``send`` (an interaction followup or a channel), buttons on the last part."""
         if reply.answer is None:
-            await interaction.followup.send(f"⚠️ {reply.text}")
+            await send(content=f"⚠️ {reply.text}")
             return
         messages = answer_messages(reply.answer)
         for i, (content, embeds) in enumerate(messages):
             last = i == len(messages) - 1
             kwargs = {"view": FeedbackView(self.service)} if last else {}
-            sent = await interaction.followup.send(content=content or None, embeds=embeds, wait=True, **kwargs)
+            sent = await send(content=content or None, embeds=embeds, **kwargs)
         self.service.remember(PLATFORM, str(sent.id), reply)
 
     # -- mentions and thread follow-ups -----------------------------------------------
@@ -166,7 +172,7 @@ class RagbotDiscord(discord.Client):
             sets = self.service.sets_for(conversation_of(channel, message.guild.id, channel.id))
             async with thread.typing():
                 reply = await self.service.answer(str(message.author.id), question, history, sets)
-            await self._send_to_channel(thread, reply)
+            await self._deliver(thread.send, reply)
         except discord.HTTPException as exc:
             log.warning("could not answer message %s: %s", message.id, exc)
 
@@ -187,14 +193,3 @@ class RagbotDiscord(discord.Client):
             role = "bot" if message.author.id == bot_id else "user"
             turns.append(Turn(role, _MENTION.sub("", message.content).strip()))
         return turns[-limit:]
-
-    async def _send_to_channel(self, channel: discord.abc.Messageable, reply: ChatReply) -> None:
-        if reply.answer is None:
-            await channel.send(f"⚠️ {reply.text}")
-            return
-        messages = answer_messages(reply.answer)
-        for i, (content, embeds) in enumerate(messages):
-            last = i == len(messages) - 1
-            kwargs = {"view": FeedbackView(self.service)} if last else {}
-            sent = await channel.send(content=content or None, embeds=embeds, **kwargs)
-        self.service.remember(PLATFORM, str(sent.id), reply)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import discord
 
-from adapters.slack.format import split_text
 from bot.models import Answer
+from bot.text import split_text
 
 __all__ = ["answer_messages", "MESSAGE_LIMIT", "EMBED_LIMIT"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.models import Answer
+from bot.text import split_text as _split
 
 __all__ = ["escape", "answer_blocks", "feedback_done_blocks", "split_text", "MAX_BLOCKS"]
 
@@ -20,19 +21,7 @@ def escape(text: str) -> str:
 
 
 def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
-    """Pieces of at most ``limit`` characters, cut at line or word breaks where possible; nothing lost."""
-    pieces = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        if cut < limit // 2:
-            cut = text.rfind(" ", 0, limit)
-        if cut < limit // 2:
-            cut = limit
-        pieces.append(text[:cut])
-        text = text[cut:].lstrip("\n ") if cut < len(text) else ""
-    if text:
-        pieces.append(text)
-    return pieces
+    return _split(text, limit)
 
 
 def _section(text: str) -> dict[str, Any]:
