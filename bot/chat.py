@@ -103,11 +103,7 @@ class ChatService:
             return f"Reindex not started: {exc}"
         lines = []
         for r in reports:
-            state = "failed" if r.failed else "done"
-            lines.append(
-                f"{r.name}: {state}: {r.added} added, {r.updated} updated, {r.deleted} deleted, "
-                f"{r.unchanged} unchanged, {r.chunks_embedded} chunks embedded, {len(r.errors)} errors"
-            )
+            lines.append(r.summary())
             lines.extend(f"  {error}" for error in r.errors[:5])
         return "\n".join(lines)
 

@@ -56,9 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="show what is indexed")
     status.add_argument("--json", action="store_true", help="print one JSON object")
 
-    commands.add_parser(
+    serve = commands.add_parser(
         "serve", help="answer questions in Slack (SLACK_BOT_TOKEN) and Discord (DISCORD_BOT_TOKEN) until stopped"
     )
+    serve.add_argument(
+        "--no-scheduler", action="store_true", help="do not run source schedules here (a `ragbot scheduler` does)"
+    )
+
+    scheduler = commands.add_parser("scheduler", help="run the sources' index schedules until stopped")
+    scheduler.add_argument("--run-now", action="store_true", help="also index every scheduled source at start")
     return parser
 
 
@@ -75,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": cmd_serve,
         "sets": cmd_sets,
         "eval": cmd_eval,
+        "scheduler": cmd_scheduler,
     }[args.command]
     try:
         return handler(args)
@@ -138,15 +145,9 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def _failed_source(name: str, error: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "added": 0,
-        "updated": 0,
-        "deleted": 0,
-        "unchanged": 0,
-        "chunks_embedded": 0,
-        "errors": [error],
-    }
+    from indexer.runs import SourceReport
+
+    return SourceReport(name, errors=[error], failed=True, complete=False).to_json()
 
 
 class _Progress:
@@ -188,21 +189,26 @@ def _print_index_table(reports, seconds: float) -> None:  # type: ignore[no-unty
     from rich.table import Table
 
     table = Table(title=f"Indexed in {seconds:.1f} s")
-    for column in ("source", "added", "updated", "deleted", "unchanged", "chunks embedded", "errors"):
+    columns = ("source", "fetched", "added", "updated", "deleted", "unchanged", "failed", "chunks embedded", "errors")
+    for column in columns:
         table.add_column(column, justify="left" if column == "source" else "right")
     for r in reports:
         table.add_row(
             r.name,
+            str(r.fetched),
             str(r.added),
             str(r.updated),
             str(r.deleted),
             str(r.unchanged),
+            str(r.failed_documents),
             str(r.chunks_embedded),
             str(len(r.errors)),
         )
     console = Console()
     console.print(table)
     for r in reports:
+        if not r.complete and not r.failed:
+            console.print(f"[yellow]{r.name}[/]: the listing was incomplete, so nothing was deleted", markup=True)
         for error in r.errors:
             console.print(f"[yellow]{r.name}[/]: {error}", markup=True, highlight=False)
 
@@ -249,7 +255,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     settings = _settings(args)
     store = open_store(settings)
     try:
-        runs = RunLog(settings.data_dir).last_runs()
+        run_log = RunLog(settings.data_dir)
+        runs = run_log.last_runs()
         sources = []
         for source in settings.sources:
             states = store.document_states(source.name)
@@ -261,7 +268,10 @@ def cmd_status(args: argparse.Namespace) -> int:
                     "documents": len(states),
                     "chunks": sum(s.chunk_count for s in states.values()),
                     "last_run": last and last.get("finished_at"),
+                    "last_status": last and last.get("status"),
                     "last_error": (last["errors"][-1] if last and last.get("errors") else None),
+                    "schedule": source.schedule,
+                    "next_run": _next_run(source.schedule, settings),
                 }
             )
         meta = getattr(store, "meta", lambda: {})()
@@ -280,6 +290,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "data_dir": str(settings.data_dir),
             "feedback": feedback,
             "sources": sources,
+            "recent_runs": run_log.recent(10),
         }
     finally:
         store.close()
@@ -292,13 +303,35 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"embedding model: {settings.embedding.model}; generator: {settings.generator.backend}")
     print(f"feedback: {feedback['up']} helpful, {feedback['down']} not helpful")
     for s in sources:
+        schedule = f", schedule {s['schedule']!r}, next {s['next_run']}" if s["schedule"] else ", no schedule"
         print(
             f"- {s['name']} ({s['type']}): {s['documents']} documents, {s['chunks']} chunks, "
-            f"last run {s['last_run'] or 'never'}"
+            f"last run {s['last_run'] or 'never'}{' (' + s['last_status'] + ')' if s['last_status'] else ''}{schedule}"
         )
         if s["last_error"]:
             print(f"  last error: {s['last_error']}")
+    if payload["recent_runs"]:
+        print("recent runs:")
+        for run in payload["recent_runs"]:
+            print(
+                f"  {run.get('finished_at', '?')} {run['name']}: {run.get('status', '?')}, "
+                f"{run.get('fetched', 0)} fetched, {run['added']} added, {run['updated']} updated, "
+                f"{run['deleted']} deleted, {run['unchanged']} unchanged, {run.get('failed', 0)} failed, "
+                f"{len(run['errors'])} errors"
+            )
     return 0
+
+
+def _next_run(schedule: str | None, settings) -> str | None:  # type: ignore[no-untyped-def]
+    """When the cron next fires (before jitter), as the scheduler will compute it."""
+    if not schedule:
+        return None
+    from datetime import UTC, datetime
+
+    from indexer.schedule import cron_trigger
+
+    fire = cron_trigger(schedule, timezone=settings.scheduler.timezone).get_next_fire_time(None, datetime.now(UTC))
+    return fire.isoformat(timespec="seconds") if fire else None
 
 
 # -- eval ------------------------------------------------------------------------------
@@ -372,6 +405,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     core = RagCore(settings)
     log_dimension = core.embedder.dimension  # loads the encoder now, not on the first question
     logging.getLogger(__name__).info("encoder ready (%d-d)", log_dimension)
+    scheduler = None
+    if settings.scheduler.enabled and not args.no_scheduler and any(s.schedule for s in settings.sources):
+        from indexer.scheduler import IndexScheduler
+
+        scheduler = IndexScheduler(settings, core.store, core.embedder)
+        scheduler.start()
 
     async def serve() -> None:
         stop = asyncio.Event()
@@ -397,6 +436,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.getLogger().setLevel(logging.INFO)
     try:
         asyncio.run(serve())
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown()
+        core.close()
+    return 0
+
+
+# -- scheduler -------------------------------------------------------------------------
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from bot.core import RagCore
+    from indexer.scheduler import IndexScheduler
+
+    settings = _settings(args)
+    logging.getLogger().setLevel(logging.INFO)
+    core = RagCore(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        scheduler = IndexScheduler(settings, core.store, core.embedder)
+        core.store.ensure_collection(core.embedder.dimension, core.embedder.model_name)  # fail now, not at 3 am
+        scheduler.start()
+        for name, when in scheduler.next_runs().items():
+            print(f"scheduled {name}: next run {when:%Y-%m-%d %H:%M:%S %Z}" if when else f"scheduled {name}")
+            if args.run_now:
+                scheduler.trigger(name)
+        sys.stdout.flush()
+        while not stop.wait(1.0):  # wake up now and then so signals are handled promptly
+            pass
+        print("stopping: a run in progress stops after its current document", file=sys.stderr)
+        scheduler.shutdown()
     finally:
         core.close()
     return 0

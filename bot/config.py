@@ -14,13 +14,27 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.errors import ConfigError
 
 __all__ = [
     "Settings",
     "SourceConfig",
+    "FilesSource",
+    "GitSource",
+    "WebSource",
+    "CrawlConfig",
+    "SchedulerConfig",
     "EmbeddingConfig",
     "ChunkingConfig",
     "StoreConfig",
@@ -59,15 +73,143 @@ class _Section(BaseModel):
 _SET_NAME = r"^[A-Za-z0-9_.-]+$"
 
 
-class SourceConfig(_Section):
+_DEFAULT_FILE_GLOBS = ["**/*.md", "**/*.markdown", "**/*.rst", "**/*.html", "**/*.htm", "**/*.txt"]
+_DEFAULT_IGNORE = [".git/**", "**/node_modules/**", "**/.*/**", "**/_build/**"]
+
+
+class _SourceBase(_Section):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    sets: list[Annotated[str, Field(pattern=_SET_NAME)]] = Field(default=["public"], min_length=1)
+    schedule: str | None = None  # cron: "minute hour day month weekday" (or @hourly, @daily, ...)
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            from indexer.schedule import cron_trigger
+
+            cron_trigger(value)  # raises ValueError with the reason
+        return value
+
+
+class FilesSource(_SourceBase):
+    """A folder on this machine."""
+
     type: Literal["files"] = "files"
     path: Path
-    sets: list[Annotated[str, Field(pattern=_SET_NAME)]] = Field(default=["public"], min_length=1)
-    base_url: str | None = None
-    schedule: str | None = None
-    include: list[str] = ["**/*.md", "**/*.markdown", "**/*.rst", "**/*.html", "**/*.htm", "**/*.txt"]
-    ignore: list[str] = [".git/**", "**/node_modules/**", "**/.*/**", "**/_build/**"]
+    base_url: str | None = None  # citations: base_url + relative path; else the file path
+    include: list[str] = _DEFAULT_FILE_GLOBS
+    ignore: list[str] = _DEFAULT_IGNORE
+
+
+class GitSource(_SourceBase):
+    """The files at the head of one branch of a git repository (URL or local path)."""
+
+    type: Literal["git"]
+    repo: str
+    branch: str = "main"
+    subdir: str = ""  # index only this folder of the repository
+    url_pattern: str | None = None  # e.g. "https://git.example.com/docs/blob/{branch}/{path}"
+    include: list[str] = _DEFAULT_FILE_GLOBS
+    ignore: list[str] = _DEFAULT_IGNORE
+    timeout_s: float = Field(default=300.0, gt=0)
+
+    @property
+    def is_local(self) -> bool:
+        """``scheme://`` and ``git@host:path`` are remote; anything else is a folder here."""
+        return "://" not in self.repo and not re.match(r"^[\w.-]+@[\w.-]+:", self.repo)
+
+    @field_validator("repo")
+    @classmethod
+    def _safe_repo(cls, value: str) -> str:
+        if value.startswith("-") or "::" in value:
+            raise ValueError("must be a repository URL (https://, ssh://, git@host:path) or a local path")
+        return value
+
+    @field_validator("url_pattern")
+    @classmethod
+    def _known_fields(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                value.format(path="p", branch="b", commit="c")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(f"may only use {{path}}, {{branch}} and {{commit}} ({exc})") from None
+        return value
+
+
+class WebSource(_SourceBase):
+    """A docs site crawled over HTTP(S) from its start pages and sitemap."""
+
+    type: Literal["web"]
+    urls: list[str] = Field(min_length=1)  # start pages; the crawl stays on their hosts
+    sitemap: str | bool = True  # True: /sitemap.xml and robots.txt's Sitemap lines; False: none; or a URL
+    include: list[str] = []  # URL patterns (globs on the path, or on the whole URL if they contain "://")
+    exclude: list[str] = []
+    max_pages: int = Field(default=5000, ge=1)
+    max_depth: int = Field(default=20, ge=0)  # link hops from a start page or sitemap entry
+    robots: bool = True  # honour robots.txt (intranets that disallow all crawlers may set false)
+    concurrency: int = Field(default=4, ge=1, le=32)
+    timeout_s: float = Field(default=15.0, gt=0)  # per request
+    retries: int = Field(default=2, ge=0, le=10)  # on 5xx, 429 and timeouts, with backoff
+    max_bytes: int | None = Field(default=None, ge=1)  # default: limits.max_file_bytes
+
+    @field_validator("urls")
+    @classmethod
+    def _http_only(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            _require_http_url(url)
+        return urls
+
+    @field_validator("sitemap")
+    @classmethod
+    def _sitemap_url(cls, value: str | bool) -> str | bool:
+        if isinstance(value, str):
+            _require_http_url(value)
+        return value
+
+
+def _require_http_url(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an http(s) URL; only http and https are crawled")
+
+
+def _source_type(value: Any) -> str:
+    return value.get("type", "files") if isinstance(value, dict) else getattr(value, "type", "files")
+
+
+SourceConfig = Annotated[
+    Annotated[FilesSource, Tag("files")] | Annotated[GitSource, Tag("git")] | Annotated[WebSource, Tag("web")],
+    Discriminator(_source_type, custom_error_type="source_type", custom_error_message="type must be files, git or web"),
+]
+
+
+class CrawlConfig(_Section):
+    """Settings shared by every web source."""
+
+    user_agent: str = "ragbot/0.2 (docs indexer; +https://github.com/ragbot-dev/ragbot)"
+    deny_networks: list[str] = []  # CIDRs never fetched, on top of link-local and cloud metadata
+
+    @field_validator("deny_networks")
+    @classmethod
+    def _cidrs(cls, values: list[str]) -> list[str]:
+        import ipaddress
+
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a network like 10.0.0.0/8 or fd00::/8") from None
+        return values
+
+
+class SchedulerConfig(_Section):
+    enabled: bool = True  # run source schedules inside `ragbot serve` (`--no-scheduler` turns it off)
+    timezone: str = "UTC"
+    jitter_s: int = Field(default=30, ge=0)  # random delay so many sources don't start at once
+    misfire_grace_time_s: int = Field(default=600, ge=1)  # a run missed by less than this still happens
 
 
 class EmbeddingConfig(_Section):
@@ -164,6 +306,8 @@ class Settings(_Section):
     limits: LimitsConfig = LimitsConfig()
     chat: ChatConfig = ChatConfig()
     access: AccessConfig = AccessConfig()
+    crawl: CrawlConfig = CrawlConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
     sources: list[SourceConfig] = []
 
     @field_validator("sources")
@@ -224,8 +368,10 @@ def load_settings(config: str | os.PathLike[str] | None = None) -> Settings:
     if not settings.data_dir.is_absolute() and not os.environ.get("RAGBOT_DATA_DIR"):
         settings.data_dir = base / settings.data_dir  # like source paths: relative to the config file
     for source in settings.sources:
-        if not source.path.is_absolute():
+        if isinstance(source, FilesSource) and not source.path.is_absolute():
             source.path = (base / source.path).resolve()
+        elif isinstance(source, GitSource) and source.is_local and not Path(source.repo).is_absolute():
+            source.repo = str((base / source.repo).resolve())
     return settings
 
 
@@ -243,6 +389,10 @@ def _apply_env(raw: dict[str, Any]) -> None:
 def _describe_validation_error(exc: ValidationError, path: Path | None, text: str) -> str:
     first = exc.errors()[0]
     loc = first["loc"]
+    if loc[:1] == ("sources",) and len(loc) > 2 and loc[2] in ("files", "git", "web"):
+        loc = loc[:2] + loc[3:]  # drop the union tag pydantic adds: sources.0.path, not sources.0.files.path
+    if first["type"] == "source_type":
+        loc = (*loc, "type")
     key = ".".join(str(part) for part in loc)
     where = str(path) if path else "configuration"
     line = _line_of(text, loc) if text else None

@@ -41,6 +41,8 @@ class Document:
     content_hash: str
     media_type: str  # "markdown" | "rst" | "html" | "text"
     sets: tuple[str, ...] = ("public",)
+    etag: str = ""  # HTTP validators of a web page, for the next run's conditional GET
+    last_modified: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class Chunk:
     text: str
     content_hash: str
     sets: tuple[str, ...] = ("public",)  # document sets this chunk belongs to (access control)
+    etag: str = ""  # the document's HTTP validators, kept so the store alone holds the crawl state
+    last_modified: str = ""
 
     @property
     def point_id(self) -> str:

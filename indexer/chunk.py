@@ -57,6 +57,8 @@ class Chunker:
                         text=text,
                         content_hash=doc.content_hash,
                         sets=doc.sets,
+                        etag=doc.etag,
+                        last_modified=doc.last_modified,
                     )
                 )
         return chunks

@@ -8,6 +8,7 @@ a source that cannot be listed deletes nothing.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from bot.store import DocumentState, Store
 from indexer.chunk import Chunker
 from indexer.parse import parse_document
 from indexer.runs import RunLog, SourceReport
-from indexer.sources import SourceError, list_documents
+from indexer.sources import list_documents
 
 __all__ = ["Indexer", "ProgressCallback"]
 
@@ -40,8 +41,11 @@ class _Pending:
 
 
 class Indexer:
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, embedder: Embedder, stop: threading.Event | None = None
+    ) -> None:
         self.settings = settings
+        self.stop = stop or threading.Event()
         self.store = store
         self.embedder = embedder
         self.chunker = Chunker(embedder.tokenizer, settings.chunking)
@@ -67,23 +71,26 @@ class Indexer:
         report = SourceReport(name=source.name, started_at=_now())
         try:
             self._index(source, report, full, progress)
-        except SourceError as exc:
+        except RagbotError as exc:  # source down, store down, model failure: stop this source, keep the index
             report.failed = True
-            report.errors.append(str(exc))
-        except RagbotError as exc:  # store down, model failure: stop this source, keep the index
-            report.failed = True
+            report.complete = False
             report.errors.append(str(exc))
         finally:
             report.finished_at = _now()
         return report
 
     def _index(self, source: SourceConfig, report: SourceReport, full: bool, progress: ProgressCallback | None) -> None:
-        listing = list_documents(source, self.settings.limits.max_file_bytes)
-        report.errors.extend(listing.errors)
         states = self.store.document_states(source.name)
+        listing = list_documents(source, self.settings, {} if full else states)
+        report.errors.extend(listing.errors)
+        report.fetched = listing.fetched
+        report.failed_documents = listing.failed
+        report.unchanged += len(listing.not_modified)
         total = len(listing.documents)
         group: list[_Pending] = []
         for done, doc in enumerate(listing.documents, start=1):
+            if self.stop.is_set():
+                raise RagbotError("stopped by shutdown before the run finished; the next run finishes the job")
             previous = states.get(doc.doc_id)
             if not full and _unchanged(previous, doc):
                 report.unchanged += 1
@@ -95,10 +102,13 @@ class Indexer:
             if progress:
                 progress(source.name, done, total)
         self._write(group, report)
-        # The listing was complete (list_documents raised otherwise): what is gone was deleted.
-        for doc_id in sorted(set(states) - listing.present):
+        # Pages the source says are gone (404/410) go now; whatever else vanished goes only
+        # when the listing was complete: a crawl cut short must not delete what it missed.
+        vanished = set(states) - listing.present if listing.complete else set()
+        for doc_id in sorted((vanished | listing.gone) & set(states)):
             self.store.delete_document(doc_id)
             report.deleted += 1
+        report.complete = listing.complete
         self.store.finish_batch()
 
     def _prepare(self, doc: Document, previous: DocumentState | None, report: SourceReport) -> _Pending | None:
@@ -106,9 +116,11 @@ class Indexer:
             chunks = self.chunker.chunk(doc, parse_document(doc))
         except Exception as exc:  # one unparsable file must not stop the source
             report.errors.append(f"{doc.path}: skipped: cannot parse ({type(exc).__name__}: {exc})")
+            report.failed_documents += 1
             return None
         if not chunks:
             report.errors.append(f"{doc.path}: skipped: no text found")
+            report.failed_documents += 1
             return None
         return _Pending(doc, chunks, previous)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -50,11 +51,13 @@ def run_index(
     source_names: list[str] | None = None,
     full: bool = False,
     progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
 ) -> list[SourceReport]:
+    """Index the named sources (default: all); AlreadyRunning if any of them is being indexed."""
     names = source_names or [s.name for s in settings.sources]
     for name in names:
         settings.source(name)
     with ExitStack() as stack:
         for name in names:
             stack.enter_context(_source_lock(settings.data_dir, name))
-        return Indexer(settings, store, embedder).run(names, full=full, progress=progress)
+        return Indexer(settings, store, embedder, stop).run(names, full=full, progress=progress)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +13,16 @@ __all__ = ["SourceReport", "RunLog"]
 @dataclass
 class SourceReport:
     name: str
+    fetched: int = 0  # documents read, or confirmed unchanged by the source (HTTP 304)
     added: int = 0
     updated: int = 0
     deleted: int = 0
     unchanged: int = 0
     chunks_embedded: int = 0
+    failed_documents: int = 0  # documents that exist but could not be read or parsed (old version kept)
     errors: list[str] = field(default_factory=list)
     failed: bool = False  # the source as a whole could not be indexed
+    complete: bool = True  # the listing was complete, so vanished documents were deleted
     started_at: str = ""
     finished_at: str = ""
 
@@ -32,7 +35,22 @@ class SourceReport:
             "unchanged": self.unchanged,
             "chunks_embedded": self.chunks_embedded,
             "errors": list(self.errors),
+            "fetched": self.fetched,
+            "failed": self.failed_documents,
+            "complete": self.complete,
+            "status": "failed" if self.failed else "ok" if self.complete and not self.errors else "partial",
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
         }
+
+    def summary(self) -> str:
+        """One line for chat and logs."""
+        state = "failed" if self.failed else "done" if self.complete else "done (incomplete listing: nothing deleted)"
+        return (
+            f"{self.name}: {state}: {self.fetched} fetched, {self.added} added, {self.updated} updated, "
+            f"{self.deleted} deleted, {self.unchanged} unchanged, {self.failed_documents} failed, "
+            f"{self.chunks_embedded} chunks embedded, {len(self.errors)} errors"
+        )
 
 
 class RunLog:
@@ -42,17 +60,24 @@ class RunLog:
     def append(self, report: SourceReport) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(asdict(report)) + "\n")
+            handle.write(json.dumps(report.to_json()) + "\n")
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every run, oldest first."""
+        if not self.path.exists():
+            return []
+        records = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut by a crash
+        return records
 
     def last_runs(self) -> dict[str, dict[str, Any]]:
         """The newest run of each source."""
-        runs: dict[str, dict[str, Any]] = {}
-        if not self.path.exists():
-            return runs
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut by a crash
-            runs[record["name"]] = record
-        return runs
+        return {record["name"]: record for record in self.records()}
+
+    def recent(self, count: int = 10) -> list[dict[str, Any]]:
+        """The newest ``count`` runs, newest first."""
+        return self.records()[-count:][::-1]

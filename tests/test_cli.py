@@ -9,6 +9,7 @@ import pytest
 from conftest import BASE_URL, SAMPLES, handbook_config, only_json, run_cli
 
 INDEX_KEYS = {"name", "added", "updated", "deleted", "unchanged", "chunks_embedded", "errors"}
+RUN_KEYS = {"fetched", "failed", "complete", "status", "started_at", "finished_at"}  # run history extras
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,8 @@ def test_index_json_reports_counts_per_source(tmp_path: Path) -> None:
     report = only_json(first.stdout)
     assert set(report) == {"sources", "seconds"} and report["seconds"] > 0
     (source,) = report["sources"]
-    assert set(source) == INDEX_KEYS
+    assert set(source) == INDEX_KEYS | RUN_KEYS
+    assert source["status"] == "ok" and source["complete"] and source["fetched"] == source["added"]
     assert source["name"] == "handbook" and source["added"] == len(list(SAMPLES.iterdir()))
     assert source["chunks_embedded"] > source["added"] and source["errors"] == []
     again = only_json(second.stdout)["sources"][0]

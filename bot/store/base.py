@@ -29,7 +29,17 @@ __all__ = [
 
 # Keyword indexes that make per-document and per-source filters cheap.
 PAYLOAD_INDEXES = ("doc_id", "source", "sets")
-STATE_FIELDS = ["doc_id", "source", "content_hash", "chunk_index", "chunk_count", "stale", "sets"]
+STATE_FIELDS = [
+    "doc_id",
+    "source",
+    "content_hash",
+    "chunk_index",
+    "chunk_count",
+    "stale",
+    "sets",
+    "etag",
+    "last_modified",
+]
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,8 @@ class DocumentState:
     stale_points: int = 0  # tombstones left by an interrupted update
     index_end: int = 0  # 1 + the highest chunk index stored, tombstones included
     sets: frozenset[str] = frozenset()  # document sets on the live chunks
+    etag: str = ""  # HTTP validators the page was fetched with (web sources)
+    last_modified: str = ""
 
     @property
     def consistent(self) -> bool:
@@ -101,6 +113,8 @@ def chunk_payload(chunk: Chunk, chunk_count: int, updated_at: datetime | None = 
         "chunk_index": chunk.chunk_index,
         "chunk_count": chunk_count,
         "sets": sorted(chunk.sets),
+        **({"etag": chunk.etag} if chunk.etag else {}),
+        **({"last_modified": chunk.last_modified} if chunk.last_modified else {}),
     }
 
 
@@ -157,6 +171,7 @@ def collect_states(payloads: list[dict[str, Any]]) -> dict[str, DocumentState]:
     stale: dict[str, int] = {}
     index_end: dict[str, int] = {}
     sets: dict[str, set[str]] = {}
+    validators: dict[str, tuple[str, str]] = {}
     for payload in payloads:
         doc_id = payload["doc_id"]
         sources[doc_id] = payload.get("source", "")
@@ -167,6 +182,7 @@ def collect_states(payloads: list[dict[str, Any]]) -> dict[str, DocumentState]:
             continue
         hashes[doc_id].add(payload.get("content_hash", ""))
         sets.setdefault(doc_id, set()).update(payload.get("sets", []))
+        validators[doc_id] = (payload.get("etag", ""), payload.get("last_modified", ""))
         counts[doc_id] = counts.get(doc_id, 0) + 1
         expected[doc_id] = max(expected.get(doc_id, 0), int(payload.get("chunk_count", 0)))
     return {
@@ -179,6 +195,7 @@ def collect_states(payloads: list[dict[str, Any]]) -> dict[str, DocumentState]:
             stale.get(doc_id, 0),
             index_end[doc_id],
             frozenset(sets.get(doc_id, ())),
+            *validators.get(doc_id, ("", "")),
         )
         for doc_id in hashes
     }

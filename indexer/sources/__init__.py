@@ -1,12 +1,28 @@
-"""Sources list the documents to index; each returns a complete listing or raises."""
+"""Sources list the documents to index; each returns a listing or raises SourceError."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.config import FilesSource, GitSource, Settings, SourceConfig, WebSource
+from bot.store import DocumentState
 from indexer.sources.base import Listing, SourceError
-from indexer.sources.files import list_files
 
-__all__ = ["Listing", "SourceError", "list_files", "list_documents"]
+__all__ = ["Listing", "SourceError", "list_documents"]
 
 
-def list_documents(source, max_file_bytes: int) -> Listing:  # type: ignore[no-untyped-def]
-    if source.type == "files":
-        return list_files(source, max_file_bytes)
+def list_documents(source: SourceConfig, settings: Settings, known: Mapping[str, DocumentState]) -> Listing:
+    """What ``source`` holds now; ``known`` (the stored documents) lets web sources ask "changed since?"."""
+    if isinstance(source, FilesSource):
+        from indexer.sources.files import list_files
+
+        return list_files(source, settings.limits.max_file_bytes)
+    if isinstance(source, GitSource):
+        from indexer.sources.git import list_git
+
+        return list_git(source, settings)
+    if isinstance(source, WebSource):
+        from indexer.sources.web import list_web
+
+        return list_web(source, settings, known)
     raise SourceError(f"source {source.name!r}: unsupported type {source.type!r}")

@@ -17,13 +17,26 @@ class SourceError(RagbotError):
 class Listing:
     """Everything a source holds right now.
 
-    ``present`` also names documents that exist but could not be read this time
-    (their old version stays in the index); only ids absent from it are deleted.
+    ``present`` also names documents that exist but could not be read this time, and
+    documents the source says are unchanged (HTTP 304): their stored version stays.
+    Ids absent from ``present`` are deleted only when the listing is ``complete``; ids in
+    ``gone`` (a page answering 404 or 410) are deleted even from an incomplete listing.
     """
 
-    documents: list[Document] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)  # read in full this time
     present: set[str] = field(default_factory=set)
+    not_modified: set[str] = field(default_factory=set)
+    gone: set[str] = field(default_factory=set)
+    complete: bool = True
+    fetched: int = 0  # documents read or confirmed unchanged by the source
+    failed: int = 0  # documents that exist but could not be read
     errors: list[str] = field(default_factory=list)
+
+    def fail(self, doc_id: str, message: str) -> None:
+        """A document that exists but could not be read: keep its old version."""
+        self.present.add(doc_id)
+        self.failed += 1
+        self.errors.append(message)
 
 
 def content_hash(content: bytes) -> str:

@@ -1,0 +1,92 @@
+"""Scheduled indexing: each source with a ``schedule`` runs on its cron, in a background thread.
+
+Sources run one at a time (embedding saturates the CPU anyway), a late run is coalesced into
+one, and every run goes through :func:`indexer.runner.run_index`, whose per-source locks keep
+a scheduled run, a chat ``reindex`` and a CLI ``ragbot index`` from overlapping, across
+processes too.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.config import Settings
+from bot.embedder import Embedder
+from bot.errors import ConfigError, RagbotError
+from bot.store import Store
+from indexer.runner import AlreadyRunning, run_index
+from indexer.runs import SourceReport
+from indexer.schedule import cron_trigger
+
+__all__ = ["IndexScheduler"]
+
+log = logging.getLogger(__name__)
+
+
+class IndexScheduler:
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.stop = threading.Event()  # set on shutdown: a running index stops between documents
+        self.last_reports: dict[str, SourceReport] = {}
+        config = settings.scheduler
+        self.scheduler = BackgroundScheduler(
+            timezone=config.timezone,
+            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": config.misfire_grace_time_s},
+        )
+        for source in settings.sources:
+            if source.schedule:
+                self.scheduler.add_job(
+                    self.run_source,
+                    cron_trigger(source.schedule, config.jitter_s, config.timezone),
+                    args=[source.name],
+                    id=source.name,
+                    name=f"index {source.name}",
+                )
+        if not self.scheduler.get_jobs():
+            raise ConfigError(
+                'no source has a schedule; add e.g. schedule = "0 * * * *" to a [[sources]] table for hourly runs'
+            )
+
+    def start(self) -> None:
+        self.scheduler.start()
+        for job in self.scheduler.get_jobs():
+            log.info("scheduled %s: next run %s", job.name, job.next_run_time)
+
+    def trigger(self, source: str) -> None:
+        """Run a source's job now, inside the scheduler (still one run at a time)."""
+        job = self.scheduler.get_job(source)
+        if job is None:
+            raise ConfigError(f"source {source!r} has no schedule")
+        job.modify(next_run_time=datetime.now(self.scheduler.timezone))
+
+    def next_runs(self) -> dict[str, datetime | None]:
+        return {job.id: job.next_run_time for job in self.scheduler.get_jobs()}
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+
+    def run_source(self, name: str) -> None:
+        try:
+            reports = run_index(self.settings, self.store, self.embedder, [name], stop=self.stop)
+        except AlreadyRunning as exc:
+            log.warning("scheduled run skipped: %s", exc)
+            return
+        except RagbotError as exc:
+            log.error("scheduled run of %s failed: %s", name, exc)
+            return
+        for report in reports:
+            self.last_reports[report.name] = report
+            level = logging.ERROR if report.failed else logging.INFO
+            log.log(level, "scheduled run: %s", report.summary())
+            for error in report.errors[:10]:
+                log.log(level, "  %s: %s", report.name, error)

@@ -1,0 +1,390 @@
+"""Crawl one ``web`` source: robots.txt, sitemaps, then links, breadth first, a few at a time.
+
+What the crawl may delete is decided here: the listing is ``complete`` only when no page
+failed for a reason that may pass (5xx, timeouts) and ``max_pages`` did not cut it short.
+Unchanged pages answer 304 without a body, so the links each page had are kept in a small
+state file under the data dir and followed again when the page itself is not re-read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+from collections import deque
+from collections.abc import Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import lxml.etree
+import lxml.html
+from protego import Protego
+
+from bot.config import Settings, WebSource
+from bot.models import Document
+from bot.store import DocumentState
+from indexer.sources.base import Listing, SourceError, content_hash
+from indexer.sources.files import content_problem
+from indexer.sources.web.fetch import Fetcher, FetchError, Page
+from indexer.sources.web.urls import Scope, absolute, canonical, looks_like_asset
+
+__all__ = ["list_web"]
+
+log = logging.getLogger(__name__)
+
+_MAX_SITEMAPS = 50
+
+
+@dataclass
+class _Result:
+    url: str
+    depth: int
+    page: Page | None = None
+    error: FetchError | None = None
+
+
+@dataclass
+class _PageInfo:
+    """What the crawl state remembers of one fetched URL."""
+
+    doc_url: str | None  # the page's canonical URL (its document), None if not indexed (noindex)
+    links: list[str] = field(default_factory=list)
+
+
+def list_web(source: WebSource, settings: Settings, known: Mapping[str, DocumentState]) -> Listing:
+    crawler = _Crawler(source, settings, known)
+    try:
+        return crawler.run()
+    finally:
+        crawler.close()
+
+
+class _Crawler:
+    def __init__(self, source: WebSource, settings: Settings, known: Mapping[str, DocumentState]) -> None:
+        self.source = source
+        self.known = known
+        self.scope = Scope(source.urls, source.include, source.exclude)
+        self.fetcher = Fetcher(
+            self.scope,
+            user_agent=settings.crawl.user_agent,
+            deny_networks=settings.crawl.deny_networks,
+            timeout_s=source.timeout_s,
+            retries=source.retries,
+            max_bytes=source.max_bytes or settings.limits.max_file_bytes,
+            concurrency=source.concurrency,
+        )
+        self.user_agent = settings.crawl.user_agent
+        self.state_path = settings.data_dir / "crawl" / f"{source.name}.json"
+        self.previous = _load_state(self.state_path)
+        self.current: dict[str, _PageInfo] = {}
+        self.robots: dict[tuple[str, str], Protego | None] = {}
+        self.listing = Listing()
+        self.seen: set[str] = set()
+        self.doc_urls: set[str] = set()
+        self.frontier: deque[tuple[str, int]] = deque()
+        self.start_urls: set[str] = set()
+        self.started = 0
+        self.robots_skipped = 0
+
+    def close(self) -> None:
+        self.fetcher.close()
+
+    # -- the crawl ---------------------------------------------------------------------
+    def run(self) -> Listing:
+        for url in self.source.urls:
+            self._robots_for(canonical(url))  # raises SourceError if the site is down
+        for url in self.source.urls:
+            self._enqueue(canonical(url), 0)
+        self.start_urls = set(self.frontier_urls())
+        if not self.start_urls:
+            raise SourceError(
+                f"source {self.source.name!r}: robots.txt or the include/exclude patterns rule out every start page "
+                "(set robots = false for an intranet site that disallows all crawlers)"
+            )
+        for url in self._sitemap_urls():
+            self._enqueue(url, 0)
+        if not self._crawl():
+            first = next((e for e in self.listing.errors), "no start page could be fetched")
+            raise SourceError(
+                f"source {self.source.name!r}: no start page could be fetched ({first}); nothing was deleted"
+            )
+        if self.frontier:
+            self.listing.complete = False
+            self.listing.errors.append(
+                f"stopped at max_pages={self.source.max_pages} with {len(self.frontier)} pages not reached; "
+                "nothing was deleted (raise max_pages to crawl the whole site)"
+            )
+        if self.robots_skipped:
+            log.info("%s: %d URLs disallowed by robots.txt", self.source.name, self.robots_skipped)
+        self._save_state()
+        return self.listing
+
+    def frontier_urls(self) -> list[str]:
+        return [url for url, _ in self.frontier]
+
+    def _crawl(self) -> bool:
+        """Fetch until the frontier is empty or max_pages is reached; True if a start page was read."""
+        start_ok = False
+        in_flight: dict[Future[_Result], str] = {}
+        with ThreadPoolExecutor(max_workers=self.source.concurrency, thread_name_prefix="crawl") as pool:
+            while self.frontier or in_flight:
+                while self.frontier and len(in_flight) < self.source.concurrency:
+                    if self.started >= self.source.max_pages:
+                        break
+                    url, depth = self.frontier.popleft()
+                    self.started += 1
+                    in_flight[pool.submit(self._fetch, url, depth)] = url
+                if not in_flight:
+                    break  # max_pages reached with pages left in the frontier
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    url = in_flight.pop(future)
+                    ok = self._handle(future.result())
+                    start_ok = start_ok or (ok and url in self.start_urls)
+        return start_ok
+
+    def _fetch(self, url: str, depth: int) -> _Result:
+        etag, last_modified = self._validators(url)
+        try:
+            return _Result(url, depth, page=self.fetcher.get(url, etag, last_modified, follow=False))
+        except FetchError as exc:
+            return _Result(url, depth, error=exc)
+
+    def _validators(self, url: str) -> tuple[str, str]:
+        """Ask "changed since?" only for pages stored whole whose links we still know."""
+        info = self.previous.get(url)
+        if info is None or info.doc_url is None:
+            return "", ""
+        state = self.known.get(self._doc_id(info.doc_url))
+        if state is None or not state.consistent or state.sets != frozenset(self.source.sets):
+            return "", ""
+        return state.etag, state.last_modified
+
+    def _handle(self, result: _Result) -> bool:
+        """Record one fetch in the listing; True if the page was read or confirmed unchanged."""
+        url, listing = result.url, self.listing
+        previous = self.previous.get(url)
+        if result.error is not None:
+            doc_id = self._doc_id(previous.doc_url if previous and previous.doc_url else url)
+            listing.fail(doc_id, f"{url}: {result.error}")
+            if result.error.transient:
+                listing.complete = False
+            self._follow_known_links(url, result.depth)
+            return False
+        page = result.page
+        assert page is not None
+        if page.location is not None:  # a redirect is a link that counts as the same hop
+            self.current[url] = _PageInfo(None, [page.location])
+            if url in self.start_urls:
+                self.start_urls.add(page.location)
+            self._enqueue(page.location, result.depth)
+            return False
+        if page.status == 304 and previous is not None and previous.doc_url:
+            doc_id = self._doc_id(previous.doc_url)
+            if doc_id not in listing.present:
+                listing.present.add(doc_id)
+                listing.not_modified.add(doc_id)
+                listing.fetched += 1
+            self._follow_known_links(url, result.depth)
+            return True
+        if page.status in (404, 410):
+            gone_url = previous.doc_url if previous and previous.doc_url else url
+            listing.gone.add(self._doc_id(gone_url))
+            return False
+        if page.status != 200:
+            doc_id = self._doc_id(previous.doc_url if previous and previous.doc_url else url)
+            listing.fail(doc_id, f"{url}: HTTP {page.status}")
+            self._follow_known_links(url, result.depth)
+            return False
+        if not page.is_html:
+            log.info("skipped %s: content type %s", url, page.content_type or "unknown")
+            return False
+        self._read_page(page, url, result.depth)
+        return True
+
+    def _read_page(self, page: Page, requested: str, depth: int) -> None:
+        try:
+            tree = lxml.html.document_fromstring(page.content)
+        except (lxml.etree.ParserError, ValueError) as exc:
+            self.listing.fail(self._doc_id(page.url), f"{requested}: cannot parse HTML ({exc})")
+            return
+        base = tree.base_url or page.url
+        for href in tree.xpath("//base/@href")[:1]:
+            base = absolute(page.url, href) or page.url
+        robots_meta = " ".join(tree.xpath("//meta[@name='robots']/@content")).lower()
+        links = [] if "nofollow" in robots_meta else _links(tree, base)
+        doc_url = None if "noindex" in robots_meta else self._canonical_of(tree, page.url)
+        self.current[requested] = _PageInfo(doc_url, links)
+        for link in links:
+            self._enqueue(link, depth + 1)
+        if doc_url is None or doc_url in self.doc_urls:
+            return  # noindex, or the same page under another URL
+        self.doc_urls.add(doc_url)
+        doc_id = self._doc_id(doc_url)
+        self.listing.present.add(doc_id)
+        problem = content_problem(page.content, "html")
+        if problem:
+            self.listing.fail(doc_id, f"{doc_url}: {problem}")
+            return
+        self.listing.fetched += 1
+        self.listing.documents.append(
+            Document(
+                doc_id=doc_id,
+                source=self.source.name,
+                url=doc_url,
+                path=urlsplit(doc_url).path or "/",
+                content=page.content,
+                content_hash=content_hash(page.content),
+                media_type="html",
+                sets=tuple(sorted(set(self.source.sets))),
+                etag=page.etag,
+                last_modified=page.last_modified,
+            )
+        )
+
+    def _canonical_of(self, tree: lxml.html.HtmlElement, url: str) -> str:
+        for href in tree.xpath("//link[@rel='canonical']/@href")[:1]:
+            target = absolute(url, href)
+            if target and self.scope.on_site(target):
+                return target
+        return url
+
+    def _follow_known_links(self, url: str, depth: int) -> None:
+        """A page not re-read this time: keep what we knew of it and follow its old links."""
+        previous = self.previous.get(url)
+        if previous is None:
+            return
+        self.current[url] = previous
+        for link in previous.links:
+            self._enqueue(link, depth + 1)
+
+    def _enqueue(self, url: str, depth: int) -> None:
+        if url in self.seen or depth > self.source.max_depth:
+            return
+        if not self.scope.allows(url) or looks_like_asset(url):
+            return
+        self.seen.add(url)
+        if not self._robots_allow(url):
+            self.robots_skipped += 1
+            return
+        self.frontier.append((url, depth))
+
+    def _doc_id(self, url: str) -> str:
+        return f"{self.source.name}:{url}"
+
+    # -- robots.txt and sitemaps -------------------------------------------------------
+    def _robots_for(self, url: str) -> Protego | None:
+        parts = urlsplit(url)
+        origin = (parts.scheme, parts.netloc)
+        if origin not in self.robots:
+            robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
+            try:
+                page = self.fetcher.get(robots_url, html_only=False)
+            except FetchError as exc:
+                raise SourceError(
+                    f"source {self.source.name!r}: cannot read {robots_url} ({exc}); the site may be down; "
+                    "nothing was changed"
+                ) from None
+            if page.status == 200:
+                self.robots[origin] = Protego.parse(page.content.decode("utf-8", "replace"))
+            elif page.status >= 500:
+                raise SourceError(
+                    f"source {self.source.name!r}: {robots_url} answered HTTP {page.status}; the site may be down; "
+                    "nothing was changed"
+                )
+            else:
+                self.robots[origin] = None  # no robots.txt: everything is allowed
+        return self.robots[origin]
+
+    def _robots_allow(self, url: str) -> bool:
+        if not self.source.robots:
+            return True
+        robots = self.robots.get((urlsplit(url).scheme, urlsplit(url).netloc))
+        return robots is None or robots.can_fetch(url, self.user_agent)
+
+    def _sitemap_urls(self) -> list[str]:
+        if self.source.sitemap is False:
+            return []
+        explicit = isinstance(self.source.sitemap, str)
+        if explicit:
+            queue = [canonical(str(self.source.sitemap))]
+        else:
+            queue = [f"{scheme}://{netloc}/sitemap.xml" for scheme, netloc in self.robots]
+            for (scheme, netloc), robots in self.robots.items():
+                if robots is not None:
+                    base = f"{scheme}://{netloc}/"
+                    queue += [url for url in (absolute(base, entry) for entry in robots.sitemaps) if url]
+        pages: list[str] = []
+        done: set[str] = set()
+        while queue and len(done) < _MAX_SITEMAPS:
+            sitemap = queue.pop(0)
+            if sitemap in done or not self.scope.on_site(sitemap):
+                continue
+            done.add(sitemap)
+            try:
+                page = self.fetcher.get(sitemap, html_only=False)
+            except FetchError as exc:
+                self._sitemap_problem(sitemap, str(exc), must_exist=explicit)
+                continue
+            if page.status != 200:
+                self._sitemap_problem(sitemap, f"HTTP {page.status}", must_exist=explicit or page.status >= 500)
+                continue
+            children, urls = _parse_sitemap(page.content)
+            queue += [canonical(child) for child in children]
+            pages += [canonical(url) for url in urls if url.startswith(("http://", "https://"))]
+        return pages
+
+    def _sitemap_problem(self, url: str, problem: str, must_exist: bool) -> None:
+        if must_exist:  # a missing page list may hide pages: delete nothing this run
+            self.listing.complete = False
+            self.listing.errors.append(f"sitemap {url}: {problem}; nothing was deleted")
+
+    # -- crawl state -------------------------------------------------------------------
+    def _save_state(self) -> None:
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {url: {"doc": info.doc_url, "links": info.links} for url, info in sorted(self.current.items())}
+        temporary = self.state_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(payload), encoding="utf-8")
+        os.replace(temporary, self.state_path)
+
+
+def _links(tree: lxml.html.HtmlElement, base: str) -> list[str]:
+    links: list[str] = []
+    for anchor in tree.xpath("//a[@href]"):
+        if "nofollow" in (anchor.get("rel") or "").lower():
+            continue
+        target = absolute(base, anchor.get("href"))
+        if target and target not in links:
+            links.append(target)
+    return links
+
+
+def _parse_sitemap(content: bytes) -> tuple[list[str], list[str]]:
+    """(child sitemaps, page URLs) of a sitemap or sitemap index, gzipped or not."""
+    if content[:2] == b"\x1f\x8b":
+        try:
+            content = gzip.decompress(content)
+        except OSError:
+            return [], []
+    parser = lxml.etree.XMLParser(resolve_entities=False, no_network=True, recover=True)
+    try:
+        root = lxml.etree.fromstring(content, parser)
+    except lxml.etree.XMLSyntaxError:
+        return [], []
+    if root is None:
+        return [], []
+    locs = [text.strip() for text in root.xpath("//*[local-name()='loc']/text()")]
+    if lxml.etree.QName(root).localname == "sitemapindex":
+        return locs, []
+    return [], locs
+
+
+def _load_state(path: Path) -> dict[str, _PageInfo]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # no state: every page is fetched in full, which is always safe
+    return {url: _PageInfo(item.get("doc"), list(item.get("links", []))) for url, item in raw.items()}

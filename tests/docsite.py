@@ -1,0 +1,153 @@
+"""A real HTTP docs site on 127.0.0.1 for crawl tests, served from a folder the test may edit.
+
+Files are served with ETag and Last-Modified and answer conditional GETs with 304, like
+nginx or a static host. On top of the files, a few addresses behave like the awkward parts
+of real sites: a redirect, a slow page, a huge page, a binary download, and a switch that
+makes everything answer 500.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import shutil
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+FIXTURE = Path(__file__).parent / "fixtures" / "docsite"
+
+HUGE_BYTES = 3_000_000
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a crawler that stops reading a huge page resets the connection: expected here
+
+
+class DocsSite:
+    def __init__(self, root: Path, slow_s: float = 0.2) -> None:
+        self.root = root
+        shutil.copytree(FIXTURE, root, dirs_exist_ok=True)
+        self.slow_s = slow_s
+        self.fail_all = False
+        self.requests: list[tuple[str, int]] = []  # (path, status) in order of arrival
+        self._lock = threading.Lock()
+        self.server = _QuietServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- what the test changes ---------------------------------------------------------
+    def write(self, relative: str, text: str) -> None:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+    def edit(self, relative: str, old: str, new: str) -> None:
+        path = self.root / relative
+        text = path.read_text(encoding="utf-8")
+        assert old in text, f"{old!r} not in {relative}"
+        path.write_text(text.replace(old, new), encoding="utf-8")
+
+    def delete(self, relative: str) -> None:
+        (self.root / relative).unlink()
+
+    def requested(self, path: str) -> list[int]:
+        """Statuses this path was answered with, in order."""
+        with self._lock:
+            return [status for requested, status in self.requests if requested == path]
+
+    def clear_log(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    # -- the server --------------------------------------------------------------------
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:  # keep test output clean
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                path = self.path.split("?", 1)[0]
+                status = site._respond(self, path)
+                with site._lock:
+                    site.requests.append((path, status))
+
+        return Handler
+
+    def _respond(self, handler: BaseHTTPRequestHandler, path: str) -> int:
+        if self.fail_all:
+            return _send(handler, 500, b"internal error", "text/plain")
+        if path == "/old/deploying.html":
+            return _send(handler, 301, b"", headers={"Location": "/guide/deploy.html"})
+        if path == "/go/metadata":  # what an attacker-controlled page might do
+            return _send(handler, 302, b"", headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+        if path == "/guide/intro-print.html":  # the same page under another address; its canonical says so
+            return self._file(handler, "guide/intro.html")
+        if path == "/slow.html":
+            time.sleep(self.slow_s)
+            return _send(handler, 200, _page("Status", "<h1 id='status'>Status</h1><p>All systems normal.</p>"))
+        if path == "/huge.html":  # no Content-Length: the crawler must stop reading by itself
+            handler.send_response(200)
+            handler.send_header("Content-Type", "text/html")
+            handler.send_header("Connection", "close")
+            handler.end_headers()
+            try:
+                chunk = b"<p>" + b"changelog entry " * 4096 + b"</p>\n"
+                for _ in range(HUGE_BYTES // len(chunk) + 1):
+                    handler.wfile.write(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            handler.close_connection = True
+            return 200
+        if path == "/downloads/platform-cli":  # binary with no telling extension
+            return _send(handler, 200, bytes(range(256)) * 64, "application/octet-stream")
+        relative = path.lstrip("/") or "index.html"
+        return self._file(handler, relative)
+
+    def _file(self, handler: BaseHTTPRequestHandler, relative: str) -> int:
+        file = (self.root / relative).resolve()
+        if not file.is_file() or self.root.resolve() not in file.parents:
+            return _send(handler, 404, b"not found", "text/plain")
+        body = file.read_bytes().replace(b"BASE", self.url.encode())
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        modified = email.utils.formatdate(file.stat().st_mtime, usegmt=True)
+        if handler.headers.get("If-None-Match") == etag:
+            return _send(handler, 304, b"", headers={"ETag": etag})
+        content_type = {".xml": "application/xml", ".txt": "text/plain"}.get(file.suffix, "text/html; charset=utf-8")
+        return _send(handler, 200, body, content_type, {"ETag": etag, "Last-Modified": modified})
+
+
+def _send(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes,
+    content_type: str = "text/html; charset=utf-8",
+    headers: dict[str, str] | None = None,
+) -> int:
+    handler.send_response(status)
+    if status != 304:
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(body)))
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    if status != 304:
+        handler.wfile.write(body)
+    return status
+
+
+def _page(title: str, body: str) -> bytes:
+    return f"<!DOCTYPE html><html><head><title>{title}</title></head><body><main>{body}</main></body></html>".encode()
