@@ -41,19 +41,19 @@ def summary_ms(values_s: list[float]) -> str:
 
 def corpus_chunks(limit: int) -> list[str]:
     """Real chunk texts: the Python 3.11 docs if installed (Debian python3.11-doc), else the sample handbook."""
-    from bot.config import ChunkingConfig, EmbeddingConfig, SourceConfig
+    from bot.config import ChunkingConfig, EmbeddingConfig, FilesSource
     from bot.embedder import Embedder
     from indexer.chunk import Chunker
     from indexer.parse import parse_document
-    from indexer.sources import list_documents
+    from indexer.sources.files import list_files
 
     root = PYTHON_DOCS if PYTHON_DOCS.is_dir() else REPO / "samples" / "handbook"
-    source = SourceConfig(name="bench", path=root)
+    source = FilesSource(name="bench", path=root)
     chunker = Chunker(Embedder(EmbeddingConfig()).tokenizer, ChunkingConfig())
     texts: list[str] = []
     while len(texts) < limit:
         before = len(texts)
-        for doc in list_documents(source, 5_000_000).documents:
+        for doc in list_files(source, 5_000_000).documents:
             texts.extend(c.embedding_text for c in chunker.chunk(doc, parse_document(doc)))
             if len(texts) >= limit:
                 break

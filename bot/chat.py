@@ -121,7 +121,7 @@ class ChatService:
         lines = [f"Store: {store.backend_name}, {store.count()} chunks. Model: {self.settings.embedding.model}."]
         for source in self.settings.sources:
             last = runs.get(source.name)
-            when = last["finished_at"] if last else "never"
+            when = f"{last['finished_at']} ({last.get('status', 'ok')})" if last else "never"
             error = f" Last error: {last['errors'][-1]}" if last and last.get("errors") else ""
             lines.append(f"{source.name} ({source.type}): {store.count(source.name)} chunks, last run {when}.{error}")
         votes = self.state.feedback_counts()
