@@ -71,7 +71,7 @@ concurrency = 4
     )
     settings = load_settings(config)
     core = RagCore(settings)
-    core.embedder.dimension  # load the encoder before timing
+    _ = core.embedder.dimension  # load the encoder before timing
     print(f"machine: {machine()}")
 
     full_s, full = timed_run(settings, core)
