@@ -26,7 +26,7 @@ def main() -> None:
 
     from adapters.discord import DiscordSettings, RagbotDiscord, use_endpoints
     from bot.chat import ChatService
-    from bot.chatstate import ChatState
+    from bot.chatstate import SqliteChatState
 
     config = indexed_handbook("bench-discord-", chat_limits=True)
     root = config.parent
@@ -39,7 +39,7 @@ def main() -> None:
         loop.run(fake.start())
         settings = DiscordSettings("token", fake.api_url, fake.gateway_url, guild_ids=frozenset({GUILD_ID}))
         use_endpoints(settings)
-        service = ChatService(core, ChatState(root / f"state-{generator}"))
+        service = ChatService(core, SqliteChatState(root / f"state-{generator}"))
 
         async def start(service=service, settings=settings) -> RagbotDiscord:
             client = RagbotDiscord(service, settings, guild_ready_timeout=0.2)

@@ -34,7 +34,7 @@ def main() -> None:
     from adapters.slack import SlackSettings, create_slack_app
     from adapters.slack.server import http_app
     from bot.chat import ChatService
-    from bot.chatstate import ChatState
+    from bot.chatstate import SqliteChatState
 
     config = indexed_handbook("bench-slack-", chat_limits=True)
     root = config.parent
@@ -46,7 +46,7 @@ def main() -> None:
         fake = FakeSlack()
         api = loop.run(fake.start()) + "/api/"
         app = create_slack_app(
-            ChatService(core, ChatState(root / f"state-{generator}")),
+            ChatService(core, SqliteChatState(root / f"state-{generator}")),
             SlackSettings("xoxb", signing_secret=SECRET, api_url=api),
         )
 

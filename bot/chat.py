@@ -12,12 +12,14 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
+from bot import metrics
 from bot.access import Conversation, describe_sets, sets_for
-from bot.chatstate import ChatState
+from bot.chatstate import ChatState, FeedbackRecord, open_chat_state
 from bot.config import Settings
 from bot.conversation import Turn, standalone_question
 from bot.core import RagCore
 from bot.errors import ConfigError, InputError, RagbotError, StoreMismatch, StoreUnavailable
+from bot.logs import new_request_id
 from bot.models import Answer
 from bot.ratelimit import RateLimiter
 
@@ -40,7 +42,7 @@ class ChatService:
     def __init__(self, core: RagCore, state: ChatState | None = None) -> None:
         self.core = core
         self.settings: Settings = core.settings
-        self.state = state or ChatState(self.settings.data_dir)
+        self.state = state or open_chat_state(self.settings, core.store)
         chat = self.settings.chat
         self.limiter = RateLimiter(chat.user_questions_per_minute, chat.questions_per_minute)
 
@@ -51,21 +53,39 @@ class ChatService:
         self, user_id: str, question: str, history: list[Turn] | None = None, sets: Collection[str] | None = None
     ) -> ChatReply:
         """Answer for one chat user; ``sets`` are the document sets the conversation may search."""
+        rid = new_request_id()  # on every log line about this question, and on error replies
         question = " ".join(question.split())
         if not question:
             return ChatReply("error", EMPTY_QUESTION)
         wait = self.limiter.check(user_id)
         if wait is not None:
+            metrics.QUESTIONS.labels("rate_limited").inc()
             return ChatReply("busy", f"I'm answering a lot of questions right now; please try again in {wait} s.")
         standalone = standalone_question(history or [], question)
+        log.info("question from %s (%d chars)", user_id, len(standalone))
         timeout = self.settings.chat.answer_timeout_s
         try:
             answer = await asyncio.wait_for(asyncio.to_thread(self.core.ask, standalone, sets=sets), timeout)
         except TimeoutError:
-            return ChatReply("error", f"Sorry, that took longer than {timeout:.0f} s. Try a more specific question.")
+            metrics.QUESTIONS.labels("error").inc()
+            metrics.ERRORS.labels("timeout").inc()
+            log.warning("answer timed out after %.0f s", timeout)
+            return ChatReply(
+                "error", f"Sorry, that took longer than {timeout:.0f} s. Try a more specific question. (ref {rid})"
+            )
         except Exception as exc:  # every failure ends in a message to the user, never silence
-            return ChatReply("error", self.explain(exc))
+            metrics.QUESTIONS.labels("error").inc()
+            metrics.ERRORS.labels(type(exc).__name__).inc()
+            return ChatReply("error", f"{self.explain(exc)} (ref {rid})")
+        metrics.QUESTIONS.labels("answered" if answer.answered else "refused").inc()
         return ChatReply("answer", answer.text, answer, standalone)
+
+    def vote(self, platform: str, message_id: str, user_id: str, vote: str) -> FeedbackRecord | None:
+        """Store a 👍/👎 on a posted answer (one per user and answer); None if the answer is unknown."""
+        record = self.state.vote(platform, message_id, user_id, vote)
+        if record is not None:
+            metrics.FEEDBACK_VOTES.labels(vote).inc()
+        return record
 
     def explain(self, exc: Exception) -> str:
         if isinstance(exc, InputError) and "index is empty" in str(exc):

@@ -26,6 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ragbot", description="Ask your team's docs, with citations.")
     parser.add_argument("--config", help="TOML config file (default: $RAGBOT_CONFIG, then ./ragbot.toml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=os.environ.get("RAGBOT_LOG_FORMAT", "text").strip().lower(),
+        help="log lines as text or JSON (default: $RAGBOT_LOG_FORMAT or text)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     index = commands.add_parser("index", help="index the configured sources once")
@@ -71,9 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     _quiet_libraries()
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    from bot.logs import configure_logging
+
+    configure_logging(logging.INFO if args.verbose else logging.WARNING, json_format=args.log_format == "json")
     handler = {
         "index": cmd_index,
         "ask": cmd_ask,
@@ -275,13 +281,11 @@ def cmd_status(args: argparse.Namespace) -> int:
                 }
             )
         meta = getattr(store, "meta", lambda: {})()
-        feedback = {"up": 0, "down": 0}
-        if (settings.data_dir / "chat.sqlite3").exists():
-            from bot.chatstate import ChatState
+        from bot.chatstate import open_chat_state
 
-            chat_state = ChatState(settings.data_dir)
-            feedback = chat_state.feedback_counts()
-            chat_state.close()
+        chat_state = open_chat_state(settings, store)
+        feedback = chat_state.feedback_counts()
+        chat_state.close()
         payload = {
             "store": {"backend": store.backend_name, "collection": settings.collection, "chunks": store.count()},
             "embedding_model": settings.embedding.model,
@@ -413,25 +417,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
         scheduler.start()
 
     async def serve() -> None:
+        from aiohttp import web
+
+        from bot.chatstate import open_chat_state
+        from bot.ops import ops_routes, serve_http
+
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        service = ChatService(core)
-        adapters = []
+        service = ChatService(core, open_chat_state(settings, core.store))
+        http = web.Application()
+        http.add_routes(ops_routes(core))
+        tasks = []
         if slack is not None:
             from adapters.slack import create_slack_app
-            from adapters.slack.server import run_slack
+            from adapters.slack.server import run_socket_mode, slack_routes
 
-            adapters.append(run_slack(create_slack_app(service, slack), slack, stop))
+            slack_app = create_slack_app(service, slack)
+            if slack.socket_mode:
+                tasks.append(run_socket_mode(slack_app, slack, stop))
+            else:
+                http.add_routes(slack_routes(slack_app))
         if discord_settings is not None:
             from adapters.discord.runner import run_discord
 
-            adapters.append(run_discord(service, discord_settings, stop))
+            tasks.append(run_discord(service, discord_settings, stop))
+        tasks.append(serve_http(http, settings.http.host, settings.http.port, stop))
         try:
-            await asyncio.gather(*adapters)
+            await asyncio.gather(*tasks)
         finally:
             stop.set()
+            service.state.close()
 
     logging.getLogger().setLevel(logging.INFO)
     try:
@@ -449,6 +466,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     import threading
 
     from bot.core import RagCore
+    from bot.ops import start_ops_thread
     from indexer.scheduler import IndexScheduler
 
     settings = _settings(args)
@@ -460,6 +478,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     try:
         scheduler = IndexScheduler(settings, core.store, core.embedder)
         core.store.ensure_collection(core.embedder.dimension, core.embedder.model_name)  # fail now, not at 3 am
+        stop_http = start_ops_thread(core, settings.http.host, settings.http.port)
         scheduler.start()
         for name, when in scheduler.next_runs().items():
             print(f"scheduled {name}: next run {when:%Y-%m-%d %H:%M:%S %Z}" if when else f"scheduled {name}")
@@ -470,6 +489,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
             pass
         print("stopping: a run in progress stops after its current document", file=sys.stderr)
         scheduler.shutdown()
+        stop_http.set()
     finally:
         core.close()
     return 0

@@ -35,6 +35,7 @@ __all__ = [
     "WebSource",
     "CrawlConfig",
     "SchedulerConfig",
+    "HttpConfig",
     "EmbeddingConfig",
     "ChunkingConfig",
     "StoreConfig",
@@ -63,6 +64,8 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "RAGBOT_GENERATOR_MODEL": ("generator", "model"),
     "RAGBOT_GENERATOR_URL": ("generator", "base_url"),
     "RAGBOT_OPENAI_API_KEY": ("generator", "api_key"),
+    "RAGBOT_HTTP_HOST": ("http", "host"),
+    "RAGBOT_HTTP_PORT": ("http", "port"),
 }
 
 
@@ -205,6 +208,13 @@ class CrawlConfig(_Section):
         return values
 
 
+class HttpConfig(_Section):
+    """The HTTP server of `ragbot serve` and `ragbot scheduler`: /healthz, /readyz, /metrics, /slack/events."""
+
+    host: str = "0.0.0.0"
+    port: int = Field(default=3000, ge=0, le=65535)  # 0: no HTTP server (Socket Mode / Discord only)
+
+
 class SchedulerConfig(_Section):
     enabled: bool = True  # run source schedules inside `ragbot serve` (`--no-scheduler` turns it off)
     timezone: str = "UTC"
@@ -241,6 +251,18 @@ class StoreConfig(_Section):
     hnsw_m: int = Field(default=16, ge=4)
     hnsw_ef_construct: int = Field(default=200, ge=4)
     hnsw_ef: int = Field(default=128, ge=1)
+    # Applied when a server collection is created (a cluster needs shards and replicas > 1):
+    shard_number: int = Field(default=1, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    write_consistency_factor: int = Field(default=1, ge=1)
+    on_disk: bool = False  # original vectors on disk (memory-mapped), for collections larger than RAM
+    quantization: Literal["none", "int8"] = "none"  # int8 scalar quantisation: 4x less RAM for vectors
+
+    @model_validator(mode="after")
+    def _consistency_within_replicas(self) -> StoreConfig:
+        if self.write_consistency_factor > self.replication_factor:
+            raise ValueError("write_consistency_factor can't exceed replication_factor")
+        return self
 
 
 class RetrievalConfig(_Section):
@@ -267,6 +289,9 @@ class ChatConfig(_Section):
     questions_per_minute: int = Field(default=60, ge=1)
     answer_timeout_s: float = Field(default=120.0, gt=0)
     history_messages: int = Field(default=10, ge=0, le=100)
+    # Seen events, answers and votes (SQLite) when the index is embedded; default: data_dir.
+    # Bot replicas on one host share it through this folder; with a Qdrant server it lives there.
+    state_dir: Path | None = None
 
 
 class AccessRule(_Section):
@@ -308,6 +333,7 @@ class Settings(_Section):
     access: AccessConfig = AccessConfig()
     crawl: CrawlConfig = CrawlConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    http: HttpConfig = HttpConfig()
     sources: list[SourceConfig] = []
 
     @field_validator("sources")
@@ -367,6 +393,8 @@ def load_settings(config: str | os.PathLike[str] | None = None) -> Settings:
     base = path.parent if path is not None else Path.cwd()
     if not settings.data_dir.is_absolute() and not os.environ.get("RAGBOT_DATA_DIR"):
         settings.data_dir = base / settings.data_dir  # like source paths: relative to the config file
+    if settings.chat.state_dir is not None and not settings.chat.state_dir.is_absolute():
+        settings.chat.state_dir = base / settings.chat.state_dir
     for source in settings.sources:
         if isinstance(source, FilesSource) and not source.path.is_absolute():
             source.path = (base / source.path).resolve()

@@ -5,10 +5,12 @@ question -> retrieve -> generate -> cite. Platform code never reaches in here.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Collection
 from functools import cached_property
 
+from bot import metrics
 from bot.config import Settings
 from bot.embedder import Embedder
 from bot.errors import InputError
@@ -18,6 +20,8 @@ from bot.retriever import RetrievedSource, Retriever
 from bot.store import Store, open_store
 
 __all__ = ["RagCore", "NOT_FOUND_TEXT", "validate_question"]
+
+log = logging.getLogger(__name__)
 
 NOT_FOUND_TEXT = "I couldn't find this in the docs. The closest pages I found are listed below; they may help."
 _SNIPPET_CHARS = 240
@@ -72,13 +76,20 @@ class RagCore:
         if not self.store.collection_exists():
             raise InputError(_EMPTY_INDEX)
         self._check_model_fits_index()
-        sources = self.retriever.retrieve(question, k or self.settings.retrieval.k, source=source, sets=sets)
+        with metrics.STAGE_SECONDS.labels("retrieve").time():
+            sources = self.retriever.retrieve(question, k or self.settings.retrieval.k, source=source, sets=sets)
         if not sources and self.store.count() == 0:  # counted only when nothing came back
             raise InputError(_EMPTY_INDEX)
         # Sources come best first, so the relevant ones are a prefix and keep their numbers.
         relevant = [s for s in sources if s.score >= self.settings.retrieval.min_score]
-        text = self.generator.generate(question, relevant) if relevant else ""
+        if sources:
+            metrics.TOP_SCORE.observe(sources[0].score)
+        metrics.RETRIEVAL_HITS.inc(len(relevant))
+        with metrics.STAGE_SECONDS.labels("generate").time():
+            text = self.generator.generate(question, relevant) if relevant else ""
         answered = bool(text)
+        if not answered:
+            metrics.REFUSALS.inc()
         shown = relevant if answered else sources[:_CLOSEST_SHOWN]
         answer = Answer(
             question=question,
@@ -87,6 +98,14 @@ class RagCore:
             citations=[_citation(s) for s in shown],
         )
         answer.latency_ms = (time.perf_counter() - started) * 1000
+        metrics.STAGE_SECONDS.labels("total").observe(answer.latency_ms / 1000)
+        log.info(
+            "answered=%s sources=%d top=%.3f in %.0f ms",
+            answered,
+            len(relevant),
+            sources[0].score if sources else 0.0,
+            answer.latency_ms,
+        )
         return answer
 
     def _check_model_fits_index(self) -> None:

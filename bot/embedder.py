@@ -41,6 +41,10 @@ class Embedder:
         self._model = None
         self._device: torch.device | None = None
 
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
     def _load(self) -> None:
         if self._model is not None:
             return

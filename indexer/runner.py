@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from bot import metrics
 from bot.config import Settings
 from bot.embedder import Embedder
 from bot.errors import RagbotError
@@ -60,4 +61,14 @@ def run_index(
     with ExitStack() as stack:
         for name in names:
             stack.enter_context(_source_lock(settings.data_dir, name))
-        return Indexer(settings, store, embedder, stop).run(names, full=full, progress=progress)
+        reports = Indexer(settings, store, embedder, stop).run(names, full=full, progress=progress)
+    for report in reports:
+        _count(report)
+    return reports
+
+
+def _count(report: SourceReport) -> None:
+    summary = report.to_json()
+    metrics.INDEX_RUNS.labels(report.name, summary["status"]).inc()
+    for change in ("added", "updated", "deleted", "unchanged", "failed"):
+        metrics.INDEX_DOCUMENTS.labels(report.name, change).inc(summary[change])

@@ -15,7 +15,7 @@ from test_slack import SlackBot, answer_for, blocks_text, mention
 
 from bot.access import Conversation, sets_for
 from bot.chat import ChatService
-from bot.chatstate import ChatState
+from bot.chatstate import SqliteChatState
 from bot.config import AccessConfig, AccessRule, load_settings
 from bot.core import RagCore
 from bot.errors import ConfigError
@@ -153,7 +153,7 @@ def test_changing_a_sources_sets_rewrites_its_chunks(tmp_path: Path) -> None:
 # -- Slack ----------------------------------------------------------------------------------
 @pytest.fixture()
 def slack(loop, scoped_core: RagCore, tmp_path: Path) -> Iterator[SlackBot]:  # type: ignore[no-untyped-def]
-    bot = SlackBot(loop, ChatService(scoped_core, ChatState(tmp_path / "state")), admins=frozenset({"UADMIN"}))
+    bot = SlackBot(loop, ChatService(scoped_core, SqliteChatState(tmp_path / "state")), admins=frozenset({"UADMIN"}))
     yield bot
     bot.close()
 
@@ -214,7 +214,7 @@ def test_slack_admins_can_see_a_channels_sets(slack: SlackBot) -> None:
 # -- Discord --------------------------------------------------------------------------------
 @pytest.fixture()
 def discord_bot(loop, scoped_core: RagCore, tmp_path: Path) -> Iterator[DiscordBot]:  # type: ignore[no-untyped-def]
-    bot = DiscordBot(loop, ChatService(scoped_core, ChatState(tmp_path / "state")))
+    bot = DiscordBot(loop, ChatService(scoped_core, SqliteChatState(tmp_path / "state")))
     yield bot
     bot.close()
 

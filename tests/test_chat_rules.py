@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
-from bot.chatstate import ChatState
+from bot.chatstate import SqliteChatState
 from bot.conversation import Turn, standalone_question
 from bot.ratelimit import RateLimiter
 
@@ -66,7 +66,7 @@ def test_a_new_full_question_stays_as_it_is() -> None:
 
 
 def _first_time_in_process(path: str, results) -> None:  # type: ignore[no-untyped-def]
-    results.put(ChatState(Path(path)).first_time("Ev-shared"))
+    results.put(SqliteChatState(Path(path)).first_time("Ev-shared"))
 
 
 def test_an_event_is_claimed_once_across_processes(tmp_path: Path) -> None:

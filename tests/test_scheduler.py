@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, only_json, run_cli
 from docsite import DocsSite
+from test_serve import free_port
 from test_web_source import INDEXED, index, paths, web_settings
 
 from bot.embedder import Embedder
@@ -146,6 +148,7 @@ def test_kill_during_a_crawl_then_rerun(tmp_path: Path, site: DocsSite, embedder
 def test_ragbot_scheduler_command_runs_and_stops_cleanly(tmp_path: Path, site: DocsSite) -> None:
     settings = web_settings(tmp_path, site, extra=f'schedule = "{NEVER}"')
     config = tmp_path / "ragbot.toml"
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "--config", str(config), "scheduler", "--run-now"],
         cwd=REPO,
@@ -153,11 +156,20 @@ def test_ragbot_scheduler_command_runs_and_stops_cleanly(tmp_path: Path, site: D
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         text=True,
-        env={**os.environ, "SLACK_BOT_TOKEN": "xoxb-never-printed"},
+        env={
+            **os.environ,
+            "SLACK_BOT_TOKEN": "xoxb-never-printed",
+            "RAGBOT_HTTP_HOST": "127.0.0.1",
+            "RAGBOT_HTTP_PORT": str(port),
+        },
     )
     try:
         wait_until(lambda: RunLog(settings.data_dir).last_runs().get("docs") or process.poll() is not None)
         assert process.poll() is None, process.communicate()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+            scraped = response.read().decode()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=10) as response:
+            assert json.loads(response.read())["status"] == "ready"
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=60)
     finally:
@@ -166,6 +178,8 @@ def test_ragbot_scheduler_command_runs_and_stops_cleanly(tmp_path: Path, site: D
     assert process.returncode == 0, err
     assert "scheduled docs: next run 2027-01-01 00:00:" in out  # plus up to jitter_s = 30
     assert "scheduled run: docs: done" in err and "xoxb" not in out + err
+    assert 'ragbot_index_runs_total{source="docs",status="partial"} 1.0' in scraped
+    assert f'ragbot_index_documents_total{{change="added",source="docs"}} {float(len(INDEXED))}' in scraped
 
     status = only_json(run_cli("--config", str(config), "status", "--json").stdout)
     (source,) = status["sources"]

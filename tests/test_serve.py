@@ -124,6 +124,8 @@ def test_serve_runs_discord_from_the_environment(tmp_path: Path) -> None:
         "DISCORD_API_URL": fake.api_url,
         "DISCORD_GATEWAY_URL": fake.gateway_url,
         "DISCORD_GUILD_IDS": "1000",
+        "RAGBOT_HTTP_HOST": "127.0.0.1",
+        "RAGBOT_HTTP_PORT": str(free_port()),
     }
     process = start_serve(config, env)
     try:

@@ -23,7 +23,7 @@ from adapters.slack import SlackSettings, create_slack_app
 from adapters.slack.app import WORKING_TEXT
 from adapters.slack.server import http_app
 from bot.chat import ChatService
-from bot.chatstate import ChatState
+from bot.chatstate import SqliteChatState
 from bot.config import load_settings
 from bot.core import RagCore
 
@@ -102,7 +102,7 @@ class SlackBot:
 
 @pytest.fixture()
 def slack(loop: LoopThread, core: RagCore, tmp_path: Path) -> Iterator[SlackBot]:
-    bot = SlackBot(loop, ChatService(core, ChatState(tmp_path / "state")), admins=frozenset({"UADMIN"}))
+    bot = SlackBot(loop, ChatService(core, SqliteChatState(tmp_path / "state")), admins=frozenset({"UADMIN"}))
     yield bot
     bot.close()
 
@@ -294,7 +294,7 @@ def test_admin_reindex_reports_progress_and_counts(slack: SlackBot) -> None:
 
 
 def test_workspace_admins_are_recognised_through_users_info(loop: LoopThread, core: RagCore, tmp_path: Path) -> None:
-    bot = SlackBot(loop, ChatService(core, ChatState(tmp_path / "s")))
+    bot = SlackBot(loop, ChatService(core, SqliteChatState(tmp_path / "s")))
     try:
         bot.fake.users["UWSADMIN"] = {"id": "UWSADMIN", "is_admin": True}
         bot.fake.users["UMEMBER"] = {"id": "UMEMBER", "is_admin": False}
@@ -328,7 +328,7 @@ def test_store_down_ends_in_a_friendly_error_in_the_thread(
 ) -> None:
     monkeypatch.setenv("QDRANT_URL", f"http://127.0.0.1:{_closed_port()}")
     down = RagCore(load_settings(indexed_config))
-    bot = SlackBot(loop, ChatService(down, ChatState(tmp_path / "s")))
+    bot = SlackBot(loop, ChatService(down, SqliteChatState(tmp_path / "s")))
     try:
         event = mention("how do I deploy?", user="U7")
         bot.event(event)
@@ -344,7 +344,7 @@ def test_socket_mode_answers_an_events_api_envelope(loop: LoopThread, core: RagC
     fake = FakeSlack()
     api = loop.run(fake.start()) + "/api/"
     settings = SlackSettings(bot_token="xoxb-test", app_token="xapp-test", api_url=api)
-    app = create_slack_app(ChatService(core, ChatState(tmp_path / "s")), settings)
+    app = create_slack_app(ChatService(core, SqliteChatState(tmp_path / "s")), settings)
 
     async def connect() -> AsyncSocketModeHandler:
         handler = AsyncSocketModeHandler(app, settings.app_token, web_client=app.client)

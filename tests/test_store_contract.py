@@ -20,13 +20,27 @@ from bot.store.qdrant import QdrantClientStore
 DIM = 8
 
 
+# The settings a clustered server deployment uses (docker-compose's cluster profile).
+CLUSTER = StoreConfig(
+    backend="local",
+    shard_number=3,
+    replication_factor=2,
+    write_consistency_factor=2,
+    on_disk=True,
+    quantization="int8",
+    hnsw_m=32,
+    hnsw_ef_construct=256,
+)
+
+
 def make_store(kind: str, root: Path) -> Store:
     if kind == "edge":
         return EdgeStore(root / "edge", StoreConfig())
-    return QdrantClientStore("contract", StoreConfig(backend="local"), local_path=root / "local")
+    config = CLUSTER if kind == "qdrant-client-cluster" else StoreConfig(backend="local")
+    return QdrantClientStore("contract", config, local_path=root / "local")
 
 
-@pytest.fixture(params=["edge", "qdrant-client"])
+@pytest.fixture(params=["edge", "qdrant-client", "qdrant-client-cluster"])
 def store_kind(request: pytest.FixtureRequest) -> str:
     return request.param
 
@@ -211,3 +225,22 @@ def test_search_can_be_limited_to_document_sets(store: Store) -> None:
     assert {h.doc_id for h in store.search(secret_vectors[0], k=4, sets={"managers"})} == {"hr"}
     assert store.search(secret_vectors[0], k=4, sets=set()) == []
     assert store.document_states()["hr"].sets == {"hr", "managers"}
+
+
+def test_server_collection_settings_come_from_config(tmp_path: Path) -> None:
+    from qdrant_client import models
+
+    store = QdrantClientStore("contract", CLUSTER, local_path=tmp_path / "local")
+    try:
+        params = store.collection_params(384)
+    finally:
+        store.close()
+    assert params["vectors_config"] == models.VectorParams(size=384, distance=models.Distance.COSINE, on_disk=True)
+    assert (params["shard_number"], params["replication_factor"], params["write_consistency_factor"]) == (3, 2, 2)
+    assert params["hnsw_config"] == models.HnswConfigDiff(m=32, ef_construct=256)
+    assert params["quantization_config"].scalar.type == models.ScalarType.INT8
+
+
+def test_write_consistency_above_replicas_is_refused() -> None:
+    with pytest.raises(ValueError, match="write_consistency_factor"):
+        StoreConfig(replication_factor=1, write_consistency_factor=2)

@@ -69,7 +69,7 @@ class FeedbackView(discord.ui.View):
 
     async def _vote(self, interaction: discord.Interaction, vote: str) -> None:
         message_id = str(interaction.message.id) if interaction.message else ""
-        record = self.service.state.vote(PLATFORM, message_id, str(interaction.user.id), vote)
+        record = self.service.vote(PLATFORM, message_id, str(interaction.user.id), vote)
         text = "Thanks, your feedback was recorded." if record else "Thanks! (That answer is too old to record.)"
         await interaction.response.send_message(f"{'👍' if vote == 'up' else '👎'} {text}", ephemeral=True)
 

@@ -146,7 +146,7 @@ class _Handlers:
         channel = body["channel"]["id"]
         message = body["message"]
         user = body["user"]["id"]
-        record = self.service.state.vote(PLATFORM, f"{channel}:{message['ts']}", user, vote)
+        record = self.service.vote(PLATFORM, f"{channel}:{message['ts']}", user, vote)
         if record is None:
             log.warning("vote on an unknown answer %s:%s", channel, message["ts"])
         await client.chat_update(

@@ -19,8 +19,6 @@ class SlackSettings:
     signing_secret: str | None = None
     api_url: str = DEFAULT_API_URL
     admin_user_ids: frozenset[str] = field(default_factory=frozenset)
-    http_host: str = "0.0.0.0"
-    http_port: int = 3000
 
     @property
     def socket_mode(self) -> bool:
@@ -38,9 +36,6 @@ class SlackSettings:
             raise ConfigError(
                 "Slack: set SLACK_APP_TOKEN for Socket Mode, or SLACK_SIGNING_SECRET for the HTTP Events API"
             )
-        port = os.environ.get("RAGBOT_HTTP_PORT", "3000")
-        if not port.isdigit():
-            raise ConfigError(f"RAGBOT_HTTP_PORT must be a port number, not {port!r}")
         api_url = os.environ.get("SLACK_API_URL", "").strip() or DEFAULT_API_URL
         admins = os.environ.get("SLACK_ADMIN_USER_IDS", "")
         return cls(
@@ -49,8 +44,6 @@ class SlackSettings:
             signing_secret=signing_secret,
             api_url=api_url if api_url.endswith("/") else api_url + "/",
             admin_user_ids=frozenset(a.strip() for a in admins.split(",") if a.strip()),
-            http_host=os.environ.get("RAGBOT_HTTP_HOST", "0.0.0.0"),
-            http_port=int(port),
         )
 
     def __repr__(self) -> str:  # never print tokens, even in a traceback

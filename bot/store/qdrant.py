@@ -86,15 +86,30 @@ class QdrantClientStore:
                 )
             return
         self._call(
-            "create the collection",
-            self.client.create_collection,
-            self.collection,
-            vectors_config=models.VectorParams(size=dimension, distance=models.Distance.COSINE),
-            hnsw_config=models.HnswConfigDiff(m=self.config.hnsw_m, ef_construct=self.config.hnsw_ef_construct),
+            "create the collection", self.client.create_collection, self.collection, **self.collection_params(dimension)
         )
         if self._is_server:
             self._create_payload_indexes()
         self._exists = True
+
+    def collection_params(self, dimension: int) -> dict:
+        """create_collection arguments from [store]: vectors, HNSW, sharding, replication, quantisation."""
+        config = self.config
+        quantization = None
+        if config.quantization == "int8":
+            quantization = models.ScalarQuantization(
+                scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, quantile=0.99, always_ram=True)
+            )
+        return {
+            "vectors_config": models.VectorParams(
+                size=dimension, distance=models.Distance.COSINE, on_disk=config.on_disk
+            ),
+            "hnsw_config": models.HnswConfigDiff(m=config.hnsw_m, ef_construct=config.hnsw_ef_construct),
+            "shard_number": config.shard_number,
+            "replication_factor": config.replication_factor,
+            "write_consistency_factor": config.write_consistency_factor,
+            "quantization_config": quantization,
+        }
 
     def _create_payload_indexes(self) -> None:
         for field in PAYLOAD_INDEXES:
@@ -141,9 +156,15 @@ class QdrantClientStore:
             limit=k,
             query_filter=_live_filter(source, sets),
             with_payload=True,
-            search_params=models.SearchParams(hnsw_ef=self.config.hnsw_ef) if self._is_server else None,
+            search_params=self._search_params(),
         )
         return [passage_from_payload(point.payload or {}, point.score) for point in response.points]
+
+    def _search_params(self) -> models.SearchParams | None:
+        if not self._is_server:
+            return None  # local mode searches exhaustively
+        rescore = models.QuantizationSearchParams(rescore=True) if self.config.quantization != "none" else None
+        return models.SearchParams(hnsw_ef=self.config.hnsw_ef, quantization=rescore)
 
     def document_states(self, source: str | None = None) -> dict[str, DocumentState]:
         if not self.collection_exists():

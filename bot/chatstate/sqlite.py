@@ -1,7 +1,7 @@
-"""Small local state chat adapters share: seen event ids and feedback votes (SQLite under the data dir).
+"""Chat state in SQLite under the data dir: for one machine (the embedded store).
 
 SQLite's INSERT OR IGNORE makes "first time we see this event" atomic across processes that share
-the data dir, so a Slack retry or a redelivery is answered once.
+the folder, so a Slack retry or a redelivery is answered once.
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ import json
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ChatState", "FeedbackRecord"]
+from bot.chatstate.base import SEEN_TTL_S, FeedbackRecord
+
+__all__ = ["SqliteChatState"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen_events (event_id TEXT PRIMARY KEY, seen_at REAL NOT NULL);
@@ -38,21 +39,9 @@ CREATE TABLE IF NOT EXISTS feedback (
     PRIMARY KEY (platform, message_id, user_id)
 );
 """
-_SEEN_TTL_S = 24 * 3600
 
 
-@dataclass(frozen=True)
-class FeedbackRecord:
-    platform: str
-    message_id: str
-    user_id: str
-    vote: str
-    question: str
-    answer: str
-    sources: list[str]
-
-
-class ChatState:
+class SqliteChatState:
     def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / "chat.sqlite3"
@@ -65,7 +54,7 @@ class ChatState:
         """True exactly once per event id, across processes sharing the data dir."""
         now = time.time()
         with self._lock:
-            self._db.execute("DELETE FROM seen_events WHERE seen_at < ?", (now - _SEEN_TTL_S,))
+            self._db.execute("DELETE FROM seen_events WHERE seen_at < ?", (now - SEEN_TTL_S,))
             cursor = self._db.execute(
                 "INSERT OR IGNORE INTO seen_events (event_id, seen_at) VALUES (?, ?)", (event_id, now)
             )

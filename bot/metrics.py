@@ -1,0 +1,43 @@
+"""Prometheus metrics, served at GET /metrics by `ragbot serve` and `ragbot scheduler`.
+
+Defined once here; the core, the chat service and the indexer runner update them.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+__all__ = [
+    "QUESTIONS",
+    "REFUSALS",
+    "STAGE_SECONDS",
+    "RETRIEVAL_HITS",
+    "TOP_SCORE",
+    "FEEDBACK_VOTES",
+    "INDEX_RUNS",
+    "INDEX_DOCUMENTS",
+    "ERRORS",
+    "render",
+]
+
+QUESTIONS = Counter("ragbot_questions_total", "Chat questions by outcome", ["outcome"])
+REFUSALS = Counter("ragbot_refusals_total", "Questions answered with 'not in the docs'")
+STAGE_SECONDS = Histogram(
+    "ragbot_stage_duration_seconds",
+    "Time per answering stage (retrieve includes embedding the question)",
+    ["stage"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+RETRIEVAL_HITS = Counter("ragbot_retrieval_hits_total", "Retrieved sources above the relevance threshold")
+TOP_SCORE = Histogram(
+    "ragbot_retrieval_top_score", "Cosine score of the best source", buckets=(0.1, 0.2, 0.3, 0.36, 0.4, 0.5, 0.6, 0.8)
+)
+FEEDBACK_VOTES = Counter("ragbot_feedback_votes_total", "Feedback clicks on answers", ["vote"])
+INDEX_RUNS = Counter("ragbot_index_runs_total", "Indexing runs by source and outcome", ["source", "status"])
+INDEX_DOCUMENTS = Counter("ragbot_index_documents_total", "Documents handled by indexing runs", ["source", "change"])
+ERRORS = Counter("ragbot_errors_total", "Failures by kind", ["kind"])
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text and its content type."""
+    return generate_latest(), CONTENT_TYPE_LATEST
