@@ -36,11 +36,13 @@ CLUSTER = StoreConfig(
 def make_store(kind: str, root: Path) -> Store:
     if kind == "edge":
         return EdgeStore(root / "edge", StoreConfig())
+    if kind == "edge-int8":
+        return EdgeStore(root / "edge", StoreConfig(quantization="int8", on_disk=True))
     config = CLUSTER if kind == "qdrant-client-cluster" else StoreConfig(backend="local")
     return QdrantClientStore("contract", config, local_path=root / "local")
 
 
-@pytest.fixture(params=["edge", "qdrant-client", "qdrant-client-cluster"])
+@pytest.fixture(params=["edge", "edge-int8", "qdrant-client", "qdrant-client-cluster"])
 def store_kind(request: pytest.FixtureRequest) -> str:
     return request.param
 

@@ -87,9 +87,15 @@ class EdgeStore:
         hnsw = qe.HnswIndexConfig(
             m=self.config.hnsw_m, ef_construct=self.config.hnsw_ef_construct, full_scan_threshold=10_000
         )
-        config = qe.EdgeConfig(
-            vectors=qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine), hnsw_config=hnsw
+        quantization = (
+            qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, always_ram=True)
+            if self.config.quantization == "int8"
+            else None
         )
+        vectors = qe.EdgeVectorParams(
+            size=dimension, distance=qe.Distance.Cosine, on_disk=self.config.on_disk, quantization_config=quantization
+        )
+        config = qe.EdgeConfig(vectors=vectors, hnsw_config=hnsw)
         self.path.mkdir(parents=True, exist_ok=True)
         shard = qe.EdgeShard.create(str(self.path / "shard"), config)
         for field in PAYLOAD_INDEXES:
