@@ -35,6 +35,7 @@ class DocsSite:
         self.slow_s = slow_s
         self.fail_all = False
         self.requests: list[tuple[str, int]] = []  # (path, status) in order of arrival
+        self.arrivals: list[float] = []  # time.monotonic() of each request's arrival
         self._lock = threading.Lock()
         self.server = _QuietServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -68,6 +69,7 @@ class DocsSite:
     def clear_log(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.arrivals.clear()
 
     # -- the server --------------------------------------------------------------------
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -80,10 +82,15 @@ class DocsSite:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                path = self.path.split("?", 1)[0]
-                status = site._respond(self, path)
                 with site._lock:
-                    site.requests.append((path, status))
+                    site.arrivals.append(time.monotonic())
+                site._respond(self, self.path.split("?", 1)[0])
+
+            def send_response(self, code: int, message: str | None = None) -> None:
+                # Logged before the client can read the answer, so a test never sees a stale log.
+                with site._lock:
+                    site.requests.append((self.path.split("?", 1)[0], code))
+                super().send_response(code, message)
 
         return Handler
 

@@ -184,6 +184,18 @@ def test_max_pages_cut_short_deletes_nothing(tmp_path: Path, site: DocsSite, emb
     assert paths(settings) == INDEXED
 
 
+def test_robots_crawl_delay_spaces_requests(tmp_path: Path, site: DocsSite, embedder: Embedder) -> None:
+    site.edit("robots.txt", "Disallow: /private/", "Disallow: /private/\nCrawl-delay: 0.3")
+    settings = web_settings(tmp_path, site, extra="sitemap = false\nmax_pages = 4")
+
+    index(settings, embedder)
+
+    pages = site.arrivals[1:]  # after robots.txt
+    assert len(pages) == 4
+    gaps = [later - earlier for earlier, later in zip(pages, pages[1:])]
+    assert min(gaps) >= 0.28, gaps
+
+
 def test_include_exclude_and_depth(tmp_path: Path, site: DocsSite, embedder: Embedder) -> None:
     settings = web_settings(tmp_path, site, extra='exclude = ["/guide/*"]\nsitemap = false\nmax_depth = 1')
 

@@ -12,6 +12,7 @@ import gzip
 import json
 import logging
 import os
+import time
 from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -36,6 +37,7 @@ __all__ = ["list_web"]
 log = logging.getLogger(__name__)
 
 _MAX_SITEMAPS = 50
+_MAX_CRAWL_DELAY_S = 10.0
 
 
 @dataclass
@@ -129,11 +131,15 @@ class _Crawler:
         """Fetch until the frontier is empty or max_pages is reached; True if a start page was read."""
         start_ok = False
         in_flight: dict[Future[_Result], str] = {}
-        with ThreadPoolExecutor(max_workers=self.source.concurrency, thread_name_prefix="crawl") as pool:
+        delay = self._crawl_delay()
+        concurrency = 1 if delay else self.source.concurrency  # a Crawl-delay means one request at a time
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="crawl") as pool:
             while self.frontier or in_flight:
-                while self.frontier and len(in_flight) < self.source.concurrency:
+                while self.frontier and len(in_flight) < concurrency:
                     if self.started >= self.source.max_pages:
                         break
+                    if delay and self.started:
+                        time.sleep(delay)
                     url, depth = self.frontier.popleft()
                     self.started += 1
                     in_flight[pool.submit(self._fetch, url, depth)] = url
@@ -298,6 +304,13 @@ class _Crawler:
             else:
                 self.robots[origin] = None  # no robots.txt: everything is allowed
         return self.robots[origin]
+
+    def _crawl_delay(self) -> float:
+        """robots.txt's Crawl-delay for us (the longest of the start hosts), capped at 10 s."""
+        if not self.source.robots:
+            return 0.0
+        delays = [r.crawl_delay(self.user_agent) or 0.0 for r in self.robots.values() if r is not None]
+        return min(max(delays, default=0.0), _MAX_CRAWL_DELAY_S)
 
     def _robots_allow(self, url: str) -> bool:
         if not self.source.robots:
