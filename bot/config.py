@@ -57,6 +57,7 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "RAGBOT_DATA_DIR": ("data_dir",),
     "RAGBOT_COLLECTION": ("collection",),
     "RAGBOT_EMBEDDING_MODEL": ("embedding", "model"),
+    "RAGBOT_EMBEDDING_PRECISION": ("embedding", "precision"),
     "RAGBOT_STORE_BACKEND": ("store", "backend"),
     "QDRANT_URL": ("store", "url"),
     "QDRANT_API_KEY": ("store", "api_key"),
@@ -233,6 +234,9 @@ class EmbeddingConfig(_Section):
     max_length: int = Field(default=256, ge=16, le=8192)
     device: str = "cpu"
     threads: int | None = Field(default=None, ge=1)
+    # "int8": ONNX Runtime with int8 weights on the CPU (about 2x faster; the `int8` extra).
+    # On a GPU the encoder runs in fp16 whatever this says.
+    precision: Literal["fp32", "int8"] = "fp32"
 
 
 class ChunkingConfig(_Section):

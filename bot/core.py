@@ -55,7 +55,7 @@ class RagCore:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return Embedder(self.settings.embedding)
+        return Embedder(self.settings.embedding, cache_dir=self.settings.data_dir / "models")
 
     @cached_property
     def retriever(self) -> Retriever:

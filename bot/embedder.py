@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -13,6 +14,8 @@ from bot.errors import ConfigError
 
 if TYPE_CHECKING:  # torch and transformers are imported lazily: they cost seconds.
     import torch
+
+    from bot.embedder_int8 import Int8Encoder
 
 __all__ = ["Embedder", "resolve_embedding_model"]
 
@@ -33,32 +36,42 @@ def resolve_embedding_model(name: str) -> str:
 class Embedder:
     """Encodes texts into unit vectors; cosine similarity is then a dot product."""
 
-    def __init__(self, config: EmbeddingConfig) -> None:
+    def __init__(self, config: EmbeddingConfig, cache_dir: Path | None = None) -> None:
         self.config = config
         self.model_name = config.model
+        self.cache_dir = cache_dir or Path.home() / ".cache" / "ragbot"  # the int8 model is built here once
         self._model_path = resolve_embedding_model(config.model)
         self._tokenizer = None
         self._model = None
+        self._int8: Int8Encoder | None = None
+        self._dimension = 0
         self._device: torch.device | None = None
 
     @property
     def loaded(self) -> bool:
-        return self._model is not None
+        return self._model is not None or self._int8 is not None
 
     def _load(self) -> None:
-        if self._model is not None:
+        if self.loaded:
             return
         import torch
-        from transformers import AutoModel
+        from transformers import AutoConfig, AutoModel
 
         if self.config.threads:
             torch.set_num_threads(self.config.threads)
         self.tokenizer  # noqa: B018  (loads it once; the chunker may have loaded it already)
+        self._device = torch.device(_pick_device(self.config.device))
         try:
+            self._dimension = int(AutoConfig.from_pretrained(self._model_path).hidden_size)
+            if self.config.precision == "int8" and self._device.type == "cpu":
+                from bot.embedder_int8 import Int8Encoder
+
+                names = list(self.tokenizer.model_input_names)
+                self._int8 = Int8Encoder(self._model_path, names, self.cache_dir, self.config.threads)
+                return
             self._model = AutoModel.from_pretrained(self._model_path)
         except (OSError, ValueError) as exc:
             raise self._load_error(exc) from None
-        self._device = torch.device(_pick_device(self.config.device))
         self._model.to(self._device).eval()
         if self._device.type == "cuda":
             self._model.half()
@@ -84,8 +97,7 @@ class Embedder:
     @property
     def dimension(self) -> int:
         self._load()
-        assert self._model is not None
-        return int(self._model.config.hidden_size)
+        return self._dimension
 
     @property
     def max_length(self) -> int:
@@ -99,7 +111,7 @@ class Embedder:
         self._load()
         import torch
 
-        assert self._model is not None and self._tokenizer is not None
+        assert self._tokenizer is not None
         # Sorting by length keeps padding (wasted compute) inside each batch small.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
@@ -107,18 +119,30 @@ class Embedder:
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
-                encoded = self._tokenizer(
-                    [texts[i] for i in idx],
-                    padding=True,
-                    truncation=True,
-                    max_length=self.max_length,
-                    return_tensors="pt",
-                ).to(self._device)
-                hidden = self._model(**encoded).last_hidden_state
-                vectors = _mean_pool(hidden, encoded["attention_mask"])
-                vectors = torch.nn.functional.normalize(vectors.float(), p=2, dim=1)
-                out[idx] = vectors.cpu().numpy()
+                batch = [texts[i] for i in idx]
+                out[idx] = self._encode_int8(batch) if self._int8 is not None else self._encode_torch(batch)
         return out
+
+    def _tokenize(self, batch: list[str], tensors: str):  # type: ignore[no-untyped-def]
+        assert self._tokenizer is not None
+        return self._tokenizer(batch, padding=True, truncation=True, max_length=self.max_length, return_tensors=tensors)
+
+    def _encode_torch(self, batch: list[str]) -> np.ndarray:
+        import torch
+
+        assert self._model is not None
+        encoded = self._tokenize(batch, "pt").to(self._device)
+        hidden = self._model(**encoded).last_hidden_state
+        vectors = _mean_pool(hidden, encoded["attention_mask"])
+        return torch.nn.functional.normalize(vectors.float(), p=2, dim=1).cpu().numpy()
+
+    def _encode_int8(self, batch: list[str]) -> np.ndarray:
+        assert self._int8 is not None
+        encoded = self._tokenize(batch, "np")
+        hidden = self._int8(encoded)
+        mask = encoded["attention_mask"][..., None].astype(np.float32)
+        vectors = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]

@@ -46,3 +46,18 @@ def test_related_texts_are_closer_than_unrelated(embedder: Embedder) -> None:
 def test_an_unknown_model_path_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot load embedding model"):
         Embedder(EmbeddingConfig(model=str(tmp_path / "no-such-model"))).embed(["x"])
+
+
+def test_int8_path_stays_close_to_fp32_and_builds_its_model_once(embedder: Embedder, tmp_path: Path) -> None:
+    int8 = Embedder(EmbeddingConfig(precision="int8"), cache_dir=tmp_path)
+    texts = TEXTS + ["x " * 400]  # one text past the 256-token limit: truncated the same way
+
+    cosines = np.sum(embedder.embed(texts) * int8.embed(texts), axis=1)
+
+    assert cosines.min() > 0.98
+    (built,) = tmp_path.glob("encoder-*-int8.onnx")
+    stamp = built.stat().st_mtime_ns
+    again = Embedder(EmbeddingConfig(precision="int8"), cache_dir=tmp_path)
+    assert again.dimension == 384 and built.stat().st_mtime_ns == stamp  # reused, not rebuilt
+    question, answer, other, _ = again.embed(TEXTS)
+    assert question @ answer > question @ other + 0.2
