@@ -1,4 +1,5 @@
-"""Embedding throughput: ragbot's Embedder vs sentence-transformers' encode, same chunks, same run.
+"""Embedding throughput: ragbot's Embedder (fp32 and int8) vs sentence-transformers' encode,
+same chunks, same run.
 
 .venv/bin/python bench/embed_throughput.py [--chunks 2000] [--rounds 3]
 """
@@ -29,29 +30,36 @@ def main() -> None:
 
     texts = corpus_chunks(args.chunks)
     ours = Embedder(EmbeddingConfig(batch_size=args.batch_size))
-    ours.embed(texts[:8])  # load
+    int8 = Embedder(EmbeddingConfig(batch_size=args.batch_size, precision="int8"))
     reference = SentenceTransformer(resolve_embedding_model("all-MiniLM-L6-v2"), device="cpu")
-    reference.encode(texts[:8])
+    encoders = {
+        "ragbot Embedder fp32": ours.embed,
+        "ragbot Embedder int8 (ONNX Runtime)": int8.embed,
+        "sentence-transformers encode fp32": lambda t: reference.encode(
+            t, batch_size=args.batch_size, normalize_embeddings=True
+        ),
+    }
+    for encode in encoders.values():
+        encode(texts[:8])  # load (and, for int8, build the quantised model once)
 
-    ours_s: list[float] = []
-    theirs_s: list[float] = []
-    for _ in range(args.rounds):  # interleaved so machine noise hits both alike
-        started = time.perf_counter()
-        a = ours.embed(texts)
-        ours_s.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        b = reference.encode(texts, batch_size=args.batch_size, normalize_embeddings=True)
-        theirs_s.append(time.perf_counter() - started)
-    agreement = float((a * b).sum(axis=1).min())
+    seconds: dict[str, list[float]] = {name: [] for name in encoders}
+    outputs = {}
+    for _ in range(args.rounds):  # interleaved so machine noise hits all alike
+        for name, encode in encoders.items():
+            started = time.perf_counter()
+            outputs[name] = encode(texts)
+            seconds[name].append(time.perf_counter() - started)
 
-    ours_rate = len(texts) / statistics.median(ours_s)
-    theirs_rate = len(texts) / statistics.median(theirs_s)
+    rates = {name: len(texts) / statistics.median(values) for name, values in seconds.items()}
+    baseline = rates["sentence-transformers encode fp32"]
+    reference_vectors = outputs["sentence-transformers encode fp32"]
     print(f"machine: {machine()}")
     print(f"chunks: {len(texts)}, batch size {args.batch_size}, {args.rounds} rounds (median)")
-    print(f"ragbot Embedder:                 {ours_rate:8.1f} chunks/s")
-    print(f"sentence-transformers encode:    {theirs_rate:8.1f} chunks/s")
-    print(f"ratio ragbot / sentence-transformers: {ours_rate / theirs_rate:.2f}x")
-    print(f"min cosine between the two outputs: {agreement:.6f}")
+    print("| encoder | chunks/s | vs sentence-transformers fp32 | min cosine to it |")
+    print("|---|---|---|---|")
+    for name, rate in rates.items():
+        agreement = float((outputs[name] * reference_vectors).sum(axis=1).min())
+        print(f"| {name} | {rate:.1f} | {rate / baseline:.2f}x | {agreement:.6f} |")
 
 
 if __name__ == "__main__":

@@ -130,3 +130,29 @@ def only_json(stdout: str) -> dict:
     lines = [line for line in stdout.splitlines() if line.strip()]
     assert len(lines) == 1, f"expected one JSON line, got: {stdout!r}"
     return json.loads(lines[0])
+
+
+def index_once(settings: Settings, embedder: Embedder):  # type: ignore[no-untyped-def]
+    """One run of the only configured source through the real runner; its SourceReport."""
+    from bot.store import open_store
+    from indexer.runner import run_index
+
+    store = open_store(settings)
+    try:
+        (report,) = run_index(settings, store, embedder)
+        return report
+    finally:
+        store.close()
+
+
+@pytest.fixture()
+def fake_slack():  # type: ignore[no-untyped-def]
+    """A fake Slack Web API on 127.0.0.1, for `ragbot serve` processes."""
+    from fake_slack import FakeSlack, LoopThread
+
+    loop = LoopThread()
+    fake = FakeSlack()
+    loop.run(fake.start())
+    yield fake
+    loop.run(fake.stop())
+    loop.stop()

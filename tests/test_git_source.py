@@ -6,14 +6,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES, write_config
+from conftest import SAMPLES, index_once, write_config
 
 from bot.config import Settings, load_settings
 from bot.core import RagCore
 from bot.embedder import Embedder
 from bot.store import open_store
-from indexer.runner import run_index
-from indexer.runs import SourceReport
 from indexer.sources.git import redact
 
 PATTERN = "https://git.acme.example/docs/blob/{branch}/{path}"
@@ -68,15 +66,6 @@ url_pattern = "{PATTERN}"
     )
 
 
-def index(settings: Settings, embedder: Embedder) -> SourceReport:
-    store = open_store(settings)
-    try:
-        (report,) = run_index(settings, store, embedder)
-        return report
-    finally:
-        store.close()
-
-
 def stored(settings: Settings) -> dict[str, str]:
     store = open_store(settings)
     try:
@@ -89,7 +78,7 @@ def test_indexes_the_branch_head_and_follows_commits(tmp_path: Path, repo: Path,
     settings = git_settings(tmp_path, str(repo))
     (repo / "docs" / "uncommitted.md").write_text("# Draft\n\nNot committed, so not indexed.\n")
 
-    first = index(settings, embedder)
+    first = index_once(settings, embedder)
 
     pages = sorted(p.name for p in SAMPLES.iterdir())
     assert first.added == len(pages) and not first.failed and first.complete
@@ -101,7 +90,7 @@ def test_indexes_the_branch_head_and_follows_commits(tmp_path: Path, repo: Path,
     git(repo, "add", "docs/deploys.md", "docs/backups.md")  # the draft stays uncommitted
     git(repo, "commit", "--quiet", "-m", "edit")
 
-    second = index(settings, embedder)
+    second = index_once(settings, embedder)
 
     assert (second.added, second.updated, second.deleted) == (1, 1, 1)
     assert second.unchanged == len(pages) - 2
@@ -116,7 +105,7 @@ def test_indexes_the_branch_head_and_follows_commits(tmp_path: Path, repo: Path,
 
 def test_unreachable_repository_or_branch_changes_nothing(tmp_path: Path, repo: Path, embedder: Embedder) -> None:
     settings = git_settings(tmp_path, str(repo))
-    index(settings, embedder)
+    index_once(settings, embedder)
     before = stored(settings)
 
     for bad_repo, branch, expected in [
@@ -126,7 +115,7 @@ def test_unreachable_repository_or_branch_changes_nothing(tmp_path: Path, repo: 
     ]:
         bad = git_settings(tmp_path, bad_repo)
         bad.sources[0].branch = branch
-        report = index(bad, embedder)
+        report = index_once(bad, embedder)
         assert report.failed and expected in report.errors[0], report.errors
         assert "nothing was changed" in report.errors[0] and "s3cret" not in report.errors[0]
         assert stored(settings) == before

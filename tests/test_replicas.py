@@ -9,23 +9,11 @@ import signal
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from conftest import SAMPLES, handbook_config, run_cli, start_serve
-from fake_slack import BOT_USER, FakeSlack, LoopThread
+from fake_slack import BOT_USER, FakeSlack
 from test_serve import SECRET, TOKEN, free_port, signed_event, wait_healthy
-
-
-@pytest.fixture()
-def fake_slack() -> Iterator[FakeSlack]:
-    loop = LoopThread()
-    fake = FakeSlack()
-    loop.run(fake.start())
-    yield fake
-    loop.run(fake.stop())
-    loop.stop()
 
 
 def get(port: int, path: str) -> tuple[int, str]:

@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import REPO, only_json, run_cli
+from conftest import REPO, index_once, only_json, run_cli
 from docsite import DocsSite
+from test_crash_safety import index_and_kill_after
 from test_serve import free_port
-from test_web_source import INDEXED, index, paths, web_settings
+from test_web_source import INDEXED, paths, web_settings
 
 from bot.embedder import Embedder
 from bot.store import open_store
@@ -118,28 +119,12 @@ def test_kill_during_a_crawl_then_rerun(tmp_path: Path, site: DocsSite, embedder
     settings = web_settings(tmp_path, site)
     config = tmp_path / "ragbot.toml"
 
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "--config", str(config), "-v", "index", "--json"],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stderr is not None
-    writes = 0
-    for line in process.stderr:  # bounded: the process ends by itself
-        writes += "wrote " in line
-        if writes >= 5:
-            process.send_signal(signal.SIGKILL)
-            break
-    process.wait(timeout=120)
-    assert process.returncode == -signal.SIGKILL
+    index_and_kill_after(config, writes=5)
 
     partial = paths(settings)  # asserts every stored document is whole
     assert 5 <= len(partial) < len(INDEXED) + len(pages)
 
-    report = index(settings, embedder)
+    report = index_once(settings, embedder)
 
     assert report.complete and report.added == len(INDEXED) + len(pages) - len(partial)
     assert paths(settings) == INDEXED | {f"/{page}" for page in pages}

@@ -12,10 +12,8 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from conftest import SAMPLES, handbook_config, run_cli, start_serve
 from fake_slack import BOT_USER, FakeSlack, LoopThread
 
@@ -27,16 +25,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@pytest.fixture()
-def fake_slack() -> Iterator[FakeSlack]:
-    loop = LoopThread()
-    fake = FakeSlack()
-    loop.run(fake.start())
-    yield fake
-    loop.run(fake.stop())
-    loop.stop()
 
 
 def wait_healthy(port: int, process: subprocess.Popen[str]) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import write_config
+from conftest import index_once, write_config
 from docsite import DocsSite
 
 from bot.config import Settings, load_settings
@@ -14,8 +14,6 @@ from bot.core import RagCore
 from bot.embedder import Embedder
 from bot.errors import ConfigError
 from bot.store import open_store
-from indexer.runner import run_index
-from indexer.runs import SourceReport
 
 # What the fixture site holds that the crawler should index, by path.
 INDEXED = {
@@ -56,15 +54,6 @@ max_bytes = 200000
     )
 
 
-def index(settings: Settings, embedder: Embedder) -> SourceReport:
-    store = open_store(settings)
-    try:
-        (report,) = run_index(settings, store, embedder)
-        return report
-    finally:
-        store.close()
-
-
 def paths(settings: Settings) -> set[str]:
     return {"/" + url.split("/", 3)[3] for url in _urls(settings)}
 
@@ -84,7 +73,7 @@ def test_first_crawl_indexes_the_site_and_leaves_out_what_it_should(
 ) -> None:
     settings = web_settings(tmp_path, site)
 
-    report = index(settings, embedder)
+    report = index_once(settings, embedder)
 
     assert paths(settings) == INDEXED
     assert report.added == len(INDEXED) and report.fetched == len(INDEXED)
@@ -104,7 +93,7 @@ def test_answers_cite_the_page_and_section_and_skip_boilerplate(
     tmp_path: Path, site: DocsSite, embedder: Embedder
 ) -> None:
     settings = web_settings(tmp_path, site)
-    index(settings, embedder)
+    index_once(settings, embedder)
     core = RagCore(settings)
     try:
         answer = core.ask("when does the deploy freeze start?")
@@ -119,10 +108,10 @@ def test_answers_cite_the_page_and_section_and_skip_boilerplate(
 
 def test_second_run_changes_only_what_changed(tmp_path: Path, site: DocsSite, embedder: Embedder) -> None:
     settings = web_settings(tmp_path, site)
-    index(settings, embedder)
+    index_once(settings, embedder)
     site.clear_log()
 
-    unchanged_run = index(settings, embedder)
+    unchanged_run = index_once(settings, embedder)
 
     assert unchanged_run.chunks_embedded == 0 and unchanged_run.unchanged == len(INDEXED)
     for page in INDEXED - {"/slow.html"}:  # the generated slow page has no ETag: same hash instead
@@ -135,7 +124,7 @@ def test_second_run_changes_only_what_changed(tmp_path: Path, site: DocsSite, em
     site.delete("retired.html")
     site.clear_log()
 
-    report = index(settings, embedder)
+    report = index_once(settings, embedder)
 
     assert (report.added, report.updated, report.deleted) == (1, 1, 1)
     assert report.unchanged == len(INDEXED) - 2
@@ -145,11 +134,11 @@ def test_second_run_changes_only_what_changed(tmp_path: Path, site: DocsSite, em
 
 def test_site_down_deletes_nothing(tmp_path: Path, site: DocsSite, embedder: Embedder) -> None:
     settings = web_settings(tmp_path, site)
-    index(settings, embedder)
+    index_once(settings, embedder)
     before = paths(settings)
     site.fail_all = True
 
-    report = index(settings, embedder)
+    report = index_once(settings, embedder)
 
     assert report.failed and not report.complete
     assert "robots.txt" in report.errors[0] and "nothing was changed" in report.errors[0]
@@ -160,12 +149,12 @@ def test_a_timed_out_page_blocks_deletions_but_a_404_is_removed(
     tmp_path: Path, site: DocsSite, embedder: Embedder
 ) -> None:
     settings = web_settings(tmp_path, site)
-    index(settings, embedder)
+    index_once(settings, embedder)
     site.slow_s = 4  # longer than timeout_s = 2: a transient failure
     site.edit("sitemap.xml", "<url><loc>BASE/retired.html</loc></url>", "")  # vanished from the listing
     site.delete("reference/api.html")  # still linked: answers 404
 
-    report = index(settings, embedder)
+    report = index_once(settings, embedder)
 
     assert not report.complete and not report.failed
     assert any("slow.html: timed out" in error for error in report.errors)
@@ -175,9 +164,9 @@ def test_a_timed_out_page_blocks_deletions_but_a_404_is_removed(
 
 def test_max_pages_cut_short_deletes_nothing(tmp_path: Path, site: DocsSite, embedder: Embedder) -> None:
     settings = web_settings(tmp_path, site)
-    index(settings, embedder)
+    index_once(settings, embedder)
 
-    report = index(web_settings(tmp_path, site, extra="max_pages = 3"), embedder)
+    report = index_once(web_settings(tmp_path, site, extra="max_pages = 3"), embedder)
 
     assert not report.complete and report.deleted == 0
     assert any("max_pages=3" in error for error in report.errors)
@@ -188,7 +177,7 @@ def test_robots_crawl_delay_spaces_requests(tmp_path: Path, site: DocsSite, embe
     site.edit("robots.txt", "Disallow: /private/", "Disallow: /private/\nCrawl-delay: 0.3")
     settings = web_settings(tmp_path, site, extra="sitemap = false\nmax_pages = 4")
 
-    index(settings, embedder)
+    index_once(settings, embedder)
 
     pages = site.arrivals[1:]  # after robots.txt
     assert len(pages) == 4
@@ -199,7 +188,7 @@ def test_robots_crawl_delay_spaces_requests(tmp_path: Path, site: DocsSite, embe
 def test_include_exclude_and_depth(tmp_path: Path, site: DocsSite, embedder: Embedder) -> None:
     settings = web_settings(tmp_path, site, extra='exclude = ["/guide/*"]\nsitemap = false\nmax_depth = 1')
 
-    index(settings, embedder)
+    index_once(settings, embedder)
 
     assert paths(settings) == {"/index.html", "/reference/api.html", "/slow.html"}
     assert site.requested("/guide/intro.html") == [] and site.requested("/sitemap.xml") == []
@@ -221,7 +210,7 @@ def test_denied_addresses_are_never_fetched(
     settings = web_settings(tmp_path, site, crawl=crawl)
     settings.sources[0].urls = [start]
 
-    report = index(settings, embedder)
+    report = index_once(settings, embedder)
 
     assert report.failed and expected in report.errors[0], report.errors
     assert site.requests == []

@@ -32,6 +32,36 @@ class Listing:
     failed: int = 0  # documents that exist but could not be read
     errors: list[str] = field(default_factory=list)
 
+    def add(
+        self,
+        doc_id: str,
+        source: str,
+        sets: list[str],
+        path: str,
+        url: str,
+        content: bytes,
+        media_type: str,
+        etag: str = "",
+        last_modified: str = "",
+    ) -> None:
+        """A document read in full this run."""
+        self.present.add(doc_id)
+        self.fetched += 1
+        self.documents.append(
+            Document(
+                doc_id=doc_id,
+                source=source,
+                url=url,
+                path=path,
+                content=content,
+                content_hash=content_hash(content),
+                media_type=media_type,
+                sets=tuple(sorted(set(sets))),
+                etag=etag,
+                last_modified=last_modified,
+            )
+        )
+
     def fail(self, doc_id: str, message: str) -> None:
         """A document that exists but could not be read: keep its old version."""
         self.present.add(doc_id)

@@ -7,8 +7,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bot.config import FilesSource
-from bot.models import Document
-from indexer.sources.base import Listing, SourceError, content_hash
+from indexer.sources.base import Listing, SourceError
 
 __all__ = ["list_files", "media_type_for", "selected", "content_problem", "too_big"]
 
@@ -64,18 +63,8 @@ def list_files(source: FilesSource, max_file_bytes: int) -> Listing:
         if problem:
             listing.fail(doc_id, f"{relative}: {problem}")
             continue
-        listing.fetched += 1
-        listing.documents.append(
-            Document(
-                doc_id=doc_id,
-                source=source.name,
-                url=citation_url(source, path, relative),
-                path=relative,
-                content=content,
-                content_hash=content_hash(content),
-                media_type=media_type,
-                sets=tuple(sorted(set(source.sets))),
-            )
+        listing.add(
+            doc_id, source.name, source.sets, relative, citation_url(source, path, relative), content, media_type
         )
     return listing
 

@@ -13,8 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bot.config import GitSource, Settings
-from bot.models import Document
-from indexer.sources.base import Listing, SourceError, content_hash
+from indexer.sources.base import Listing, SourceError
 from indexer.sources.files import content_problem, media_type_for, selected, too_big
 
 __all__ = ["list_git", "redact"]
@@ -58,18 +57,8 @@ def list_git(source: GitSource, settings: Settings) -> Listing:
         if problem:
             listing.fail(doc_id, f"{relative}: {problem}")
             continue
-        listing.fetched += 1
-        listing.documents.append(
-            Document(
-                doc_id=doc_id,
-                source=source.name,
-                url=_citation_url(source, path, commit),
-                path=relative,
-                content=content,
-                content_hash=content_hash(content),
-                media_type=media_type,
-                sets=tuple(sorted(set(source.sets))),
-            )
+        listing.add(
+            doc_id, source.name, source.sets, relative, _citation_url(source, path, commit), content, media_type
         )
     return listing
 

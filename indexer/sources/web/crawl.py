@@ -25,9 +25,8 @@ import lxml.html
 from protego import Protego
 
 from bot.config import Settings, WebSource
-from bot.models import Document
 from bot.store import DocumentState
-from indexer.sources.base import Listing, SourceError, content_hash
+from indexer.sources.base import Listing, SourceError
 from indexer.sources.files import content_problem
 from indexer.sources.web.fetch import Fetcher, FetchError, Page
 from indexer.sources.web.urls import Scope, absolute, canonical, looks_like_asset
@@ -235,20 +234,17 @@ class _Crawler:
         if problem:
             self.listing.fail(doc_id, f"{doc_url}: {problem}")
             return
-        self.listing.fetched += 1
-        self.listing.documents.append(
-            Document(
-                doc_id=doc_id,
-                source=self.source.name,
-                url=doc_url,
-                path=urlsplit(doc_url).path or "/",
-                content=page.content,
-                content_hash=content_hash(page.content),
-                media_type="html",
-                sets=tuple(sorted(set(self.source.sets))),
-                etag=page.etag,
-                last_modified=page.last_modified,
-            )
+        path = urlsplit(doc_url).path or "/"
+        self.listing.add(
+            doc_id,
+            self.source.name,
+            self.source.sets,
+            path,
+            doc_url,
+            page.content,
+            "html",
+            page.etag,
+            page.last_modified,
         )
 
     def _canonical_of(self, tree: lxml.html.HtmlElement, url: str) -> str:
