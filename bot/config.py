@@ -277,6 +277,8 @@ class StoreConfig(_Section):
 class RetrievalConfig(_Section):
     k: int = Field(default=5, ge=1, le=50)
     min_score: float = Field(default=0.36, ge=-1, le=1)
+    # Fuse keyword (BM25) and dense candidates by reciprocal rank, so exact identifiers are found.
+    hybrid: bool = True
 
 
 class GeneratorConfig(_Section):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Collection
+from dataclasses import replace
 from functools import cached_property
 
 from bot import metrics
@@ -17,6 +18,7 @@ from bot.errors import InputError
 from bot.generate import Generator, make_generator
 from bot.models import Answer, Citation
 from bot.retriever import RetrievedSource, Retriever
+from bot.sparse import identifiers
 from bot.store import Store, open_store
 
 __all__ = ["RagCore", "NOT_FOUND_TEXT", "validate_question"]
@@ -59,7 +61,7 @@ class RagCore:
 
     @cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.store, self.embedder)
+        return Retriever(self.store, self.embedder, hybrid=self.settings.retrieval.hybrid)
 
     @cached_property
     def generator(self) -> Generator:
@@ -80,10 +82,9 @@ class RagCore:
             sources = self.retriever.retrieve(question, k or self.settings.retrieval.k, source=source, sets=sets)
         if not sources and self.store.count() == 0:  # counted only when nothing came back
             raise InputError(_EMPTY_INDEX)
-        # Sources come best first, so the relevant ones are a prefix and keep their numbers.
-        relevant = [s for s in sources if s.score >= self.settings.retrieval.min_score]
+        relevant = _renumbered([s for s in sources if self._relevant(question, s)])
         if sources:
-            metrics.TOP_SCORE.observe(sources[0].score)
+            metrics.TOP_SCORE.observe(max(s.score for s in sources))
         metrics.RETRIEVAL_HITS.inc(len(relevant))
         with metrics.STAGE_SECONDS.labels("generate").time():
             text = self.generator.generate(question, relevant) if relevant else ""
@@ -108,6 +109,15 @@ class RagCore:
         )
         return answer
 
+    def _relevant(self, question: str, source: RetrievedSource) -> bool:
+        """Close enough in meaning, or it contains every identifier the question names verbatim
+        (``ERR_CONN_RESET``, ``os.path.join``): dense scores are low for such names even on the right page."""
+        if source.score >= self.settings.retrieval.min_score:
+            return True
+        names = identifiers(question)
+        text = " ".join(p.text for p in source.passages).lower()
+        return bool(names) and all(name.lower() in text for name in names)
+
     def _check_model_fits_index(self) -> None:
         if not self._model_checked:
             # Raises StoreMismatch when the index was built with another embedding model.
@@ -117,6 +127,11 @@ class RagCore:
     def close(self) -> None:
         if "store" in self.__dict__:
             self.store.close()
+
+
+def _renumbered(sources: list[RetrievedSource]) -> list[RetrievedSource]:
+    """Number the sources an answer may cite 1..n in rank order."""
+    return [replace(source, n=i) for i, source in enumerate(sources, start=1)]
 
 
 def _citation(source: RetrievedSource) -> Citation:

@@ -1,4 +1,5 @@
-"""Retrieve: embed the question, take the nearest chunks by cosine, group them by document."""
+"""Retrieve: embed the question, take the best chunks (dense cosine, fused with keyword matches
+on hybrid collections), group them by document."""
 
 from __future__ import annotations
 
@@ -31,16 +32,18 @@ class RetrievedSource:
 
 
 class Retriever:
-    def __init__(self, store: Store, embedder: Embedder) -> None:
+    def __init__(self, store: Store, embedder: Embedder, hybrid: bool = True) -> None:
         self.store = store
         self.embedder = embedder
+        self.hybrid = hybrid
 
     def retrieve(
         self, question: str, k: int, source: str | None = None, sets: Collection[str] | None = None
     ) -> list[RetrievedSource]:
         """Up to ``k`` distinct documents in rank order, numbered from 1; only from ``sets`` if given."""
         vector = self.embedder.embed_query(question)
-        hits = self.store.search(vector, k * 4, source=source, sets=sets)
+        text = question if self.hybrid else None  # the keyword half of a hybrid search
+        hits = self.store.search(vector, k * 4, source=source, sets=sets, text=text)
         by_doc: dict[str, list[Passage]] = {}
         for hit in hits:  # hits come best first
             passages = by_doc.setdefault(hit.doc_id, [])

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from bot.models import Chunk, Passage, point_id
+from bot.sparse import SparseVector, document_vector
 
 __all__ = [
     "Store",
@@ -25,6 +26,10 @@ __all__ = [
     "collect_states",
     "PAYLOAD_INDEXES",
     "STATE_FIELDS",
+    "SPARSE_VECTOR",
+    "RRF_K",
+    "HYBRID_CANDIDATES",
+    "cosine",
 ]
 
 # Keyword indexes that make per-document and per-source filters cheap.
@@ -84,10 +89,21 @@ class Store(Protocol):
 
     def delete_document(self, doc_id: str) -> None: ...
 
+    hybrid: bool  # the collection holds keyword (sparse) vectors beside the dense ones
+
     def search(
-        self, vector: np.ndarray, k: int, source: str | None = None, sets: Collection[str] | None = None
+        self,
+        vector: np.ndarray,
+        k: int,
+        source: str | None = None,
+        sets: Collection[str] | None = None,
+        text: str | None = None,
     ) -> list[Passage]:
-        """Nearest live chunks; with ``sets``, only chunks in at least one of them (a Qdrant filter)."""
+        """Nearest live chunks; with ``sets``, only chunks in at least one of them (a Qdrant filter).
+
+        With ``text`` on a hybrid collection, the dense and keyword candidate lists are fused by
+        reciprocal rank inside Qdrant; each passage's score is still its dense cosine.
+        """
 
     def document_states(self, source: str | None = None) -> dict[str, DocumentState]: ...
 
@@ -118,6 +134,11 @@ def chunk_payload(chunk: Chunk, chunk_count: int, updated_at: datetime | None = 
     }
 
 
+SPARSE_VECTOR = "bm25"  # name of the keyword vector in hybrid collections
+RRF_K = 60  # the usual reciprocal-rank-fusion constant
+HYBRID_CANDIDATES = 4  # each half of a hybrid search proposes this many times k
+
+
 @dataclass(frozen=True)
 class PointWrite:
     """One point of a document replacement, in engine-neutral form."""
@@ -125,6 +146,7 @@ class PointWrite:
     id: str
     vector: list[float]
     payload: dict[str, Any]
+    sparse: SparseVector | None = None  # keyword vector; None for tombstones
 
 
 def replacement_points(
@@ -137,7 +159,9 @@ def replacement_points(
     """
     first = chunks[0]
     points = [
-        PointWrite(chunk.point_id, vector.tolist(), chunk_payload(chunk, len(chunks)))
+        PointWrite(
+            chunk.point_id, vector.tolist(), chunk_payload(chunk, len(chunks)), document_vector(chunk.embedding_text)
+        )
         for chunk, vector in zip(chunks, vectors, strict=True)
     ]
     filler = points[0].vector
@@ -199,3 +223,8 @@ def collect_states(payloads: list[dict[str, Any]]) -> dict[str, DocumentState]:
         )
         for doc_id in hashes
     }
+
+
+def cosine(query: np.ndarray, stored: Any) -> float:
+    """Cosine of a unit query and a stored vector (Qdrant keeps cosine vectors normalised)."""
+    return float(np.dot(query, np.asarray(stored, dtype=np.float32)))

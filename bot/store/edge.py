@@ -19,11 +19,17 @@ import qdrant_edge as qe
 from bot.config import StoreConfig
 from bot.errors import StoreMismatch, StoreUnavailable
 from bot.models import Chunk, Passage
+from bot.sparse import query_vector
 from bot.store.base import (
+    HYBRID_CANDIDATES,
     PAYLOAD_INDEXES,
+    RRF_K,
+    SPARSE_VECTOR,
     STATE_FIELDS,
     DocumentState,
+    PointWrite,
     collect_states,
+    cosine,
     passage_from_payload,
     replacement_points,
 )
@@ -54,8 +60,11 @@ class EdgeStore:
         self._shard: qe.EdgeShard | None = None
         self._meta_path = path / "ragbot-meta.json"
         self._lock = threading.RLock()
+        self.hybrid = False
         if self._meta_path.exists():
             self._shard = self._open_existing()
+            # Indexes built before keyword search existed stay dense-only until rebuilt.
+            self.hybrid = self.meta().get("sparse") == SPARSE_VECTOR
 
     # -- lifecycle -----------------------------------------------------------------
     def _open_existing(self) -> qe.EdgeShard:
@@ -95,7 +104,8 @@ class EdgeStore:
         vectors = qe.EdgeVectorParams(
             size=dimension, distance=qe.Distance.Cosine, on_disk=self.config.on_disk, quantization_config=quantization
         )
-        config = qe.EdgeConfig(vectors=vectors, hnsw_config=hnsw)
+        sparse = {SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)}
+        config = qe.EdgeConfig(vectors=vectors, sparse_vectors=sparse, hnsw_config=hnsw)
         self.path.mkdir(parents=True, exist_ok=True)
         shard = qe.EdgeShard.create(str(self.path / "shard"), config)
         for field in PAYLOAD_INDEXES:
@@ -104,7 +114,8 @@ class EdgeStore:
         shard.flush()
         self._shard = shard
         # Written last: a shard without its meta file is an unfinished create.
-        self._meta_path.write_text(json.dumps({"dimension": dimension, "model": model_name}))
+        self._meta_path.write_text(json.dumps({"dimension": dimension, "model": model_name, "sparse": SPARSE_VECTOR}))
+        self.hybrid = True
 
     def meta(self) -> dict[str, object]:
         return json.loads(self._meta_path.read_text()) if self._meta_path.exists() else {}
@@ -129,11 +140,19 @@ class EdgeStore:
         if not chunks:
             return
         writes, stale = replacement_points(chunks, vectors, previous_count)
-        points = [qe.Point(id=w.id, vector=w.vector, payload=w.payload) for w in writes]
+        points = [qe.Point(id=w.id, vector=self._vectors(w), payload=w.payload) for w in writes]
         # One WAL record: after a crash the document is wholly old or wholly new.
         shard.update(qe.UpdateOperation.upsert_points(points))
         if stale:
             shard.update(qe.UpdateOperation.delete_points(stale))
+
+    def _vectors(self, write: PointWrite) -> qe.Vector:
+        if not self.hybrid:
+            return write.vector
+        vectors: dict[str, qe.NamedVector] = {"": write.vector}
+        if write.sparse and write.sparse[0]:
+            vectors[SPARSE_VECTOR] = qe.SparseVector(*write.sparse)
+        return vectors
 
     @_locked
     def delete_document(self, doc_id: str) -> None:
@@ -142,18 +161,40 @@ class EdgeStore:
     # -- reads ---------------------------------------------------------------------
     @_locked
     def search(
-        self, vector: np.ndarray, k: int, source: str | None = None, sets: Collection[str] | None = None
+        self,
+        vector: np.ndarray,
+        k: int,
+        source: str | None = None,
+        sets: Collection[str] | None = None,
+        text: str | None = None,
     ) -> list[Passage]:
         if self._shard is None:
             return []
+        dense = qe.Query.Nearest(vector.astype(float).tolist())
+        live = _live_filter(source, sets)
+        params = qe.SearchParams(hnsw_ef=self.config.hnsw_ef)
+        keywords = query_vector(text) if text and self.hybrid else None
+        if not keywords or not keywords[0]:
+            request = qe.QueryRequest(limit=k, query=dense, with_payload=True, filter=live, params=params)
+            return [passage_from_payload(hit.payload or {}, hit.score) for hit in self._shard.query(request)]
+        candidates = k * HYBRID_CANDIDATES
         request = qe.QueryRequest(
             limit=k,
-            query=qe.Query.Nearest(vector.astype(float).tolist()),
+            prefetches=[
+                qe.Prefetch(limit=candidates, query=dense, filter=live, params=params),
+                qe.Prefetch(
+                    limit=candidates,
+                    query=qe.Query.Nearest(qe.SparseVector(*keywords), using=SPARSE_VECTOR),
+                    filter=live,
+                ),
+            ],
+            query=qe.Fusion.Rrf(k=RRF_K),
             with_payload=True,
-            filter=_live_filter(source, sets),
-            params=qe.SearchParams(hnsw_ef=self.config.hnsw_ef),
+            with_vector=[""],
         )
-        return [passage_from_payload(hit.payload or {}, hit.score) for hit in self._shard.query(request)]
+        return [
+            passage_from_payload(hit.payload or {}, cosine(vector, hit.vector)) for hit in self._shard.query(request)
+        ]
 
     @_locked
     def document_states(self, source: str | None = None) -> dict[str, DocumentState]:

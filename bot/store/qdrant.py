@@ -16,11 +16,17 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 from bot.config import StoreConfig
 from bot.errors import StoreError, StoreMismatch, StoreUnavailable
 from bot.models import Chunk, Passage
+from bot.sparse import query_vector
 from bot.store.base import (
+    HYBRID_CANDIDATES,
     PAYLOAD_INDEXES,
+    RRF_K,
+    SPARSE_VECTOR,
     STATE_FIELDS,
     DocumentState,
+    PointWrite,
     collect_states,
+    cosine,
     passage_from_payload,
     replacement_points,
 )
@@ -53,6 +59,7 @@ class QdrantClientStore:
                     "stop it, or run a Qdrant server and set QDRANT_URL"
                 ) from None
         self._exists: bool | None = None
+        self._hybrid: bool | None = None
         # Local mode searches exhaustively and ignores payload indexes and HNSW settings.
         self._is_server = bool(config.url)
 
@@ -71,6 +78,16 @@ class QdrantClientStore:
         if self._exists is None:
             self._exists = bool(self._call("check the collection", self.client.collection_exists, self.collection))
         return self._exists
+
+    @property
+    def hybrid(self) -> bool:
+        """The collection has the keyword vector (collections made before it existed do not)."""
+        if self._hybrid is None:
+            if not self.collection_exists():
+                return False
+            info = self._call("read the collection", self.client.get_collection, self.collection)
+            self._hybrid = SPARSE_VECTOR in (info.config.params.sparse_vectors or {})
+        return self._hybrid
 
     def ensure_collection(self, dimension: int, model_name: str) -> None:
         if self.collection_exists():
@@ -109,6 +126,7 @@ class QdrantClientStore:
             "replication_factor": config.replication_factor,
             "write_consistency_factor": config.write_consistency_factor,
             "quantization_config": quantization,
+            "sparse_vectors_config": {SPARSE_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)},
         }
 
     def _create_payload_indexes(self) -> None:
@@ -132,33 +150,73 @@ class QdrantClientStore:
         if not chunks:
             return
         writes, stale = replacement_points(chunks, vectors, previous_count)
-        points = [models.PointStruct(id=w.id, vector=w.vector, payload=w.payload) for w in writes]
+        points = [models.PointStruct(id=w.id, vector=self._vectors(w), payload=w.payload) for w in writes]
         # One request, one WAL entry on the server: the document is wholly old or wholly new.
         self._call("write chunks", self.client.upsert, self.collection, points=points, wait=True)
         if stale:
             selector = models.PointIdsList(points=stale)
             self._call("delete stale chunks", self.client.delete, self.collection, points_selector=selector, wait=True)
 
+    def _vectors(self, write: PointWrite) -> list[float] | dict:
+        if not self.hybrid:
+            return write.vector
+        vectors: dict = {"": write.vector}
+        if write.sparse and write.sparse[0]:
+            vectors[SPARSE_VECTOR] = models.SparseVector(indices=write.sparse[0], values=write.sparse[1])
+        return vectors
+
     def delete_document(self, doc_id: str) -> None:
         selector = models.Filter(must=[models.FieldCondition(key="doc_id", match=models.MatchValue(value=doc_id))])
         self._call("delete a document", self.client.delete, self.collection, points_selector=selector, wait=True)
 
     def search(
-        self, vector: np.ndarray, k: int, source: str | None = None, sets: Collection[str] | None = None
+        self,
+        vector: np.ndarray,
+        k: int,
+        source: str | None = None,
+        sets: Collection[str] | None = None,
+        text: str | None = None,
     ) -> list[Passage]:
         if not self.collection_exists():
             return []
+        dense = vector.astype(float).tolist()
+        live = _live_filter(source, sets)
+        keywords = query_vector(text) if text and self.hybrid else None
+        if not keywords or not keywords[0]:
+            response = self._call(
+                "search",
+                self.client.query_points,
+                self.collection,
+                query=dense,
+                limit=k,
+                query_filter=live,
+                with_payload=True,
+                search_params=self._search_params(),
+            )
+            return [passage_from_payload(point.payload or {}, point.score) for point in response.points]
+        candidates = k * HYBRID_CANDIDATES
         response = self._call(
             "search",
             self.client.query_points,
             self.collection,
-            query=vector.astype(float).tolist(),
+            prefetch=[
+                models.Prefetch(query=dense, limit=candidates, filter=live, params=self._search_params()),
+                models.Prefetch(
+                    query=models.SparseVector(indices=keywords[0], values=keywords[1]),
+                    using=SPARSE_VECTOR,
+                    limit=candidates,
+                    filter=live,
+                ),
+            ],
+            query=models.RrfQuery(rrf=models.Rrf(k=RRF_K)),
             limit=k,
-            query_filter=_live_filter(source, sets),
             with_payload=True,
-            search_params=self._search_params(),
+            with_vectors=[""],
         )
-        return [passage_from_payload(point.payload or {}, point.score) for point in response.points]
+        return [
+            passage_from_payload(point.payload or {}, cosine(vector, _dense_of(point.vector)))
+            for point in response.points
+        ]
 
     def _search_params(self) -> models.SearchParams | None:
         if not self._is_server:
@@ -221,3 +279,7 @@ def _live_filter(source: str | None, sets: Collection[str] | None) -> models.Fil
         must=must or None,
         must_not=[models.FieldCondition(key="stale", match=models.MatchValue(value=True))],
     )
+
+
+def _dense_of(stored: object) -> object:
+    return stored.get("", stored) if isinstance(stored, dict) else stored
