@@ -1,4 +1,5 @@
-"""Retrieval quality, fp32 vs int8 encoder, on both eval sets; and the "not in the docs" threshold sweep.
+"""Retrieval quality on both eval sets: dense vs hybrid retrieval, fp32 vs int8 encoder; and the
+"not in the docs" threshold sweep.
 
     .venv/bin/ragbot --config samples/python-docs.toml index
     RAGBOT_DATA_DIR=.ragbot-python-docs-int8 RAGBOT_EMBEDDING_PRECISION=int8 \\
@@ -22,7 +23,7 @@ from bench.common import REPO, indexed_handbook, machine  # noqa: E402
 THRESHOLDS = [0.25, 0.28, 0.30, 0.32, 0.34, 0.36, 0.38, 0.40, 0.42, 0.45]
 
 
-def run(config: Path, data_dir: Path | None, precision: str, cases_file: Path):  # type: ignore[no-untyped-def]
+def run(config: Path, data_dir: Path | None, precision: str, hybrid: bool, cases_file: Path):  # type: ignore[no-untyped-def]
     from bot.config import load_settings
     from bot.core import RagCore
     from bot.evaluation import evaluate, load_cases, summarise
@@ -32,7 +33,9 @@ def run(config: Path, data_dir: Path | None, precision: str, cases_file: Path): 
         os.environ["RAGBOT_DATA_DIR"] = str(data_dir)
     else:
         os.environ.pop("RAGBOT_DATA_DIR", None)
-    core = RagCore(load_settings(config))
+    settings = load_settings(config)
+    settings.retrieval.hybrid = hybrid
+    core = RagCore(settings)
     try:
         results = evaluate(core, load_cases(cases_file))
     finally:
@@ -59,23 +62,31 @@ def sweep(results) -> list[str]:  # type: ignore[no-untyped-def]
 def main() -> None:
     print(f"machine: {machine()}")
     keys = ("hit@1", "hit@5", "mrr@10", "answer_contains", "refusal_accuracy", "false_refusals", "latency_ms_p50")
-    print("| eval set | encoder | " + " | ".join(keys) + " |")
-    print("|---|---|" + "---|" * len(keys))
+    print("| eval set | encoder | retrieval | " + " | ".join(keys) + " |")
+    print("|---|---|---|" + "---|" * len(keys))
     sweeps = {}
     for precision in ("fp32", "int8"):
         os.environ["RAGBOT_EMBEDDING_PRECISION"] = precision  # the index is built with this encoder
         os.environ.pop("RAGBOT_DATA_DIR", None)
         config = indexed_handbook(f"eval-{precision}-")
-        summary, _ = run(config, None, precision, REPO / "samples" / "eval.jsonl")
-        print(f"| sample handbook | {precision} | " + " | ".join(str(summary.get(k)) for k in keys) + " |")
+        for hybrid in (False, True):
+            summary, _ = run(config, None, precision, hybrid, REPO / "samples" / "eval.jsonl")
+            mode = "hybrid" if hybrid else "dense"
+            print(f"| sample handbook | {precision} | {mode} | " + " | ".join(str(summary.get(k)) for k in keys) + " |")
     python_config = REPO / "samples" / "python-docs.toml"
     data_dirs = {"fp32": REPO / ".ragbot-python-docs", "int8": REPO / ".ragbot-python-docs-int8"}
     for precision, data_dir in data_dirs.items():
-        summary, results = run(python_config, data_dir, precision, REPO / "samples" / "eval-python-docs.jsonl")
-        print(f"| Python 3.11 docs | {precision} | " + " | ".join(str(summary.get(k)) for k in keys) + " |")
-        sweeps[precision] = sweep(results)
-        misses = [r.case.question for r in results if r.case.answerable and (r.rank is None or r.rank > 5)]
-        print(f"<!-- {precision} misses at 5: {json.dumps(misses)} -->")
+        for hybrid in (False, True):
+            mode = "hybrid" if hybrid else "dense"
+            summary, results = run(
+                python_config, data_dir, precision, hybrid, REPO / "samples" / "eval-python-docs.jsonl"
+            )
+            print(
+                f"| Python 3.11 docs | {precision} | {mode} | " + " | ".join(str(summary.get(k)) for k in keys) + " |"
+            )
+            sweeps[f"{precision} {mode}"] = sweep(results)
+            misses = [r.case.question for r in results if r.case.answerable and (r.rank is None or r.rank > 5)]
+            print(f"<!-- {precision} {mode} misses at 5: {json.dumps(misses)} -->", flush=True)
     for precision, lines in sweeps.items():
         print(f"\nthreshold sweep, Python docs, {precision}:\n| min_score | refusal accuracy | false refusals |")
         print("|---|---|---|")

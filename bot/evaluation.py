@@ -85,7 +85,7 @@ def evaluate(core: RagCore, cases: list[EvalCase], k: int | None = None) -> list
                 case=case,
                 answered=answer.answered,
                 rank=rank,
-                top_score=ranked[0].score if ranked else 0.0,
+                top_score=max((s.score for s in ranked), default=0.0),
                 contains=contains,
                 latency_ms=answer.latency_ms,
                 answer=answer.text,
