@@ -8,7 +8,9 @@ happens once per model.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ import numpy as np
 from bot.errors import ConfigError
 
 __all__ = ["Int8Encoder"]
+
+log = logging.getLogger(__name__)
 
 
 class Int8Encoder:
@@ -47,13 +51,20 @@ def _quantised_model(model_path: str, input_names: list[str], cache_dir: Path) -
     cache_dir.mkdir(parents=True, exist_ok=True)
     exported = cache_dir / f"encoder-{key}-fp32.{os.getpid()}.onnx"
     partial = cache_dir / f"encoder-{key}-int8.{os.getpid()}.onnx"
+    log.info("building the int8 encoder under %s (once per model)", cache_dir)
+    root = logging.getLogger()
+    level = root.level
     try:
-        _export(model_path, input_names, exported)
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+        with warnings.catch_warnings():  # the exporter's and quantiser's advice is for model authors
+            warnings.simplefilter("ignore")
+            root.setLevel(logging.ERROR)
+            _export(model_path, input_names, exported)
+            from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        quantize_dynamic(str(exported), str(partial), weight_type=QuantType.QInt8, per_channel=True)
+            quantize_dynamic(str(exported), str(partial), weight_type=QuantType.QInt8, per_channel=True)
         os.replace(partial, target)  # another process building it at the same time is harmless
     finally:
+        root.setLevel(level)
         for leftover in (exported, partial):
             leftover.unlink(missing_ok=True)
     return target
