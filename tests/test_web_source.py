@@ -248,3 +248,12 @@ def test_config_refuses_non_http_schemes(tmp_path: Path) -> None:
         config = write_config(tmp_path, f'[[sources]]\nname = "w"\ntype = "web"\nurls = ["{url}"]\n')
         with pytest.raises(ConfigError, match="only http and https are crawled"):
             load_settings(config)
+
+
+def test_a_missing_start_page_is_a_clear_source_error(tmp_path: Path, site: DocsSite, embedder: Embedder) -> None:
+    settings = web_settings(tmp_path, site)
+    settings.sources[0].urls = [f"{site.url}/no-such-start.html"]
+
+    report = index_once(settings, embedder)
+
+    assert report.failed and "no-such-start.html: HTTP 404; check `urls`" in report.errors[0]

@@ -99,7 +99,7 @@ class _Crawler:
             self._robots_for(canonical(url))  # raises SourceError if the site is down
         for url in self.source.urls:
             self._enqueue(canonical(url), 0)
-        self.start_urls = set(self.frontier_urls())
+        self.start_urls = {url for url, _ in self.frontier}
         if not self.start_urls:
             raise SourceError(
                 f"source {self.source.name!r}: robots.txt or the include/exclude patterns rule out every start page "
@@ -122,9 +122,6 @@ class _Crawler:
             log.info("%s: %d URLs disallowed by robots.txt", self.source.name, self.robots_skipped)
         self._save_state()
         return self.listing
-
-    def frontier_urls(self) -> list[str]:
-        return [url for url, _ in self.frontier]
 
     def _crawl(self) -> bool:
         """Fetch until the frontier is empty or max_pages is reached; True if a start page was read."""
@@ -198,6 +195,8 @@ class _Crawler:
         if page.status in (404, 410):
             gone_url = previous.doc_url if previous and previous.doc_url else url
             listing.gone.add(self._doc_id(gone_url))
+            if url in self.start_urls:
+                listing.errors.append(f"{url}: HTTP {page.status}; check `urls` in the config")
             return False
         if page.status != 200:
             doc_id = self._doc_id(previous.doc_url if previous and previous.doc_url else url)
