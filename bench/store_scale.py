@@ -80,8 +80,9 @@ def measure(folder: Path, config: StoreConfig, size: int, queries: int) -> str:
     store.close()
     p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
     verdict = "yes" if p95 <= 50 else "**no**"
+    label = config.quantization + (" + originals on disk" if config.on_disk else "")
     return (
-        f"| {config.quantization} | {size:,} | {opened_s:.2f} s | p50 {p50:.1f} ms, p95 {p95:.1f} ms | {verdict} "
+        f"| {label} | {size:,} | {opened_s:.2f} s | p50 {p50:.1f} ms, p95 {p95:.1f} ms | {verdict} "
         f"| {rss:,.0f} MiB | {disk_mib(folder):,.0f} MiB |"
     )
 
@@ -90,6 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 600_000, 1_000_000])
     parser.add_argument("--int8-at", type=int, default=200_000)
+    parser.add_argument("--on-disk", action="store_true", help="int8 comparison with the original vectors on disk")
     parser.add_argument("--queries", type=int, default=300)
     args = parser.parse_args()
     print(f"machine: {machine()}, pid {os.getpid()}")
@@ -99,7 +101,7 @@ def main() -> None:
     try:
         if args.int8_at:
             for quantization in ("none", "int8"):
-                config = StoreConfig(quantization=quantization)
+                config = StoreConfig(quantization=quantization, on_disk=args.on_disk)
                 folder = root / f"q-{quantization}"
                 store = EdgeStore(folder, config)
                 store.ensure_collection(DIM, "bench")
