@@ -89,7 +89,7 @@ def measure(folder: Path, config: StoreConfig, size: int, queries: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 600_000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 300_000, 600_000, 1_000_000])
     parser.add_argument("--int8-at", type=int, default=200_000)
     parser.add_argument("--on-disk", action="store_true", help="int8 comparison with the original vectors on disk")
     parser.add_argument("--queries", type=int, default=300)
