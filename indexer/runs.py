@@ -69,7 +69,7 @@ class RunLog:
         records = []
         for line in self.path.read_text(encoding="utf-8").splitlines():
             try:
-                records.append(json.loads(line))
+                records.append(_upgrade(json.loads(line)))
             except json.JSONDecodeError:
                 continue  # a line cut by a crash
         return records
@@ -81,3 +81,12 @@ class RunLog:
     def recent(self, count: int = 10) -> list[dict[str, Any]]:
         """The newest ``count`` runs, newest first."""
         return self.records()[-count:][::-1]
+
+
+def _upgrade(record: dict[str, Any]) -> dict[str, Any]:
+    """Records written before run status existed had ``failed`` as a bool for the whole source."""
+    if isinstance(record.get("failed"), bool):
+        record.setdefault("status", "failed" if record["failed"] else "ok")
+        record["failed"] = 0
+    record.setdefault("fetched", 0)
+    return record
