@@ -173,3 +173,14 @@ def test_chunks_carry_the_payload_citations_need(
     assert hit.url == "https://handbook.acme.example/deploys.md#rolling-back"
     assert hit.title == "Deploying to production" and hit.section == "Rolling back"
     assert "Rollback" in hit.text
+
+
+def test_run_history_reads_records_of_the_previous_format(tmp_path: Path) -> None:
+    from indexer.runs import RunLog
+
+    (tmp_path / "runs.jsonl").write_text(
+        '{"name": "handbook", "added": 14, "updated": 0, "deleted": 0, "unchanged": 0, "chunks_embedded": 62, '
+        '"errors": [], "failed": true, "started_at": "a", "finished_at": "b"}\n{"name": "cut by a cra'
+    )
+    (run,) = RunLog(tmp_path).recent()
+    assert (run["status"], run["failed"], run["fetched"]) == ("failed", 0, 0)
