@@ -211,6 +211,8 @@ def _print_index_table(reports, seconds: float) -> None:  # type: ignore[no-unty
             str(len(r.errors)),
         )
     console = Console()
+    if not console.is_terminal:
+        console.width = 120  # piped or in CI: room for every column header
     console.print(table)
     for r in reports:
         if not r.complete and not r.failed:
