@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot import metrics
 from bot.core import RagCore
+from bot.errors import ConfigError
 
 __all__ = ["ops_routes", "readiness", "serve_http", "start_ops_thread"]
 
@@ -62,8 +63,11 @@ async def serve_http(app: web.Application, host: str, port: int, stop: asyncio.E
     """Serve ``app`` until ``stop`` is set."""
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise _bind_error(host, port, exc) from None
     log.info("HTTP on http://%s:%s (/healthz, /readyz, /metrics)", host, port)
     try:
         await stop.wait()
@@ -101,5 +105,9 @@ def start_ops_thread(core: RagCore, host: str, port: int) -> threading.Event:
     threading.Thread(target=lambda: asyncio.run(main()), name="ops-http", daemon=True).start()
     started.wait(timeout=30)
     if failure:
-        raise OSError(f"cannot serve HTTP on {host}:{port} ({failure[0]}); set RAGBOT_HTTP_PORT to a free port")
+        raise _bind_error(host, port, failure[0])
     return stop_requested
+
+
+def _bind_error(host: str, port: int, exc: BaseException) -> ConfigError:
+    return ConfigError(f"cannot serve HTTP on {host}:{port} ({exc}); set RAGBOT_HTTP_PORT to a free port")

@@ -115,3 +115,27 @@ def test_readyz_is_503_until_the_index_exists(tmp_path: Path) -> None:
     checks = json.loads(body)["checks"]
     assert checks["store"] == "ok" and "missing" in checks["collection"] and checks["model"] == "ok"
     assert metrics_status == 200 and "# TYPE ragbot_questions_total counter" in metrics_text
+
+
+def test_a_busy_http_port_is_a_clear_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli(
+            "--config",
+            str(handbook_config(tmp_path, SAMPLES)),
+            "serve",
+            env={
+                "SLACK_BOT_TOKEN": TOKEN,
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": "http://127.0.0.1:9/api/",
+                "RAGBOT_HTTP_HOST": "127.0.0.1",
+                "RAGBOT_HTTP_PORT": str(port),
+            },
+        )
+    assert result.returncode == 2
+    assert f"cannot serve HTTP on 127.0.0.1:{port}" in result.stderr and "RAGBOT_HTTP_PORT" in result.stderr
+    assert TOKEN not in result.stderr
