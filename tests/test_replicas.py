@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 
 from conftest import SAMPLES, handbook_config, run_cli, start_serve
 from fake_slack import BOT_USER, FakeSlack
-from test_serve import SECRET, TOKEN, free_port, signed_event, wait_healthy
+from test_serve import SECRET, TOKEN, free_port, signed_event, slack_env, wait_healthy
 
 
 def get(port: int, path: str) -> tuple[int, str]:
@@ -45,15 +44,7 @@ def test_two_replicas_answer_a_redelivered_event_once(tmp_path: Path, fake_slack
     ports = [free_port(), free_port()]
     processes = []
     for config, port in zip(configs, ports):
-        env = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": fake_slack.url + "/api/",
-            "RAGBOT_HTTP_HOST": "127.0.0.1",
-            "RAGBOT_HTTP_PORT": str(port),
-            "RAGBOT_LOG_FORMAT": "json",
-        }
+        env = slack_env(port, fake_slack.url + "/api/", RAGBOT_LOG_FORMAT="json")
         processes.append(start_serve(config, env))
     try:
         for port, process in zip(ports, processes):
@@ -95,15 +86,7 @@ def test_two_replicas_answer_a_redelivered_event_once(tmp_path: Path, fake_slack
 def test_readyz_is_503_until_the_index_exists(tmp_path: Path) -> None:
     config = handbook_config(tmp_path, SAMPLES)
     port = free_port()
-    env = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": TOKEN,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": "http://127.0.0.1:9/api/",
-        "RAGBOT_HTTP_HOST": "127.0.0.1",
-        "RAGBOT_HTTP_PORT": str(port),
-    }
-    process = start_serve(config, env)
+    process = start_serve(config, slack_env(port))
     try:
         wait_healthy(port, process)
         status, body = get(port, "/readyz")
@@ -128,13 +111,7 @@ def test_a_busy_http_port_is_a_clear_error(tmp_path: Path) -> None:
             "--config",
             str(handbook_config(tmp_path, SAMPLES)),
             "serve",
-            env={
-                "SLACK_BOT_TOKEN": TOKEN,
-                "SLACK_SIGNING_SECRET": SECRET,
-                "SLACK_API_URL": "http://127.0.0.1:9/api/",
-                "RAGBOT_HTTP_HOST": "127.0.0.1",
-                "RAGBOT_HTTP_PORT": str(port),
-            },
+            env=slack_env(port),
         )
     assert result.returncode == 2
     assert f"cannot serve HTTP on 127.0.0.1:{port}" in result.stderr and "RAGBOT_HTTP_PORT" in result.stderr

@@ -27,6 +27,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def slack_env(port: int, api_url: str = "http://127.0.0.1:9/api/", **extra: str) -> dict[str, str]:
+    """The environment of a `ragbot serve` for Slack over HTTP on 127.0.0.1:``port``."""
+    return {
+        **os.environ,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": api_url,
+        "RAGBOT_HTTP_HOST": "127.0.0.1",
+        "RAGBOT_HTTP_PORT": str(port),
+        **extra,
+    }
+
+
 def wait_healthy(port: int, process: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -58,15 +71,7 @@ def test_serve_answers_a_mention_and_stops_cleanly_without_logging_secrets(
     config = handbook_config(tmp_path, SAMPLES)
     assert run_cli("--config", str(config), "index").returncode == 0
     port = free_port()
-    env = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": TOKEN,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": fake_slack.url + "/api/",
-        "RAGBOT_HTTP_HOST": "127.0.0.1",
-        "RAGBOT_HTTP_PORT": str(port),
-    }
-    process = start_serve(config, env)
+    process = start_serve(config, slack_env(port, fake_slack.url + "/api/"))
     try:
         wait_healthy(port, process)
         event = {
