@@ -491,7 +491,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
             pass
         print("stopping: a run in progress stops after its current document", file=sys.stderr)
         scheduler.shutdown()
-        stop_http.set()
+        stop_http()
     finally:
         core.close()
     return 0

@@ -82,7 +82,8 @@ class RagCore:
             sources = self.retriever.retrieve(question, k or self.settings.retrieval.k, source=source, sets=sets)
         if not sources and self.store.count() == 0:  # counted only when nothing came back
             raise InputError(_EMPTY_INDEX)
-        relevant = _renumbered([s for s in sources if self._relevant(question, s)])
+        names = identifiers(question)
+        relevant = _renumbered([s for s in sources if self._relevant(names, s)])
         if sources:
             metrics.TOP_SCORE.observe(max(s.score for s in sources))
         metrics.RETRIEVAL_HITS.inc(len(relevant))
@@ -104,17 +105,16 @@ class RagCore:
             "answered=%s sources=%d top=%.3f in %.0f ms",
             answered,
             len(relevant),
-            sources[0].score if sources else 0.0,
+            max((s.score for s in sources), default=0.0),
             answer.latency_ms,
         )
         return answer
 
-    def _relevant(self, question: str, source: RetrievedSource) -> bool:
+    def _relevant(self, names: list[str], source: RetrievedSource) -> bool:
         """Close enough in meaning, or it contains every identifier the question names verbatim
         (``ERR_CONN_RESET``, ``os.path.join``): dense scores are low for such names even on the right page."""
         if source.score >= self.settings.retrieval.min_score:
             return True
-        names = identifiers(question)
         text = " ".join(p.text for p in source.passages).lower()
         return bool(names) and all(name.lower() in text for name in names)
 

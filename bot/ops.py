@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -59,8 +60,8 @@ def ops_routes(core: RagCore) -> list[web.RouteDef]:
     return [web.get("/healthz", healthz), web.get("/readyz", readyz), web.get("/metrics", metrics_text)]
 
 
-async def serve_http(app: web.Application, host: str, port: int, stop: asyncio.Event) -> None:
-    """Serve ``app`` until ``stop`` is set."""
+async def _open(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Bind and start serving ``app``; ConfigError if the port is taken."""
     runner = web.AppRunner(app)
     await runner.setup()
     try:
@@ -69,44 +70,38 @@ async def serve_http(app: web.Application, host: str, port: int, stop: asyncio.E
         await runner.cleanup()
         raise _bind_error(host, port, exc) from None
     log.info("HTTP on http://%s:%s (/healthz, /readyz, /metrics)", host, port)
+    return runner
+
+
+async def serve_http(app: web.Application, host: str, port: int, stop: asyncio.Event) -> None:
+    """Serve ``app`` until ``stop`` is set."""
+    runner = await _open(app, host, port)
     try:
         await stop.wait()
     finally:
         await runner.cleanup()
 
 
-def start_ops_thread(core: RagCore, host: str, port: int) -> threading.Event:
-    """The ops endpoints on a thread of their own, for processes without an event loop.
+def start_ops_thread(core: RagCore, host: str, port: int) -> Callable[[], None]:
+    """The ops endpoints on an event loop in a thread of their own, for processes without one.
 
-    Returns an event that stops the server when set. Raises if the port can't be bound.
+    Returns the function that stops the server. Raises ConfigError if the port can't be bound.
     """
-    stop_requested = threading.Event()
-    started = threading.Event()
-    failure: list[BaseException] = []
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="ops-http", daemon=True).start()
+    app = web.Application()
+    app.add_routes(ops_routes(core))
+    try:
+        runner = asyncio.run_coroutine_threadsafe(_open(app, host, port), loop).result(timeout=30)
+    except BaseException:
+        loop.call_soon_threadsafe(loop.stop)
+        raise
 
-    async def main() -> None:
-        app = web.Application()
-        app.add_routes(ops_routes(core))
-        runner = web.AppRunner(app)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except OSError as exc:
-            failure.append(exc)
-            return
-        finally:
-            started.set()
-        log.info("HTTP on http://%s:%s (/healthz, /readyz, /metrics)", host, port)
-        try:
-            await asyncio.to_thread(stop_requested.wait)
-        finally:
-            await runner.cleanup()
+    def stop() -> None:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
 
-    threading.Thread(target=lambda: asyncio.run(main()), name="ops-http", daemon=True).start()
-    started.wait(timeout=30)
-    if failure:
-        raise _bind_error(host, port, failure[0])
-    return stop_requested
+    return stop
 
 
 def _bind_error(host: str, port: int, exc: BaseException) -> ConfigError:
