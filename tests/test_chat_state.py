@@ -5,7 +5,9 @@ Qdrant runs in qdrant-client's local mode here: the same client calls a server g
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,3 +81,22 @@ def test_a_vote_on_any_replica_is_stored_once_per_user(replicas: Replicas) -> No
     assert replicas.a.feedback_counts() == {"up": 2, "down": 0}
     assert sorted((r.user_id, r.vote) for r in replicas.b.feedback()) == [("U1", "up"), ("U2", "up")]
     assert replicas.a.vote("slack", "C1:unknown", "U1", "up") is None
+
+
+def _open_at(folder: str, start_at: float) -> str:
+    while time.time() < start_at:
+        pass
+    try:
+        SqliteChatState(Path(folder)).close()
+    except Exception as error:  # reported back to the test, which fails on it
+        return repr(error)
+    return "ok"
+
+
+def test_replicas_starting_at_the_same_moment_all_open_the_sqlite_state(tmp_path: Path) -> None:
+    # Two replicas sharing chat.state_dir once crashed at start: switching to WAL does not wait for locks.
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        for attempt in range(8):
+            folder = tmp_path / str(attempt)
+            start_at = time.time() + 0.5
+            assert pool.starmap(_open_at, [(str(folder), start_at)] * 4) == ["ok"] * 4

@@ -43,7 +43,9 @@ def slack_env(port: int, api_url: str = "http://127.0.0.1:9/api/", **extra: str)
 def wait_healthy(port: int, process: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        assert process.poll() is None, "ragbot serve exited early"
+        if process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise AssertionError(f"ragbot serve exited early with {process.returncode}:\n{output[-3000:]}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
                 return

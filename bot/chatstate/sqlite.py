@@ -6,6 +6,7 @@ the folder, so a Slack retry or a redelivery is answered once.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sqlite3
 import threading
@@ -47,8 +48,12 @@ class SqliteChatState:
         self.path = data_dir / "chat.sqlite3"
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        # Switching to WAL fails at once with "database is locked" (the busy timeout does not apply) when
+        # another process opens the same file at that moment, e.g. two replicas starting together.
+        with open(data_dir / "chat.sqlite3.lock", "w") as init_lock:
+            fcntl.flock(init_lock, fcntl.LOCK_EX)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
 
     def first_time(self, event_id: str) -> bool:
         """True exactly once per event id, across processes sharing the data dir."""
