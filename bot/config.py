@@ -279,6 +279,8 @@ class RetrievalConfig(_Section):
     min_score: float = Field(default=0.36, ge=-1, le=1)
     # Fuse keyword (BM25) and dense candidates by reciprocal rank, so exact identifiers are found.
     hybrid: bool = True
+    # Pass the chunks this many positions around each hit to the generator when they continue its section.
+    neighbours: int = Field(default=1, ge=0, le=3)
 
 
 class GeneratorConfig(_Section):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from functools import cached_property
 
@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.embedder import Embedder
 from bot.errors import InputError
 from bot.generate import Generator, make_generator
+from bot.generate.base import declines, keep_valid_citations
 from bot.models import Answer, Citation
 from bot.retriever import RetrievedSource, Retriever
 from bot.sparse import identifiers
@@ -61,16 +62,25 @@ class RagCore:
 
     @cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.store, self.embedder, hybrid=self.settings.retrieval.hybrid)
+        retrieval = self.settings.retrieval
+        return Retriever(self.store, self.embedder, hybrid=retrieval.hybrid, neighbours=retrieval.neighbours)
 
     @cached_property
     def generator(self) -> Generator:
         return make_generator(self.settings, self.embedder)
 
     def ask(
-        self, question: str, k: int | None = None, source: str | None = None, sets: Collection[str] | None = None
+        self,
+        question: str,
+        k: int | None = None,
+        source: str | None = None,
+        sets: Collection[str] | None = None,
+        on_partial: Callable[[str], None] | None = None,
     ) -> Answer:
-        """Answer from the index; with ``sets``, only from documents in those sets (None: all)."""
+        """Answer from the index; with ``sets``, only from documents in those sets (None: all).
+
+        ``on_partial`` gets the answer so far while a streaming generator writes it (called from
+        this thread); the returned Answer is what counts."""
         started = time.perf_counter()
         question = validate_question(question, self.settings.limits.max_question_chars)
         if source is not None:
@@ -88,8 +98,8 @@ class RagCore:
             metrics.TOP_SCORE.observe(max(s.score for s in sources))
         metrics.RETRIEVAL_HITS.inc(len(relevant))
         with metrics.STAGE_SECONDS.labels("generate").time():
-            text = self.generator.generate(question, relevant) if relevant else ""
-        answered = bool(text)
+            text = self._generate(question, relevant, on_partial) if relevant else ""
+        answered = bool(text) and not declines(text)
         if not answered:
             metrics.REFUSALS.inc()
         shown = relevant if answered else sources[:_CLOSEST_SHOWN]
@@ -109,6 +119,18 @@ class RagCore:
             answer.latency_ms,
         )
         return answer
+
+    def _generate(
+        self, question: str, sources: list[RetrievedSource], on_partial: Callable[[str], None] | None
+    ) -> str:
+        if on_partial is None or not self.generator.streams:
+            return self.generator.generate(question, sources)
+        valid = {s.n for s in sources}
+        written = ""
+        for piece in self.generator.stream(question, sources):
+            written += piece
+            on_partial(keep_valid_citations(written, valid))
+        return self.generator.finish(written, sources)
 
     def _relevant(self, names: list[str], source: RetrievedSource) -> bool:
         """Close enough in meaning, or it contains every identifier the question names verbatim

@@ -1,7 +1,10 @@
 """Evaluate answers against a JSONL file of questions with their expected pages.
 
 Each line: {"question": str, "expected_urls": [str], "answer_contains": [str]?, "answerable": bool?}.
-A hit is a cited source whose URL, without its #fragment, equals an expected URL.
+A hit is a retrieved source whose URL, without its #fragment, equals an expected URL.
+``cites_expected_page``: answered answerable questions whose [n] citations include an expected page.
+``citation_validity``: answered questions where every [n] the generator wrote pointed at a source
+(invalid ones are removed before users see them, so this measures the generator, not the output).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from prometheus_client import REGISTRY
 
 from bot.core import RagCore
 from bot.errors import InputError
@@ -36,6 +41,8 @@ class EvalResult:
     latency_ms: float
     answer: str = ""
     urls: list[str] = field(default_factory=list)
+    cited_right_page: bool | None = None  # an answered, answerable question cites an expected page
+    invalid_citations: int = 0  # [n] markers the generator wrote that pointed at no source
 
 
 def load_cases(path: Path) -> list[EvalCase]:
@@ -73,9 +80,11 @@ def evaluate(core: RagCore, cases: list[EvalCase], k: int | None = None) -> list
     results = []
     for case in cases:
         ranked = core.retriever.retrieve(case.question, _RANK_DEPTH)
+        invalid_before = _invalid_citations()
         answer = core.ask(case.question, k=k)
         urls = [_strip_fragment(source.best.url) for source in ranked]
         expected = {_strip_fragment(u) for u in case.expected_urls}
+        cited = {_strip_fragment(c.url) for c in answer.citations if c.n in answer.cited()}
         rank = next((i + 1 for i, url in enumerate(urls) if url in expected), None)
         contains = None
         if case.answer_contains:
@@ -90,9 +99,15 @@ def evaluate(core: RagCore, cases: list[EvalCase], k: int | None = None) -> list
                 latency_ms=answer.latency_ms,
                 answer=answer.text,
                 urls=urls,
+                cited_right_page=bool(cited & expected) if answer.answered and case.answerable else None,
+                invalid_citations=int(_invalid_citations() - invalid_before),
             )
         )
     return results
+
+
+def _invalid_citations() -> float:
+    return REGISTRY.get_sample_value("ragbot_invalid_citations_total") or 0.0
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -106,6 +121,8 @@ def summarise(results: list[EvalResult]) -> dict[str, Any]:
     answerable = [r for r in results if r.case.answerable]
     unanswerable = [r for r in results if not r.case.answerable]
     with_contains = [r for r in answerable if r.contains is not None]
+    answered = [r for r in results if r.answered]
+    cited = [r for r in answerable if r.cited_right_page is not None]
     latencies = [r.latency_ms for r in results]
 
     def rate(values: list[bool]) -> float | None:
@@ -121,6 +138,8 @@ def summarise(results: list[EvalResult]) -> dict[str, Any]:
         "answer_contains": rate([bool(r.contains) for r in with_contains]),
         "refusal_accuracy": rate([not r.answered for r in unanswerable]),
         "false_refusals": rate([not r.answered for r in answerable]),
+        "cites_expected_page": rate([bool(r.cited_right_page) for r in cited]),
+        "citation_validity": rate([r.invalid_citations == 0 for r in answered]),
         "latency_ms_p50": round(_percentile(latencies, 0.5), 1),
         "latency_ms_p95": round(_percentile(latencies, 0.95), 1),
     }

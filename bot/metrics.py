@@ -12,6 +12,7 @@ __all__ = [
     "REFUSALS",
     "STAGE_SECONDS",
     "RETRIEVAL_HITS",
+    "INVALID_CITATIONS",
     "TOP_SCORE",
     "FEEDBACK_VOTES",
     "INDEX_RUNS",
@@ -31,6 +32,9 @@ STAGE_SECONDS = Histogram(
 RETRIEVAL_HITS = Counter("ragbot_retrieval_hits_total", "Retrieved sources above the relevance threshold")
 TOP_SCORE = Histogram(
     "ragbot_retrieval_top_score", "Cosine score of the best source", buckets=(0.1, 0.2, 0.3, 0.36, 0.4, 0.5, 0.6, 0.8)
+)
+INVALID_CITATIONS = Counter(
+    "ragbot_invalid_citations_total", "[n] markers a generator wrote that point at no retrieved source (removed)"
 )
 FEEDBACK_VOTES = Counter("ragbot_feedback_votes_total", "Feedback clicks on answers", ["vote"])
 INDEX_RUNS = Counter("ragbot_index_runs_total", "Indexing runs by source and outcome", ["source", "status"])

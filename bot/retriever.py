@@ -1,13 +1,14 @@
 """Retrieve: embed the question, take the best chunks (dense cosine, fused with keyword matches
-on hybrid collections), group them by document."""
+on hybrid collections), group them by document, and add the chunks around each hit that
+continue its section (a hit often starts or ends mid-explanation)."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.embedder import Embedder
-from bot.models import Passage
+from bot.models import Passage, point_id
 from bot.store import Store
 
 __all__ = ["Retriever", "RetrievedSource"]
@@ -17,10 +18,12 @@ _CHUNKS_PER_SOURCE = 2
 
 @dataclass(frozen=True)
 class RetrievedSource:
-    """One document, numbered as the answer cites it, with its best chunks."""
+    """One document, numbered as the answer cites it, with its best chunks (``passages``, best
+    first) and their same-section neighbours (``context``, score 0)."""
 
     n: int
     passages: list[Passage]
+    context: list[Passage] = field(default_factory=list)
 
     @property
     def best(self) -> Passage:
@@ -30,12 +33,18 @@ class RetrievedSource:
     def score(self) -> float:
         return self.best.score
 
+    @property
+    def reading(self) -> list[Passage]:
+        """Hits and their neighbours in document order: the text a generator reads."""
+        return sorted(self.passages + self.context, key=lambda p: p.chunk_index)
+
 
 class Retriever:
-    def __init__(self, store: Store, embedder: Embedder, hybrid: bool = True) -> None:
+    def __init__(self, store: Store, embedder: Embedder, hybrid: bool = True, neighbours: int = 1) -> None:
         self.store = store
         self.embedder = embedder
         self.hybrid = hybrid
+        self.neighbours = neighbours
 
     def retrieve(
         self, question: str, k: int, source: str | None = None, sets: Collection[str] | None = None
@@ -50,4 +59,29 @@ class Retriever:
             if len(passages) < _CHUNKS_PER_SOURCE:
                 passages.append(hit)
         ranked = list(by_doc.values())[:k]
-        return [RetrievedSource(n=i + 1, passages=passages) for i, passages in enumerate(ranked)]
+        context = self._neighbours(ranked)
+        return [
+            RetrievedSource(n=i + 1, passages=passages, context=context.get(passages[0].doc_id, []))
+            for i, passages in enumerate(ranked)
+        ]
+
+    def _neighbours(self, ranked: list[list[Passage]]) -> dict[str, list[Passage]]:
+        """Chunks within ``neighbours`` positions of a hit, in the same section, fetched in one call.
+
+        A document's chunks all carry its document sets, so a hit that passed the sets filter
+        vouches for its neighbours."""
+        if self.neighbours <= 0 or not ranked:
+            return {}
+        sections: dict[str, set[str]] = {}  # point id of a neighbour -> the sections of hits next to it
+        for passages in ranked:
+            taken = {p.chunk_index for p in passages}
+            for hit in passages:
+                for offset in range(-self.neighbours, self.neighbours + 1):
+                    index = hit.chunk_index + offset
+                    if index >= 0 and index not in taken:
+                        sections.setdefault(point_id(hit.doc_id, index), set()).add(hit.section)
+        found: dict[str, list[Passage]] = {}
+        for passage in self.store.fetch(list(sections)):
+            if passage.section in sections[point_id(passage.doc_id, passage.chunk_index)]:
+                found.setdefault(passage.doc_id, []).append(passage)
+        return found

@@ -53,6 +53,8 @@ def test_sample_eval_finds_the_right_page_and_refuses_the_rest(core: RagCore) ->
     assert summary["answer_contains"] >= 0.8
     assert summary["refusal_accuracy"] >= 0.8
     assert summary["false_refusals"] <= 0.1
+    assert summary["cites_expected_page"] >= 0.9
+    assert summary["citation_validity"] == 1.0  # extractive answers only cite what they quote
 
 
 def test_every_citation_in_an_answer_points_at_a_listed_source(core: RagCore) -> None:

@@ -90,3 +90,16 @@ def test_terms_keep_identifiers_whole_and_split() -> None:
         "file",
     ]
     assert identifiers("e.g. version 3.11 of OPS-1234 and __init__") == ["OPS-1234", "__init__"]
+
+
+def test_fused_ties_are_ranked_by_cosine() -> None:
+    from bot.models import Passage
+    from bot.store.base import fused_order
+
+    def passage(name: str, cosine: float) -> Passage:
+        return Passage(name, 0, "s", f"u/{name}", name, "", name, cosine)
+
+    # dense rank 1 + keyword rank 3 scores exactly what dense rank 3 + keyword rank 1 scores
+    tie = 1 / 61 + 1 / 63
+    scored = [(tie, passage("weak", 0.41)), (1 / 61 + 1 / 62, passage("best", 0.5)), (tie, passage("strong", 0.63))]
+    assert [p.doc_id for p in fused_order(scored)] == ["best", "strong", "weak"]

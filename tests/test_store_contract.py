@@ -118,6 +118,18 @@ def test_replacing_a_document_with_fewer_chunks_removes_the_old_tail(store: Stor
     assert all(hit.text.endswith("v2") for hit in store.search(old_vectors[4], k=10))
 
 
+def test_fetch_returns_live_chunks_by_point_id(store: Store) -> None:
+    old, old_vectors = chunks_for("a", 4, "v1")
+    store.replace_document(old, old_vectors)
+    new, new_vectors = chunks_for("a", 2, "v2")
+    store.replace_document(new, new_vectors, previous_count=4)
+
+    fetched = store.fetch([point_id("a", i) for i in (1, 3)] + [point_id("missing", 0)])
+
+    assert [(p.doc_id, p.chunk_index, p.text, p.section) for p in fetched] == [("a", 1, "a chunk 1 v2", "Part 1")]
+    assert store.fetch([]) == []
+
+
 def test_document_states_report_hash_and_chunk_count(store: Store) -> None:
     for doc_id, count in (("a", 3), ("b", 1)):
         chunks, vectors = chunks_for(doc_id, count, f"hash-{doc_id}")

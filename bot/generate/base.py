@@ -3,21 +3,73 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Protocol
 
+from bot import metrics
+from bot.models import Passage
 from bot.retriever import RetrievedSource
 
-__all__ = ["Generator", "keep_valid_citations", "clean_citations", "build_prompt", "closest_source", "CITATION"]
+__all__ = [
+    "Generator",
+    "keep_valid_citations",
+    "clean_citations",
+    "build_prompt",
+    "closest_source",
+    "declines",
+    "StreamingGenerator",
+    "CITATION",
+]
 
 CITATION = re.compile(r"\[(\d{1,3})\]")
 _PASSAGE_CHARS = 900
 
 
+# The model says the passages don't answer: the core turns that into its "not in the docs" reply.
+_DECLINE = re.compile(
+    r"\b(?:i (?:do not|don't|cannot|can't|could not|couldn't) (?:know|find|answer|tell|say)"
+    r"|(?:not|isn't|is not) (?:mentioned|covered|stated|specified) in the (?:passages|docs|documentation|context)"
+    r"|(?:passages|docs|documentation|context) (?:do not|don't|does not|doesn't) (?:say|contain|mention|cover|answer))",
+    re.I,
+)
+_FIRST_SENTENCE = re.compile(r"^.*?(?:[.!?](?:\s|$)|$)", re.S)
+
+
 class Generator(Protocol):
     name: str
+    streams: bool  # stream() yields text as it is produced; False: it yields the whole answer at once
 
     def generate(self, question: str, sources: list[RetrievedSource]) -> str:
         """Answer from the numbered sources only, citing them as [n]."""
+
+    def stream(self, question: str, sources: list[RetrievedSource]) -> Iterator[str]:
+        """The raw answer in pieces as they are produced; ``finish`` cleans the joined text."""
+
+    def finish(self, text: str, sources: list[RetrievedSource]) -> str:
+        """The answer users get from the joined stream (citations checked)."""
+
+
+class StreamingGenerator:
+    """Shared shape of the model-backed generators: the answer is the cleaned, joined stream."""
+
+    name = "streaming"
+    streams = True
+
+    def stream(self, question: str, sources: list[RetrievedSource]) -> Iterator[str]:
+        raise NotImplementedError
+
+    def generate(self, question: str, sources: list[RetrievedSource]) -> str:
+        return self.finish("".join(self.stream(question, sources)), sources)
+
+    def finish(self, text: str, sources: list[RetrievedSource]) -> str:
+        return clean_citations(text.strip(), sources)
+
+
+def declines(text: str) -> bool:
+    """The answer opens by saying the passages don't answer the question (and not "..., but [1] says")."""
+    first = _FIRST_SENTENCE.match(text.strip())
+    sentence = first.group(0) if first else ""
+    return bool(_DECLINE.search(sentence)) and not re.search(r"\bbut\b", sentence, re.I)
 
 
 def keep_valid_citations(text: str, valid: set[int]) -> str:
@@ -28,7 +80,11 @@ def keep_valid_citations(text: str, valid: set[int]) -> str:
 
 def clean_citations(text: str, sources: list[RetrievedSource]) -> str:
     """Keep only citations of retrieved sources; an uncited answer cites the source it draws on most."""
-    text = keep_valid_citations(text, {s.n for s in sources})
+    valid = {s.n for s in sources}
+    dropped = sum(1 for m in CITATION.finditer(text) if int(m.group(1)) not in valid)
+    if dropped:
+        metrics.INVALID_CITATIONS.inc(dropped)
+    text = keep_valid_citations(text, valid)
     if text and not CITATION.search(text):
         text = f"{text} [{closest_source(text, sources)}]"
     return text
@@ -37,8 +93,7 @@ def clean_citations(text: str, sources: list[RetrievedSource]) -> str:
 def build_prompt(question: str, sources: list[RetrievedSource]) -> str:
     blocks = []
     for source in sources:
-        text = " ".join(p.text for p in source.passages)
-        text = re.sub(r"\s+", " ", text)[:_PASSAGE_CHARS]
+        text = re.sub(r"\s+", " ", " ".join(p.text for p in _within_budget(source)))[:_PASSAGE_CHARS]
         blocks.append(f"[{source.n}] {source.best.title}: {text}")
     passages = "\n".join(blocks)
     return (
@@ -51,12 +106,24 @@ def build_prompt(question: str, sources: list[RetrievedSource]) -> str:
     )
 
 
+def _within_budget(source: RetrievedSource) -> list[Passage]:
+    """The hits (best first), then their neighbours, while they fit the prompt; in document order."""
+    chosen: list[Passage] = []
+    used = 0
+    for passage in source.passages + source.context:
+        if chosen and used + len(passage.text) > _PASSAGE_CHARS:
+            continue
+        chosen.append(passage)
+        used += len(passage.text) + 1
+    return sorted(chosen, key=lambda p: p.chunk_index)
+
+
 def closest_source(answer: str, sources: list[RetrievedSource]) -> int:
     """The source sharing most words with the answer: the one it was most likely drawn from."""
     words = set(re.findall(r"\w{3,}", answer.lower()))
 
     def overlap(source: RetrievedSource) -> int:
-        text = " ".join(p.text for p in source.passages).lower()
+        text = " ".join(p.text for p in source.reading).lower()
         return len(words & set(re.findall(r"\w{3,}", text)))
 
     return max(sources, key=overlap).n

@@ -6,6 +6,7 @@ Nothing is invented: every sentence of the answer is copied from a cited source.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,7 @@ _STOPWORDS = frozenset(
 @dataclass(frozen=True)
 class _Candidate:
     n: int
-    order: tuple[int, int, int]  # source rank, passage rank, position
+    order: tuple[int, int, int]  # source rank, passage in document order, position
     text: str
 
 
@@ -68,6 +69,7 @@ def _units(text: str) -> list[str]:
 
 class ExtractiveGenerator:
     name = "extractive"
+    streams = False  # quoting takes milliseconds: nothing to show before the whole answer
 
     def __init__(self, embedder: Embedder, max_sentences: int = 3) -> None:
         self.embedder = embedder
@@ -77,7 +79,7 @@ class ExtractiveGenerator:
         candidates = [
             _Candidate(source.n, (source.n, p_rank, position), sentence)
             for source in sources
-            for p_rank, passage in enumerate(source.passages)
+            for p_rank, passage in enumerate(source.reading)
             for position, sentence in enumerate(split_sentences(passage.text))
         ]
         if not candidates:
@@ -102,6 +104,13 @@ class ExtractiveGenerator:
             picked.append(candidate)
         picked.sort(key=lambda c: c.order)
         return _render(picked)
+
+
+    def stream(self, question: str, sources: list[RetrievedSource]) -> Iterator[str]:
+        yield self.generate(question, sources)
+
+    def finish(self, text: str, sources: list[RetrievedSource]) -> str:
+        return text
 
 
 def _terms(text: str) -> set[str]:

@@ -6,13 +6,15 @@ passages prompt, then keeps only citations that point at a retrieved source.
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterator
 
 import httpx
 
 from bot.config import GeneratorConfig
 from bot.errors import ConfigError, RagbotError
-from bot.generate.base import build_prompt, clean_citations
+from bot.generate.base import StreamingGenerator, build_prompt
 from bot.retriever import RetrievedSource
 
 __all__ = ["OpenAICompatibleGenerator"]
@@ -24,7 +26,7 @@ SYSTEM_PROMPT = (
 )
 
 
-class OpenAICompatibleGenerator:
+class OpenAICompatibleGenerator(StreamingGenerator):
     name = "openai"
 
     def __init__(self, config: GeneratorConfig) -> None:
@@ -36,7 +38,8 @@ class OpenAICompatibleGenerator:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(headers=headers, timeout=config.timeout_s)
 
-    def generate(self, question: str, sources: list[RetrievedSource]) -> str:
+    def stream(self, question: str, sources: list[RetrievedSource]) -> Iterator[str]:
+        """Server-sent chat completion chunks; a server that ignores ``stream`` sends one completion."""
         body = {
             "model": self.config.model,
             "messages": [
@@ -45,21 +48,39 @@ class OpenAICompatibleGenerator:
             ],
             "max_tokens": self.config.max_new_tokens,
             "temperature": 0,
+            "stream": True,
         }
         try:
-            response = self._client.post(self.url, json=body)
+            with self._client.stream("POST", self.url, json=body) as response:
+                self._check_status(response)
+                if not response.headers.get("content-type", "").startswith("text/event-stream"):
+                    yield self._content(json.loads(response.read()), "message")
+                    return
+                for line in response.iter_lines():
+                    data = line.removeprefix("data:").strip() if line.startswith("data:") else ""
+                    if data == "[DONE]":
+                        return
+                    if data:
+                        yield self._content(json.loads(data), "delta")
         except httpx.HTTPError as exc:
             raise RagbotError(f"cannot reach the LLM server at {self.config.base_url}: {exc}") from None
+        except ValueError:
+            raise RagbotError(
+                f"the LLM server at {self.config.base_url} sent a reply that is not a chat completion"
+            ) from None
+
+    def _check_status(self, response: httpx.Response) -> None:
         if response.status_code in (401, 403):
             raise ConfigError(
                 f"the LLM server at {self.config.base_url} rejected the API key (HTTP {response.status_code})"
             )
         if response.status_code >= 400:
             raise RagbotError(f"the LLM server at {self.config.base_url} answered HTTP {response.status_code}")
+
+    def _content(self, reply: object, field: str) -> str:
+        """The text of a completion (``message``) or of a streamed chunk (``delta``)."""
         try:
-            text = response.json()["choices"][0]["message"]["content"] or ""
-        except (ValueError, KeyError, IndexError, TypeError):
-            raise RagbotError(
-                f"the LLM server at {self.config.base_url} sent a reply that is not a chat completion"
-            ) from None
-        return clean_citations(text.strip(), sources)
+            choices = reply["choices"]  # type: ignore[index]
+            return (choices[0][field].get("content") or "") if choices else ""
+        except (KeyError, IndexError, TypeError, AttributeError):
+            raise ValueError("not a chat completion") from None

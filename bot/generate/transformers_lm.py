@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from bot.config import DEFAULT_GENERATOR_MODEL, GeneratorConfig
 from bot.errors import ConfigError, RagbotError
-from bot.generate.base import build_prompt, clean_citations
+from bot.generate.base import StreamingGenerator, build_prompt
 from bot.retriever import RetrievedSource
 
 __all__ = ["TransformersGenerator", "resolve_generator_model"]
@@ -40,7 +42,7 @@ def resolve_generator_model(config: GeneratorConfig) -> tuple[str, str | None]:
     return config.model, config.gguf_file
 
 
-class TransformersGenerator:
+class TransformersGenerator(StreamingGenerator):
     name = "transformers"
 
     def __init__(self, config: GeneratorConfig, cache_dir: Path) -> None:
@@ -94,24 +96,61 @@ class TransformersGenerator:
         except OSError as exc:
             log.warning("could not cache the de-quantised model at %s: %s", target, exc)
 
-    def generate(self, question: str, sources: list[RetrievedSource]) -> str:
+    def stream(self, question: str, sources: list[RetrievedSource]) -> Iterator[str]:
+        """Text as the model writes it, up to the first stop pattern (then generation is stopped)."""
         self.load()
         import torch
+        from transformers import StoppingCriteriaList, TextIteratorStreamer
 
         assert self._model is not None and self._tokenizer is not None
-        prompt = build_prompt(question, sources)
-        inputs = self._tokenizer(prompt, return_tensors="pt").to(self._model.device)
+        inputs = self._tokenizer(build_prompt(question, sources), return_tensors="pt").to(self._model.device)
+        streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
+        done = threading.Event()
+        failures: list[RuntimeError] = []
+
+        def run() -> None:
+            try:
+                with torch.inference_mode():
+                    self._model.generate(  # type: ignore[union-attr]
+                        **inputs,
+                        max_new_tokens=self.config.max_new_tokens,
+                        do_sample=False,
+                        repetition_penalty=1.1,
+                        pad_token_id=self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,  # type: ignore[union-attr]
+                        streamer=streamer,
+                        stopping_criteria=StoppingCriteriaList([_StopWhenSet(done)]),
+                    )
+            except RuntimeError as exc:
+                failures.append(exc)
+                streamer.end()
+
+        worker = threading.Thread(target=run, name="generate", daemon=True)
+        worker.start()
+        written = shown = ""
         try:
-            with torch.inference_mode():
-                output = self._model.generate(
-                    **inputs,
-                    max_new_tokens=self.config.max_new_tokens,
-                    do_sample=False,
-                    repetition_penalty=1.1,
-                    pad_token_id=self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,
-                )
-        except RuntimeError as exc:
-            raise RagbotError(f"the language model failed to generate an answer: {exc}") from None
-        text = self._tokenizer.decode(output[0][inputs["input_ids"].shape[1] :], skip_special_tokens=True)
-        text = _STOP.split(text, maxsplit=1)[0].strip()
-        return clean_citations(text, sources)
+            for piece in streamer:
+                written += piece
+                stop = _STOP.search(written)
+                visible = written[: stop.start()] if stop else written
+                if len(visible) > len(shown):
+                    yield visible[len(shown) :]
+                    shown = visible
+                if stop:
+                    break
+        finally:
+            done.set()  # the model stops at its next token instead of writing up to max_new_tokens
+            worker.join()
+        if failures:
+            raise RagbotError(f"the language model failed to generate an answer: {failures[0]}")
+
+
+class _StopWhenSet:
+    """A stopping criterion for ``generate``: stop once the reader has seen enough."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def __call__(self, input_ids, scores, **kwargs):  # type: ignore[no-untyped-def]
+        import torch
+
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)

@@ -23,6 +23,7 @@ __all__ = [
     "PointWrite",
     "replacement_points",
     "passage_from_payload",
+    "live_passages",
     "collect_states",
     "PAYLOAD_INDEXES",
     "STATE_FIELDS",
@@ -30,6 +31,7 @@ __all__ = [
     "RRF_K",
     "HYBRID_CANDIDATES",
     "cosine",
+    "fused_order",
 ]
 
 # Keyword indexes that make per-document and per-source filters cheap.
@@ -104,6 +106,10 @@ class Store(Protocol):
         With ``text`` on a hybrid collection, the dense and keyword candidate lists are fused by
         reciprocal rank inside Qdrant; each passage's score is still its dense cosine.
         """
+
+    def fetch(self, point_ids: Sequence[str]) -> list[Passage]:
+        """The live chunks with these point ids (see :func:`bot.models.point_id`), score 0; missing
+        ids and tombstones are left out."""
 
     def document_states(self, source: str | None = None) -> dict[str, DocumentState]: ...
 
@@ -186,6 +192,11 @@ def passage_from_payload(payload: dict[str, Any], score: float) -> Passage:
     )
 
 
+def live_passages(payloads: list[dict[str, Any] | None]) -> list[Passage]:
+    """Passages of fetched points, tombstones left out."""
+    return [passage_from_payload(p, 0.0) for p in payloads if p and "doc_id" in p and not p.get("stale")]
+
+
 def collect_states(payloads: list[dict[str, Any]]) -> dict[str, DocumentState]:
     """Fold per-point payloads into one DocumentState per document."""
     hashes: dict[str, set[str]] = {}
@@ -223,6 +234,13 @@ def collect_states(payloads: list[dict[str, Any]]) -> dict[str, DocumentState]:
         )
         for doc_id in hashes
     }
+
+
+def fused_order(scored: list[tuple[float, Passage]]) -> list[Passage]:
+    """Passages ranked by fused (RRF) score, ties broken by cosine: equal RRF scores are common
+    (dense rank 1 + keyword rank 3 equals dense 3 + keyword 1), and the engine orders ties arbitrarily."""
+    ranked = sorted(scored, key=lambda pair: (-round(pair[0], 9), -pair[1].score))
+    return [passage for _, passage in ranked]
 
 
 def cosine(query: np.ndarray, stored: Any) -> float:

@@ -30,6 +30,8 @@ from bot.store.base import (
     PointWrite,
     collect_states,
     cosine,
+    fused_order,
+    live_passages,
     passage_from_payload,
     replacement_points,
 )
@@ -192,9 +194,19 @@ class EdgeStore:
             with_payload=True,
             with_vector=[""],
         )
-        return [
-            passage_from_payload(hit.payload or {}, cosine(vector, hit.vector)) for hit in self._shard.query(request)
-        ]
+        return fused_order(
+            [
+                (hit.score, passage_from_payload(hit.payload or {}, cosine(vector, hit.vector)))
+                for hit in self._shard.query(request)
+            ]
+        )
+
+    @_locked
+    def fetch(self, point_ids: Sequence[str]) -> list[Passage]:
+        if self._shard is None or not point_ids:
+            return []
+        records = self._shard.retrieve(list(point_ids), with_payload=True, with_vector=False)
+        return live_passages([record.payload for record in records])
 
     @_locked
     def document_states(self, source: str | None = None) -> dict[str, DocumentState]:

@@ -27,6 +27,8 @@ from bot.store.base import (
     PointWrite,
     collect_states,
     cosine,
+    fused_order,
+    live_passages,
     passage_from_payload,
     replacement_points,
 )
@@ -213,16 +215,26 @@ class QdrantClientStore:
             with_payload=True,
             with_vectors=[""],
         )
-        return [
-            passage_from_payload(point.payload or {}, cosine(vector, _dense_of(point.vector)))
-            for point in response.points
-        ]
+        return fused_order(
+            [
+                (point.score, passage_from_payload(point.payload or {}, cosine(vector, _dense_of(point.vector))))
+                for point in response.points
+            ]
+        )
 
     def _search_params(self) -> models.SearchParams | None:
         if not self._is_server:
             return None  # local mode searches exhaustively
         rescore = models.QuantizationSearchParams(rescore=True) if self.config.quantization != "none" else None
         return models.SearchParams(hnsw_ef=self.config.hnsw_ef, quantization=rescore)
+
+    def fetch(self, point_ids: Sequence[str]) -> list[Passage]:
+        if not point_ids or not self.collection_exists():
+            return []
+        records = self._call(
+            "fetch chunks", self.client.retrieve, self.collection, ids=list(point_ids), with_payload=True
+        )
+        return live_passages([record.payload for record in records])
 
     def document_states(self, source: str | None = None) -> dict[str, DocumentState]:
         if not self.collection_exists():
