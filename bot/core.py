@@ -120,9 +120,7 @@ class RagCore:
         )
         return answer
 
-    def _generate(
-        self, question: str, sources: list[RetrievedSource], on_partial: Callable[[str], None] | None
-    ) -> str:
+    def _generate(self, question: str, sources: list[RetrievedSource], on_partial: Callable[[str], None] | None) -> str:
         if on_partial is None or not self.generator.streams:
             return self.generator.generate(question, sources)
         valid = {s.n for s in sources}

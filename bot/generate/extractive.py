@@ -105,7 +105,6 @@ class ExtractiveGenerator:
         picked.sort(key=lambda c: c.order)
         return _render(picked)
 
-
     def stream(self, question: str, sources: list[RetrievedSource]) -> Iterator[str]:
         yield self.generate(question, sources)
 
