@@ -7,6 +7,7 @@ Adapters translate platform events into these calls and the replies into platfor
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from bot.errors import ConfigError, InputError, RagbotError, StoreMismatch, Stor
 from bot.logs import new_request_id
 from bot.models import Answer
 from bot.ratelimit import RateLimiter
+from bot.streaming import PartialSink, PartialUpdates
 
 __all__ = ["ChatService", "ChatReply"]
 
@@ -50,9 +52,17 @@ class ChatService:
         return True if not event_id else self.state.first_time(event_id)
 
     async def answer(
-        self, user_id: str, question: str, history: list[Turn] | None = None, sets: Collection[str] | None = None
+        self,
+        user_id: str,
+        question: str,
+        history: list[Turn] | None = None,
+        sets: Collection[str] | None = None,
+        on_partial: PartialSink | None = None,
     ) -> ChatReply:
-        """Answer for one chat user; ``sets`` are the document sets the conversation may search."""
+        """Answer for one chat user; ``sets`` are the document sets the conversation may search.
+
+        ``on_partial`` shows a streaming generator's answer while it is written (throttled to
+        ``chat.stream_interval_s``); it is never called after this returns."""
         rid = new_request_id()  # on every log line about this question, and on error replies
         question = " ".join(question.split())
         if not question:
@@ -63,9 +73,12 @@ class ChatService:
             return ChatReply("busy", f"I'm answering a lot of questions right now; please try again in {wait} s.")
         standalone = standalone_question(history or [], question)
         log.info("question from %s (%d chars)", user_id, len(standalone))
-        timeout = self.settings.chat.answer_timeout_s
+        chat = self.settings.chat
+        timeout = chat.answer_timeout_s
+        updates = PartialUpdates(on_partial, chat.stream_interval_s) if on_partial and chat.stream else None
+        ask = functools.partial(self.core.ask, standalone, sets=sets, on_partial=updates.push if updates else None)
         try:
-            answer = await asyncio.wait_for(asyncio.to_thread(self.core.ask, standalone, sets=sets), timeout)
+            answer = await asyncio.wait_for(asyncio.to_thread(ask), timeout)
         except TimeoutError:
             metrics.QUESTIONS.labels("error").inc()
             metrics.ERRORS.labels("timeout").inc()
@@ -77,6 +90,9 @@ class ChatService:
             metrics.QUESTIONS.labels("error").inc()
             metrics.ERRORS.labels(type(exc).__name__).inc()
             return ChatReply("error", f"{self.explain(exc)} (ref {rid})")
+        finally:
+            if updates is not None:
+                await updates.close()
         metrics.QUESTIONS.labels("answered" if answer.answered else "refused").inc()
         return ChatReply("answer", answer.text, answer, standalone)
 

@@ -302,6 +302,11 @@ class ChatConfig(_Section):
     questions_per_minute: int = Field(default=60, ge=1)
     answer_timeout_s: float = Field(default=120.0, gt=0)
     history_messages: int = Field(default=10, ge=0, le=100)
+    # Show a model-written answer while it is written (Slack chat.update, Discord edits), at most
+    # one edit per stream_interval_s: Slack allows about one chat.update a second per channel,
+    # Discord five edits per 5 s.
+    stream: bool = True
+    stream_interval_s: float = Field(default=1.0, ge=0.2, le=30)
     # Seen events, answers and votes (SQLite) when the index is embedded; default: data_dir.
     # Bot replicas on one host share it through this folder; with a Qdrant server it lives there.
     state_dir: Path | None = None

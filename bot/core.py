@@ -126,8 +126,9 @@ class RagCore:
         valid = {s.n for s in sources}
         written = ""
         for piece in self.generator.stream(question, sources):
-            written += piece
-            on_partial(keep_valid_citations(written, valid))
+            if piece:
+                written += piece
+                on_partial(keep_valid_citations(written, valid))
         return self.generator.finish(written, sources)
 
     def _relevant(self, names: list[str], source: RetrievedSource) -> bool:

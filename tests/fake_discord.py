@@ -41,6 +41,8 @@ class FakeDiscord(FakeServer):
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, dict[str, Any]]] = []  # (method, path, body)
         self.messages: dict[int, list[dict[str, Any]]] = {}  # channel id -> messages, oldest first
+        self.originals: dict[str, dict[str, Any]] = {}  # interaction token -> its original response
+        self.edits: list[tuple[int, float, dict[str, Any]]] = []  # (message id, monotonic time, PATCH body)
         self._ids = itertools.count(int(time.time() * 1000) << 22)
         self._seq = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
@@ -125,8 +127,22 @@ class FakeDiscord(FakeServer):
         if parts[0] == "webhooks" and method == "POST":
             channel = int(body.get("_channel", CHANNEL_ID))
             return _json(self.bot_message(channel, body))
+        if parts[0] == "webhooks" and method == "PATCH" and parts[-1] == "@original":
+            # The deferred "thinking..." message of an interaction token, edited in place.
+            with self._lock:
+                original = self.originals.get(parts[2])
+            if original is None:
+                original = self.bot_message(CHANNEL_ID, {})
+                with self._lock:
+                    self.originals[parts[2]] = original
+            return _json(self._edit(original, body))
         if parts[0] == "webhooks":
             return _json(self.bot_message(CHANNEL_ID, body))
+        if parts[0] == "channels" and parts[2] == "messages" and len(parts) == 4 and method == "PATCH":
+            found = self._find_message(int(parts[3]))
+            if found is None:
+                return _json({"message": "Unknown Message", "code": 10008}, 404)
+            return _json(self._edit(found, body))
         if parts[0] == "channels" and parts[-1] == "typing":
             return web.Response(status=204)
         if parts[0] == "channels" and parts[-1] == "threads" and method == "POST":
@@ -178,6 +194,15 @@ class FakeDiscord(FakeServer):
         }
         with self._lock:
             self.messages.setdefault(channel_id, []).append(message)
+        return message
+
+    def _edit(self, message: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            for field in ("content", "embeds", "components"):
+                if field in body:
+                    message[field] = body[field] if body[field] is not None else ([] if field != "content" else "")
+            message["edited_timestamp"] = NOW
+            self.edits.append((int(message["id"]), time.monotonic(), dict(body)))
         return message
 
     def _find_message(self, message_id: int) -> dict[str, Any] | None:

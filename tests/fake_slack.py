@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,6 +21,7 @@ BOT_USER = "UBOT"
 class FakeSlack(FakeServer):
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.call_times: list[float] = []  # monotonic time of each call, parallel to calls
         self.thread_messages: dict[str, list[dict[str, Any]]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.socket_acks: list[dict[str, Any]] = []
@@ -98,6 +100,7 @@ class FakeSlack(FakeServer):
     def record(self, method: str, params: dict[str, Any]) -> None:
         with self._lock:
             self.calls.append((method, params))
+            self.call_times.append(time.monotonic())
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         with self._lock:

@@ -23,12 +23,16 @@ def test_gemma_answers_with_valid_citations_and_caches_dequantised_weights(tmp_p
     assert run_cli("--config", str(config), "index").returncode == 0
     settings = load_settings(config)
     core = RagCore(settings)
+    partials: list[str] = []
     try:
-        answer = core.ask("How many days of vacation do we get?")
+        answer = core.ask("How many days of vacation do we get?", on_partial=partials.append)
     finally:
         core.close()
 
     assert answer.answered and answer.text.strip()
+    assert partials, "the model's answer is shown while it is written"
+    assert [len(p) for p in partials] == sorted(len(p) for p in partials)
+    assert partials[-1].split()[:3] == answer.text.split()[:3]
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
     assert cited and cited <= {c.n for c in answer.citations}, answer.text
     cached = list((settings.data_dir / "models").glob("*/config.json"))

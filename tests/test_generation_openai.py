@@ -5,38 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp import web
 from conftest import SAMPLES, handbook_config, run_cli
-from fakeserver import FakeServer, LoopThread
+from fake_llm import FakeLLM
+from fakeserver import LoopThread
 
 from bot.config import load_settings
-from bot.core import RagCore
+from bot.core import NOT_FOUND_TEXT, RagCore
 from bot.errors import ConfigError, RagbotError
 from bot.models import Answer
-
-
-class FakeLLM(FakeServer):
-    def __init__(self, reply: str = "", status: int = 200) -> None:
-        self.reply = reply
-        self.status = status
-        self.requests: list[dict[str, Any]] = []
-        self.headers: list[dict[str, str]] = []
-
-    def routes(self) -> list[web.RouteDef]:
-        return [web.post("/v1/chat/completions", self._complete)]
-
-    def call_names(self) -> list[str]:
-        return ["chat/completions"] * len(self.requests)
-
-    async def _complete(self, request: web.Request) -> web.Response:
-        self.requests.append(await request.json())
-        self.headers.append(dict(request.headers))
-        if self.status != 200:
-            return web.json_response({"error": {"message": "nope"}}, status=self.status)
-        return web.json_response({"choices": [{"message": {"role": "assistant", "content": self.reply}}]})
 
 
 @pytest.fixture()
@@ -96,3 +74,39 @@ def test_a_server_that_is_down_is_a_one_line_cli_error(served) -> None:
     result = run_cli("--config", str(config), "ask", "how many vacation days do we get?", env=env)
     assert result.returncode == 2 and "cannot reach the LLM server" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and json.dumps(result.stdout) == '""'
+
+
+def test_a_streamed_reply_shows_growing_partials_and_ends_clean(served, monkeypatch) -> None:
+    fake = FakeLLM(pieces=["You get ", "28 days of", " vacation [9]", " a year [1]."], delay_s=0.01)
+    partials: list[str] = []
+    loop, config = served
+    monkeypatch.setenv("RAGBOT_GENERATOR", "openai")
+    monkeypatch.setenv("RAGBOT_GENERATOR_URL", loop.run(fake.start()) + "/v1")
+    core = RagCore(load_settings(config))
+    try:
+        answer = core.ask("how many vacation days do we get?", on_partial=partials.append)
+    finally:
+        core.close()
+        loop.run(fake.stop())
+
+    assert fake.requests[0]["stream"] is True
+    assert partials == [
+        "You get",
+        "You get 28 days of",
+        "You get 28 days of vacation",
+        "You get 28 days of vacation a year [1].",
+    ]
+    assert answer.answered and answer.text == "You get 28 days of vacation a year [1]."
+
+
+def test_a_model_that_says_the_docs_dont_answer_is_a_refusal(served, monkeypatch) -> None:
+    fake = FakeLLM("I don't know: the passages do not mention a company boat [2].")
+    answer = ask_through(served, monkeypatch, fake, "how many vacation days do we get?")
+    assert not answer.answered and answer.text == NOT_FOUND_TEXT
+    assert answer.citations, "the closest pages are still listed"
+
+
+def test_a_broken_stream_is_a_clear_error(served, monkeypatch) -> None:
+    fake = FakeLLM(pieces=["fine so far"], malformed=True)
+    with pytest.raises(RagbotError, match="not a chat completion"):
+        ask_through(served, monkeypatch, fake, "how many vacation days do we get?")

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 import discord
 from discord import app_commands
 
-from adapters.discord.format import answer_messages
+from adapters.discord.format import answer_messages, partial_content
 from adapters.discord.settings import DiscordSettings
 from bot.access import Conversation
 from bot.chat import ChatReply, ChatService
@@ -104,8 +104,17 @@ class RagbotDiscord(discord.Client):
             sets = self.service.sets_for(
                 conversation_of(interaction.channel, interaction.guild_id, interaction.channel_id)
             )
-            reply = await self.service.answer(str(interaction.user.id), question, sets=sets)
-            await self._send_followups(interaction, reply)
+            shown = False
+
+            async def show_partial(text: str) -> None:
+                nonlocal shown
+                await interaction.edit_original_response(content=partial_content(text))
+                shown = True
+
+            reply = await self.service.answer(str(interaction.user.id), question, sets=sets, on_partial=show_partial)
+            # The message that showed the answer being written becomes the answer.
+            edit_first = interaction.edit_original_response if shown else None
+            await self._deliver(functools.partial(interaction.followup.send, wait=True), reply, edit_first)
 
         @self.tree.command(name="sets", description="Show which document sets this channel can search (admins)")
         async def sets(interaction: discord.Interaction) -> None:
@@ -138,19 +147,26 @@ class RagbotDiscord(discord.Client):
             await interaction.response.send_message("Sorry, only ragbot admins can do that.", ephemeral=True)
         return allowed
 
-    async def _send_followups(self, interaction: discord.Interaction, reply: ChatReply) -> None:
-        await self._deliver(functools.partial(interaction.followup.send, wait=True), reply)
-
-    async def _deliver(self, send: Callable[..., Awaitable[discord.Message]], reply: ChatReply) -> None:
-        """Post the reply through ``send`` (an interaction followup or a channel), buttons on the last part."""
+    async def _deliver(
+        self,
+        send: Callable[..., Awaitable[discord.Message]],
+        reply: ChatReply,
+        edit_first: Callable[..., Awaitable[discord.Message]] | None = None,
+    ) -> None:
+        """Post the reply through ``send`` (an interaction followup or a channel), buttons on the last
+        part; with ``edit_first``, the first part replaces the message that showed the partial answer."""
         if reply.answer is None:
-            await send(content=f"⚠️ {reply.text}")
+            if edit_first:
+                await edit_first(content=f"⚠️ {reply.text}", embeds=[])
+            else:
+                await send(content=f"⚠️ {reply.text}")
             return
         messages = answer_messages(reply.answer)
         for i, (content, embeds) in enumerate(messages):
             last = i == len(messages) - 1
             kwargs = {"view": FeedbackView(self.service)} if last else {}
-            sent = await send(content=content or None, embeds=embeds, **kwargs)
+            post = edit_first if i == 0 and edit_first else send
+            sent = await post(content=content or None, embeds=embeds, **kwargs)
         self.service.remember(PLATFORM, str(sent.id), reply)
 
     # -- mentions and thread follow-ups -----------------------------------------------
@@ -170,9 +186,18 @@ class RagbotDiscord(discord.Client):
             else:
                 thread, history = await message.create_thread(name=(question or "Question")[:90]), []
             sets = self.service.sets_for(conversation_of(channel, message.guild.id, channel.id))
+            partial: discord.Message | None = None
+
+            async def show_partial(text: str) -> None:
+                nonlocal partial
+                if partial is None:
+                    partial = await thread.send(content=partial_content(text))
+                else:
+                    await partial.edit(content=partial_content(text))
+
             async with thread.typing():
-                reply = await self.service.answer(str(message.author.id), question, history, sets)
-            await self._deliver(thread.send, reply)
+                reply = await self.service.answer(str(message.author.id), question, history, sets, show_partial)
+            await self._deliver(thread.send, reply, partial.edit if partial else None)
         except discord.HTTPException as exc:
             log.warning("could not answer message %s: %s", message.id, exc)
 

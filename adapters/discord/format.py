@@ -6,9 +6,10 @@ from __future__ import annotations
 import discord
 
 from bot.models import Answer
+from bot.streaming import CURSOR
 from bot.text import split_text
 
-__all__ = ["answer_messages", "MESSAGE_LIMIT", "EMBED_LIMIT"]
+__all__ = ["answer_messages", "partial_content", "MESSAGE_LIMIT", "EMBED_LIMIT"]
 
 MESSAGE_LIMIT = 2000
 EMBED_LIMIT = 4096
@@ -18,6 +19,11 @@ _EMBEDS_PER_MESSAGE = 10
 def _escape(text: str) -> str:
     """Neutralise mass mentions in quoted doc text."""
     return text.replace("@everyone", "@\u200beveryone").replace("@here", "@\u200bhere")
+
+
+def partial_content(text: str) -> str:
+    """An answer still being written: one message's worth, with a cursor."""
+    return split_text(_escape(text), MESSAGE_LIMIT - len(CURSOR))[0] + CURSOR
 
 
 def answer_messages(answer: Answer) -> list[tuple[str, list[discord.Embed]]]:

@@ -13,7 +13,15 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.format import FEEDBACK_DOWN, FEEDBACK_UP, MAX_BLOCKS, answer_blocks, escape, feedback_done_blocks
+from adapters.slack.format import (
+    FEEDBACK_DOWN,
+    FEEDBACK_UP,
+    MAX_BLOCKS,
+    answer_blocks,
+    escape,
+    feedback_done_blocks,
+    partial_text,
+)
 from adapters.slack.settings import SlackSettings
 from bot.access import Conversation
 from bot.chat import ChatReply, ChatService
@@ -75,7 +83,11 @@ class _Handlers:
         history = await self._history(client, channel, event, bot_user) if event.get("thread_ts") else []
         sets = self.service.sets_for(await self._conversation(client, channel, event.get("channel_type")))
         placeholder = await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=WORKING_TEXT)
-        reply = await self.service.answer(event.get("user", ""), question, history, sets)
+
+        async def show_partial(text: str) -> None:
+            await client.chat_update(channel=channel, ts=placeholder["ts"], text=partial_text(text))
+
+        reply = await self.service.answer(event.get("user", ""), question, history, sets, on_partial=show_partial)
         await self._deliver(client, channel, thread_ts, placeholder["ts"], reply)
 
     async def _conversation(self, client: AsyncWebClient, channel: str, channel_type: str | None) -> Conversation:

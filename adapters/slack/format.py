@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from bot.models import Answer
+from bot.streaming import CURSOR
 from bot.text import split_text as _split
 
-__all__ = ["escape", "answer_blocks", "feedback_done_blocks", "split_text", "MAX_BLOCKS"]
+__all__ = ["escape", "answer_blocks", "feedback_done_blocks", "partial_text", "split_text", "MAX_BLOCKS"]
 
 SECTION_LIMIT = 3000  # characters of text in one section block
 MAX_BLOCKS = 50  # blocks in one message
@@ -26,6 +27,11 @@ def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
 
 def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def partial_text(text: str) -> str:
+    """An answer still being written: escaped, cut to one section, with a cursor."""
+    return split_text(escape(text))[0] + CURSOR
 
 
 def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
