@@ -230,11 +230,13 @@ class SchedulerConfig(_Section):
 
 class EmbeddingConfig(_Section):
     model: str = DEFAULT_EMBEDDING_MODEL
-    batch_size: int = Field(default=32, ge=1, le=1024)
+    # Texts per forward pass; default: 8 on the CPU (fp32), 4 for int8, 32 on a GPU; the fastest
+    # in bench/embed_throughput.py --batch-sweep.
+    batch_size: int | None = Field(default=None, ge=1, le=1024)
     max_length: int = Field(default=256, ge=16, le=8192)
     device: str = "cpu"
     threads: int | None = Field(default=None, ge=1)
-    # "int8": ONNX Runtime with int8 weights on the CPU (about 2x faster; the `int8` extra).
+    # "int8": ONNX Runtime with int8 weights on the CPU (2.2x sentence-transformers fp32; the `int8` extra).
     # On a GPU the encoder runs in fp16 whatever this says.
     precision: Literal["fp32", "int8"] = "fp32"
 
@@ -279,8 +281,11 @@ class RetrievalConfig(_Section):
     min_score: float = Field(default=0.36, ge=-1, le=1)
     # Fuse keyword (BM25) and dense candidates by reciprocal rank, so exact identifiers are found.
     hybrid: bool = True
-    # Pass the chunks this many positions around each hit to the generator when they continue its section.
-    neighbours: int = Field(default=1, ge=0, le=3)
+    # Pass the chunks this many positions around each hit to the generator when they continue its
+    # section. Off by default: on the eval sets it cost the extractive generator citation accuracy
+    # and latency and did not help Gemma 270M (docs/benchmarks.md section 11); larger served models may
+    # use the extra context.
+    neighbours: int = Field(default=0, ge=0, le=3)
 
 
 class GeneratorConfig(_Section):

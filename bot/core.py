@@ -126,9 +126,10 @@ class RagCore:
         valid = {s.n for s in sources}
         written = ""
         for piece in self.generator.stream(question, sources):
-            if piece:
-                written += piece
-                on_partial(keep_valid_citations(written, valid))
+            written += piece
+            shown = keep_valid_citations(written, valid)
+            if piece and shown:
+                on_partial(shown)
         return self.generator.finish(written, sources)
 
     def _relevant(self, names: list[str], source: RetrievedSource) -> bool:

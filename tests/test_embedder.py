@@ -61,3 +61,9 @@ def test_int8_path_stays_close_to_fp32_and_builds_its_model_once(embedder: Embed
     assert again.dimension == 384 and built.stat().st_mtime_ns == stamp  # reused, not rebuilt
     question, answer, other, _ = again.embed(TEXTS)
     assert question @ answer > question @ other + 0.2
+
+
+def test_each_engine_gets_its_fastest_batch_size_unless_configured(embedder: Embedder, tmp_path: Path) -> None:
+    assert embedder.batch_size == 8
+    assert Embedder(EmbeddingConfig(precision="int8"), cache_dir=tmp_path).batch_size == 4
+    assert Embedder(EmbeddingConfig(precision="int8", batch_size=8), cache_dir=tmp_path).batch_size == 8
