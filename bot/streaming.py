@@ -26,7 +26,6 @@ class PartialUpdates:
         self._latest = ""
         self._pending = asyncio.Event()
         self._closing = asyncio.Event()
-        self.sent = 0
         self._task = asyncio.create_task(self._pump())
 
     def push(self, text: str) -> None:
@@ -46,7 +45,6 @@ class PartialUpdates:
                 return
             try:
                 await self._send(self._latest)
-                self.sent += 1
             except Exception as exc:  # a failed partial edit is cosmetic; the final answer still goes out
                 log.warning("could not show the partial answer: %s", exc)
             try:

@@ -52,7 +52,6 @@ class Generator(Protocol):
 class StreamingGenerator:
     """Shared shape of the model-backed generators: the answer is the cleaned, joined stream."""
 
-    name = "streaming"
     streams = True
 
     def stream(self, question: str, sources: list[RetrievedSource]) -> Iterator[str]:
