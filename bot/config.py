@@ -158,9 +158,14 @@ class WebSource(_SourceBase):
     max_depth: int = Field(default=20, ge=0)  # link hops from a start page or sitemap entry
     robots: bool = True  # honour robots.txt (intranets that disallow all crawlers may set false)
     concurrency: int = Field(default=4, ge=1, le=32)
-    timeout_s: float = Field(default=15.0, gt=0)  # per request
+    timeout_s: float = Field(default=15.0, gt=0)  # per request, in total (not per read)
+    page_deadline_s: float = Field(default=60.0, gt=0)  # per page: its retries and redirects included
+    run_deadline_s: float = Field(default=3600.0, gt=0)  # the whole crawl; past it, nothing is deleted
     retries: int = Field(default=2, ge=0, le=10)  # on 5xx, 429 and timeouts, with backoff
-    max_bytes: int | None = Field(default=None, ge=1)  # default: limits.max_file_bytes
+    max_bytes: int | None = Field(default=None, ge=1)  # after decompression; default: limits.max_file_bytes
+    # Crawl traps (indexer/sources/web/traps.py): links found on pages past these are left out.
+    max_pages_per_pattern: int = Field(default=500, ge=1)  # URLs per path pattern (numbers and ids blanked)
+    max_query_variants: int = Field(default=100, ge=1)  # distinct query strings per path
 
     @field_validator("urls")
     @classmethod
@@ -286,6 +291,12 @@ class RetrievalConfig(_Section):
     # and latency and did not help Gemma 270M (docs/benchmarks.md section 11); larger served models may
     # use the extra context.
     neighbours: int = Field(default=0, ge=0, le=3)
+    # How keyword matches take part in ranking on hybrid collections: "rrf" always, "identifiers"
+    # only for questions naming identifiers (ERR_CONN_RESET, os.path.join), "dense" never.
+    fusion: Literal["rrf", "identifiers", "dense"] = "rrf"
+    # Answer or say "not in the docs": "learned" weighs several signals (bot/answerability.py);
+    # "threshold" answers when any source's cosine reaches min_score (the behaviour before 0.2).
+    answerability: Literal["learned", "threshold"] = "learned"
 
 
 class GeneratorConfig(_Section):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 
 from bot.config import FilesSource, GitSource, Settings, SourceConfig, WebSource
@@ -11,8 +12,16 @@ from indexer.sources.base import Listing, SourceError
 __all__ = ["Listing", "SourceError", "list_documents"]
 
 
-def list_documents(source: SourceConfig, settings: Settings, known: Mapping[str, DocumentState]) -> Listing:
-    """What ``source`` holds now; ``known`` (the stored documents) lets web sources ask "changed since?"."""
+def list_documents(
+    source: SourceConfig,
+    settings: Settings,
+    known: Mapping[str, DocumentState],
+    stop: threading.Event | None = None,
+) -> Listing:
+    """What ``source`` holds now; ``known`` (the stored documents) lets web sources ask "changed since?".
+
+    ``stop`` (set on shutdown) ends a crawl and its fetches in flight.
+    """
     if isinstance(source, FilesSource):
         from indexer.sources.files import list_files
 
@@ -24,5 +33,5 @@ def list_documents(source: SourceConfig, settings: Settings, known: Mapping[str,
     if isinstance(source, WebSource):
         from indexer.sources.web import list_web
 
-        return list_web(source, settings, known)
+        return list_web(source, settings, known, stop)
     raise SourceError(f"source {source.name!r}: unsupported type {source.type!r}")

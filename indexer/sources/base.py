@@ -29,8 +29,10 @@ class Listing:
     gone: set[str] = field(default_factory=set)
     complete: bool = True
     fetched: int = 0  # documents read or confirmed unchanged by the source
-    failed: int = 0  # documents that exist but could not be read
+    failed: int = 0  # documents that exist but could not be read, or were skipped for safety
     errors: list[str] = field(default_factory=list)
+    # Not failures, but worth a look: a crawl cut at max_pages, trap caps, malformed links skipped.
+    warnings: list[str] = field(default_factory=list)
 
     def add(
         self,
@@ -61,6 +63,11 @@ class Listing:
                 last_modified=last_modified,
             )
         )
+
+    def skip(self, message: str) -> None:
+        """A file that will not be indexed (and whose stored version, if any, goes): say why."""
+        self.failed += 1
+        self.errors.append(message)
 
     def fail(self, doc_id: str, message: str) -> None:
         """A document that exists but could not be read: keep its old version."""

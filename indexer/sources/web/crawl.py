@@ -1,19 +1,24 @@
 """Crawl one ``web`` source: robots.txt, sitemaps, then links, breadth first, a few at a time.
 
 What the crawl may delete is decided here: the listing is ``complete`` only when no page
-failed for a reason that may pass (5xx, timeouts) and ``max_pages`` did not cut it short.
+failed for a reason that may pass (5xx, timeouts) and neither ``max_pages`` nor
+``run_deadline_s`` cut it short. Problems that will be the same next time (a malformed
+link, a malformed answer, a crawl-trap cap) are reported but leave the listing complete:
+otherwise one bad link would block every deletion for ever.
 Unchanged pages answer 304 without a body, so the links each page had are kept in a small
 state file under the data dir and followed again when the page itself is not re-read.
+
+Nothing a site sends may end the run of the other sources: every failure is caught at the
+page it belongs to, and a stop (shutdown) or the run deadline ends fetches in flight.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import os
-import time
-from collections import deque
+import threading
+from collections import Counter, deque
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -28,8 +33,10 @@ from bot.config import Settings, WebSource
 from bot.store import DocumentState
 from indexer.sources.base import Listing, SourceError
 from indexer.sources.files import content_problem
-from indexer.sources.web.fetch import Fetcher, FetchError, Page
-from indexer.sources.web.urls import Scope, absolute, canonical, looks_like_asset
+from indexer.sources.web.fetch import Fetcher, FetchError, Page, TooLarge, inflate
+from indexer.sources.web.transport import Budget, Interrupted
+from indexer.sources.web.traps import TrapGuard
+from indexer.sources.web.urls import BadURL, Scope, absolute, canonical, looks_like_asset
 
 __all__ = ["list_web"]
 
@@ -37,6 +44,7 @@ log = logging.getLogger(__name__)
 
 _MAX_SITEMAPS = 50
 _MAX_CRAWL_DELAY_S = 10.0
+_MAX_WARNING_LINES = 10  # per kind, so a site full of junk cannot flood the run record
 
 
 @dataclass
@@ -55,8 +63,18 @@ class _PageInfo:
     links: list[str] = field(default_factory=list)
 
 
-def list_web(source: WebSource, settings: Settings, known: Mapping[str, DocumentState]) -> Listing:
-    crawler = _Crawler(source, settings, known)
+def list_web(
+    source: WebSource,
+    settings: Settings,
+    known: Mapping[str, DocumentState],
+    stop: threading.Event | None = None,
+) -> Listing:
+    """What the site holds now; ``stop`` (shutdown) ends the crawl and its fetches in flight."""
+    try:
+        scope = Scope(source.urls, source.include, source.exclude)
+    except BadURL as exc:
+        raise SourceError(f"source {source.name!r}: a start URL cannot be fetched ({exc}); fix `urls`") from None
+    crawler = _Crawler(source, settings, known, scope, Budget(stop, source.run_deadline_s))
     try:
         return crawler.run()
     finally:
@@ -64,18 +82,29 @@ def list_web(source: WebSource, settings: Settings, known: Mapping[str, Document
 
 
 class _Crawler:
-    def __init__(self, source: WebSource, settings: Settings, known: Mapping[str, DocumentState]) -> None:
+    def __init__(
+        self,
+        source: WebSource,
+        settings: Settings,
+        known: Mapping[str, DocumentState],
+        scope: Scope,
+        budget: Budget,
+    ) -> None:
         self.source = source
         self.known = known
-        self.scope = Scope(source.urls, source.include, source.exclude)
+        self.scope = scope
+        self.budget = budget
+        self.max_bytes = source.max_bytes or settings.limits.max_file_bytes
         self.fetcher = Fetcher(
             self.scope,
             user_agent=settings.crawl.user_agent,
             deny_networks=settings.crawl.deny_networks,
             timeout_s=source.timeout_s,
             retries=source.retries,
-            max_bytes=source.max_bytes or settings.limits.max_file_bytes,
+            max_bytes=self.max_bytes,
             concurrency=source.concurrency,
+            page_deadline_s=source.page_deadline_s,
+            budget=budget,
         )
         self.user_agent = settings.crawl.user_agent
         self.state_path = settings.data_dir / "crawl" / f"{source.name}.json"
@@ -89,16 +118,20 @@ class _Crawler:
         self.start_urls: set[str] = set()
         self.started = 0
         self.robots_skipped = 0
+        self.traps = TrapGuard(source.max_pages_per_pattern, source.max_query_variants)
+        self.bad_links: Counter[str] = Counter()  # why -> how many malformed links were skipped
+        self.cut_short = ""  # why the crawl stopped with pages left: max_pages or run_deadline_s
 
     def close(self) -> None:
         self.fetcher.close()
 
     # -- the crawl ---------------------------------------------------------------------
     def run(self) -> Listing:
-        for url in self.source.urls:
-            self._robots_for(canonical(url))  # raises SourceError if the site is down
-        for url in self.source.urls:
-            self._enqueue(canonical(url), 0)
+        starts = [canonical(url) for url in self.source.urls]  # checked by Scope already
+        for url in starts:
+            self._robots_for(url)  # raises SourceError if the site is down
+        for url in starts:
+            self._enqueue(url, 0)
         self.start_urls = {url for url, _ in self.frontier}
         if not self.start_urls:
             raise SourceError(
@@ -107,21 +140,49 @@ class _Crawler:
             )
         for url in self._sitemap_urls():
             self._enqueue(url, 0)
-        if not self._crawl():
+        start_ok = self._crawl()
+        if self.budget.stop.is_set():
+            raise SourceError(
+                f"source {self.source.name!r}: stopped by shutdown before the crawl finished; nothing was "
+                "deleted, and the next run finishes the job"
+            )
+        if not start_ok:
             first = next((e for e in self.listing.errors), "no start page could be fetched")
             raise SourceError(
                 f"source {self.source.name!r}: no start page could be fetched ({first}); nothing was deleted"
             )
-        if self.frontier:
-            self.listing.complete = False
-            self.listing.errors.append(
-                f"stopped at max_pages={self.source.max_pages} with {len(self.frontier)} pages not reached; "
-                "nothing was deleted (raise max_pages to crawl the whole site)"
-            )
+        self._report_cut_short()
+        self.listing.warnings += self.traps.warnings() + self._bad_link_warnings()
         if self.robots_skipped:
             log.info("%s: %d URLs disallowed by robots.txt", self.source.name, self.robots_skipped)
         self._save_state()
         return self.listing
+
+    def _report_cut_short(self) -> None:
+        """max_pages or run_deadline_s left pages unread: a warning, and nothing may be deleted."""
+        if not self.cut_short:
+            return
+        self.listing.complete = False
+        if self.cut_short == "max_pages":
+            self.listing.warnings.append(
+                f"stopped at max_pages={self.source.max_pages} with {len(self.frontier)} pages not reached; "
+                "nothing was deleted (raise max_pages to crawl the whole site, or exclude what it should skip)"
+            )
+        else:
+            self.listing.warnings.append(
+                f"stopped at run_deadline_s={self.source.run_deadline_s:g} after {self.started} pages, with "
+                f"{len(self.frontier)} not reached; nothing was deleted (raise run_deadline_s, or look for slow pages)"
+            )
+
+    def _bad_link_warnings(self) -> list[str]:
+        lines = [
+            f"skipped {count} malformed link(s): {why}; fix them on the site (they cannot be fetched)"
+            for why, count in self.bad_links.most_common(_MAX_WARNING_LINES)
+        ]
+        if len(self.bad_links) > _MAX_WARNING_LINES:
+            rest = sum(self.bad_links.values()) - sum(c for _, c in self.bad_links.most_common(_MAX_WARNING_LINES))
+            lines.append(f"skipped {rest} more malformed link(s) for other reasons")
+        return lines
 
     def _crawl(self) -> bool:
         """Fetch until the frontier is empty or max_pages is reached; True if a start page was read."""
@@ -131,22 +192,41 @@ class _Crawler:
         concurrency = 1 if delay else self.source.concurrency  # a Crawl-delay means one request at a time
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="crawl") as pool:
             while self.frontier or in_flight:
-                while self.frontier and len(in_flight) < concurrency:
-                    if self.started >= self.source.max_pages:
-                        break
-                    if delay and self.started:
-                        time.sleep(delay)
+                while self.frontier and len(in_flight) < concurrency and self._may_start(delay):
                     url, depth = self.frontier.popleft()
                     self.started += 1
                     in_flight[pool.submit(self._fetch, url, depth)] = url
                 if not in_flight:
-                    break  # max_pages reached with pages left in the frontier
+                    break  # max_pages, the run deadline or a stop, with pages left in the frontier
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
                     url = in_flight.pop(future)
-                    ok = self._handle(future.result())
+                    ok = self._handle_safely(future.result())
                     start_ok = start_ok or (ok and url in self.start_urls)
         return start_ok
+
+    def _may_start(self, delay: float) -> bool:
+        """Whether another fetch may start now (after robots.txt's Crawl-delay, if any)."""
+        if self.started >= self.source.max_pages:
+            self.cut_short = "max_pages"
+            return False
+        try:
+            if delay and self.started:
+                self.budget.sleep(delay)
+            self.budget.check()
+        except Interrupted:
+            self.cut_short = self.cut_short or "run_deadline_s"  # or a stop: run() raises for that
+            return False
+        return True
+
+    def _handle_safely(self, result: _Result) -> bool:
+        """_handle, with a page that breaks it (an lxml or a crawler bug) recorded as that page's failure."""
+        try:
+            return self._handle(result)
+        except Exception as exc:
+            log.exception("%s: unexpected failure on %s", self.source.name, result.url)
+            self.listing.fail(self._doc_id(result.url), f"{result.url}: skipped: unexpected failure ({exc!r})")
+            return False
 
     def _fetch(self, url: str, depth: int) -> _Result:
         etag, last_modified = self._validators(url)
@@ -154,6 +234,9 @@ class _Crawler:
             return _Result(url, depth, page=self.fetcher.get(url, etag, last_modified, follow=False))
         except FetchError as exc:
             return _Result(url, depth, error=exc)
+        except Exception as exc:  # a library bug must cost this page, not the crawl
+            log.exception("%s: unexpected failure fetching %s", self.source.name, url)
+            return _Result(url, depth, error=FetchError(f"unexpected failure ({exc!r})", transient=False))
 
     def _validators(self, url: str) -> tuple[str, str]:
         """Ask "changed since?" only for pages stored whole whose links we still know."""
@@ -217,9 +300,9 @@ class _Crawler:
             return
         base = tree.base_url or page.url
         for href in tree.xpath("//base/@href")[:1]:
-            base = absolute(page.url, href) or page.url
+            base = self._absolute(page.url, href) or page.url
         robots_meta = " ".join(tree.xpath("//meta[@name='robots']/@content")).lower()
-        links = [] if "nofollow" in robots_meta else _links(tree, base)
+        links = [] if "nofollow" in robots_meta else self._links(tree, base)
         doc_url = None if "noindex" in robots_meta else self._canonical_of(tree, page.url)
         self.current[requested] = _PageInfo(doc_url, links)
         for link in links:
@@ -246,9 +329,27 @@ class _Crawler:
             page.last_modified,
         )
 
+    def _absolute(self, base: str, href: str) -> str | None:
+        """absolute(), with a malformed link counted and skipped."""
+        try:
+            return absolute(base, href)
+        except BadURL as exc:
+            self.bad_links[str(exc)] += 1
+            return None
+
+    def _links(self, tree: lxml.html.HtmlElement, base: str) -> list[str]:
+        links: list[str] = []
+        for anchor in tree.xpath("//a[@href]"):
+            if "nofollow" in (anchor.get("rel") or "").lower():
+                continue
+            target = self._absolute(base, anchor.get("href"))
+            if target and target not in links:
+                links.append(target)
+        return links
+
     def _canonical_of(self, tree: lxml.html.HtmlElement, url: str) -> str:
         for href in tree.xpath("//link[@rel='canonical']/@href")[:1]:
-            target = absolute(url, href)
+            target = self._absolute(url, href)
             if target and self.scope.on_site(target):
                 return target
         return url
@@ -263,11 +364,14 @@ class _Crawler:
             self._enqueue(link, depth + 1)
 
     def _enqueue(self, url: str, depth: int) -> None:
+        """Queue a URL once; links found on pages (depth > 0) must pass the crawl-trap caps."""
         if url in self.seen or depth > self.source.max_depth:
             return
         if not self.scope.allows(url) or looks_like_asset(url):
             return
         self.seen.add(url)
+        if not self.traps.admit(url, exempt=depth == 0):
+            return
         if not self._robots_allow(url):
             self.robots_skipped += 1
             return
@@ -318,13 +422,17 @@ class _Crawler:
             return []
         explicit = isinstance(self.source.sitemap, str)
         if explicit:
-            queue = [canonical(str(self.source.sitemap))]
+            try:
+                queue = [canonical(str(self.source.sitemap))]
+            except BadURL as exc:
+                self._sitemap_problem(str(self.source.sitemap)[:200], f"cannot be fetched ({exc})", must_exist=True)
+                return []
         else:
             queue = [f"{scheme}://{netloc}/sitemap.xml" for scheme, netloc in self.robots]
             for (scheme, netloc), robots in self.robots.items():
                 if robots is not None:
                     base = f"{scheme}://{netloc}/"
-                    queue += [url for url in (absolute(base, entry) for entry in robots.sitemaps) if url]
+                    queue += [url for url in (self._absolute(base, entry) for entry in robots.sitemaps) if url]
         pages: list[str] = []
         done: set[str] = set()
         while queue and len(done) < _MAX_SITEMAPS:
@@ -334,15 +442,16 @@ class _Crawler:
             done.add(sitemap)
             try:
                 page = self.fetcher.get(sitemap, html_only=False)
+                children, urls = _parse_sitemap(page.content, self.max_bytes) if page.status == 200 else ([], [])
             except FetchError as exc:
-                self._sitemap_problem(sitemap, str(exc), must_exist=explicit)
+                # One that exists but cannot be read (a decompression bomb) may hide pages.
+                self._sitemap_problem(sitemap, str(exc), must_exist=explicit or isinstance(exc, TooLarge))
                 continue
             if page.status != 200:
                 self._sitemap_problem(sitemap, f"HTTP {page.status}", must_exist=explicit or page.status >= 500)
                 continue
-            children, urls = _parse_sitemap(page.content)
-            queue += [canonical(child) for child in children]
-            pages += [canonical(url) for url in urls if url.startswith(("http://", "https://"))]
+            queue += [url for url in (self._absolute(sitemap, child) for child in children) if url]
+            pages += [url for url in (self._absolute(sitemap, loc) for loc in urls) if url]
         return pages
 
     def _sitemap_problem(self, url: str, problem: str, must_exist: bool) -> None:
@@ -359,24 +468,14 @@ class _Crawler:
         os.replace(temporary, self.state_path)
 
 
-def _links(tree: lxml.html.HtmlElement, base: str) -> list[str]:
-    links: list[str] = []
-    for anchor in tree.xpath("//a[@href]"):
-        if "nofollow" in (anchor.get("rel") or "").lower():
-            continue
-        target = absolute(base, anchor.get("href"))
-        if target and target not in links:
-            links.append(target)
-    return links
+def _parse_sitemap(content: bytes, max_bytes: int) -> tuple[list[str], list[str]]:
+    """(child sitemaps, page URLs) of a sitemap or sitemap index, gzipped or not.
 
-
-def _parse_sitemap(content: bytes) -> tuple[list[str], list[str]]:
-    """(child sitemaps, page URLs) of a sitemap or sitemap index, gzipped or not."""
+    A gzipped one is decompressed to at most ``max_bytes`` (TooLarge beyond: a 1 MB bomb
+    must not become gigabytes in memory); a corrupt one is a FetchError.
+    """
     if content[:2] == b"\x1f\x8b":
-        try:
-            content = gzip.decompress(content)
-        except OSError:
-            return [], []
+        content = inflate(content, max_bytes)
     parser = lxml.etree.XMLParser(resolve_entities=False, no_network=True, recover=True)
     try:
         root = lxml.etree.fromstring(content, parser)

@@ -4,27 +4,68 @@ Link-local and cloud-metadata addresses are always refused; ``crawl.deny_network
 more. The check runs on the resolved address inside the connection itself, so a DNS name
 or a redirect that leads to a forbidden address is refused too, and the address checked is
 the address connected to (no second lookup an attacker could answer differently).
+
+An IPv6 address can carry an IPv4 one (``::ffff:a.b.c.d``, ``::a.b.c.d``, NAT64
+``64:ff9b::a.b.c.d``, 6to4, Teredo), and a NAT64 gateway or a dual-stack host turns it into
+a connection to that IPv4 address: the embedded address is checked as well.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-import ssl
 from collections.abc import Iterable
 
 import httpcore
-import httpx
 
-__all__ = ["ForbiddenAddress", "AddressPolicy", "GuardedTransport", "ALWAYS_DENIED"]
+__all__ = ["ForbiddenAddress", "AddressPolicy", "GuardedBackend", "ALWAYS_DENIED", "embedded_ipv4"]
 
-ALWAYS_DENIED = ("169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128")
+ALWAYS_DENIED = (
+    "169.254.0.0/16",  # link-local: AWS, GCP, Azure IMDS, OpenStack metadata at 169.254.169.254
+    "fe80::/10",  # IPv6 link-local
+    "fd00:ec2::254/128",  # AWS IMDS over IPv6
+    "100.100.100.200/32",  # Alibaba Cloud metadata
+    "168.63.129.16/32",  # Azure wire server (platform agent, DNS, health probes)
+    "192.0.0.192/32",  # Oracle Cloud metadata
+)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: prefix length chosen by the operator
+_RFC6052_LENGTHS = (48, 56, 64, 96)  # the lengths RFC 6052 allows that fit inside 64:ff9b:1::/48
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 
 
 class ForbiddenAddress(Exception):
     """The crawler refused to connect: the host resolves to a denied network."""
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address that connecting to ``address`` may reach instead."""
+    found: list[ipaddress.IPv4Address] = []
+    if address.ipv4_mapped is not None:
+        found.append(address.ipv4_mapped)
+    if address in _IPV4_COMPATIBLE and int(address) > 1:  # ::a.b.c.d, not :: or ::1
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    if address in _NAT64_WELL_KNOWN:
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    if address in _NAT64_LOCAL:
+        found += [_rfc6052_ipv4(address, length) for length in _RFC6052_LENGTHS]
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.append(address.teredo[1])
+    return found
+
+
+def _rfc6052_ipv4(address: ipaddress.IPv6Address, prefix_length: int) -> ipaddress.IPv4Address:
+    """The IPv4 address after a NAT64 prefix of ``prefix_length`` bits (bits 64-71 are skipped)."""
+    bits = f"{int(address):0128b}"
+    if prefix_length == 96:
+        return ipaddress.IPv4Address(int(bits[96:], 2))
+    without_u = bits[:64] + bits[72:]
+    return ipaddress.IPv4Address(int(without_u[prefix_length : prefix_length + 32], 2))
 
 
 class AddressPolicy:
@@ -32,9 +73,10 @@ class AddressPolicy:
         self.denied = [ipaddress.ip_network(net, strict=False) for net in (*ALWAYS_DENIED, *deny_networks)]
 
     def is_denied(self, address: IPAddress) -> bool:
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped  # ::ffff:169.254.169.254 is 169.254.169.254
-        return any(address.version == net.version and address in net for net in self.denied)
+        candidates: list[IPAddress] = [address]
+        if isinstance(address, ipaddress.IPv6Address):
+            candidates += embedded_ipv4(address)  # ::ffff:169.254.169.254 is 169.254.169.254
+        return any(a.version == net.version and a in net for a in candidates for net in self.denied)
 
     def resolve(self, host: str, port: int) -> str:
         """An allowed address for ``host``; ForbiddenAddress if any of its addresses is denied."""
@@ -49,10 +91,12 @@ class AddressPolicy:
         return str(addresses[0])
 
 
-class _GuardedBackend(httpcore.NetworkBackend):
-    def __init__(self, policy: AddressPolicy) -> None:
+class GuardedBackend(httpcore.NetworkBackend):
+    """httpcore's socket backend, connecting only to addresses the policy allows."""
+
+    def __init__(self, policy: AddressPolicy, inner: httpcore.NetworkBackend | None = None) -> None:
         self.policy = policy
-        self.inner = httpcore.SyncBackend()
+        self.inner = inner or httpcore.SyncBackend()
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # type: ignore[no-untyped-def]
         address = self.policy.resolve(host, port)
@@ -64,21 +108,3 @@ class _GuardedBackend(httpcore.NetworkBackend):
 
     def sleep(self, seconds: float) -> None:
         self.inner.sleep(seconds)
-
-
-class GuardedTransport(httpx.HTTPTransport):
-    """httpx's transport with the address check in its connection pool.
-
-    httpx has no public hook for the network backend, so the pool is rebuilt here with
-    httpcore's public constructor; no proxy is used (a proxy would hide the real target).
-    """
-
-    def __init__(self, policy: AddressPolicy, max_connections: int = 8) -> None:
-        super().__init__(trust_env=False)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=ssl.create_default_context(),
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=5.0,
-            network_backend=_GuardedBackend(policy),
-        )

@@ -1,12 +1,24 @@
-"""URL hygiene for the crawler: canonical forms, scope, include/exclude patterns."""
+"""URL hygiene for the crawler: canonical forms, scope, include/exclude patterns.
+
+Links come from pages the crawler does not control, so every function here either returns a
+clean URL or raises :class:`BadURL` (a ``ValueError``): one malformed link must cost that
+link, never the crawl.
+"""
 
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import posixpath
+import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-__all__ = ["canonical", "absolute", "Scope", "looks_like_asset"]
+__all__ = ["BadURL", "canonical", "absolute", "Scope", "looks_like_asset", "MAX_URL_CHARS"]
+
+# Far above any real page address (browsers and CDNs cut off near 8 KB); httpx refuses 64 KB.
+MAX_URL_CHARS = 8192
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # never valid inside a URL, and not guessable
+_TAB_NEWLINE = re.compile(r"[\t\n\r]")
 
 _TRACKING = ("utm_", "fbclid", "gclid", "msclkid", "mc_cid", "mc_eid", "_hsenc", "_hsmi", "yclid")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -18,14 +30,32 @@ _ASSET_SUFFIXES = frozenset(
 )
 
 
+class BadURL(ValueError):
+    """A link that no HTTP client could fetch (bad port, control character, absurd length, bad IP)."""
+
+
 def canonical(url: str) -> str:
-    """One spelling per page: no fragment, no tracking parameters, lower-case host, no default port."""
-    parts = urlsplit(url.strip())
+    """One spelling per page: no fragment, no tracking parameters, lower-case host, no default port.
+
+    Numeric hosts are written the one way a socket reads them (``0251.0376.0251.0376`` and
+    ``0xa9fea9fe`` are ``169.254.169.254``, as browsers read them), so scope checks and the
+    address guard see the real address. Raises BadURL for what cannot be fetched.
+    """
+    # As browsers do: tabs and newlines (a wrapped attribute) are dropped, spaces encoded.
+    url = _TAB_NEWLINE.sub("", url.strip()).replace(" ", "%20")
+    if len(url) > MAX_URL_CHARS:
+        raise BadURL(f"URL of {len(url)} characters is over the limit of {MAX_URL_CHARS}")
+    if _CONTROL.search(url):
+        raise BadURL("URL contains a control character")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # "Port out of range", "Invalid IPv6 URL"
+        raise BadURL(str(exc)) from None
     scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
+    host = _numeric_host(parts.hostname or "")
     if ":" in host:
         host = f"[{host}]"  # IPv6 literal
-    port = parts.port
     netloc = host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _tracking(k)])
     path = parts.path or "/"
@@ -34,17 +64,54 @@ def canonical(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
+def _numeric_host(host: str) -> str:
+    """The host in lower case; a host ending in a number is an IPv4 address (WHATWG URL rules)."""
+    host = host.lower()
+    labels = host.removesuffix(".").split(".")
+    if ":" in host or not _is_number(labels[-1]):
+        return host
+    numbers = [_parse_number(label, host) for label in labels]
+    if len(numbers) > 4 or any(n > 255 for n in numbers[:-1]) or numbers[-1] >= 256 ** (5 - len(numbers)):
+        raise BadURL(f"host {host!r} is not a valid IPv4 address")
+    value = numbers[-1] + sum(n << (8 * (3 - i)) for i, n in enumerate(numbers[:-1]))
+    return str(ipaddress.IPv4Address(value))
+
+
+def _is_number(label: str) -> bool:
+    return bool(re.fullmatch(r"[0-9]+|0[xX][0-9a-fA-F]*", label))
+
+
+def _parse_number(label: str, host: str) -> int:
+    try:
+        if label[:2] in ("0x", "0X"):
+            return int(label[2:] or "0", 16)
+        if len(label) > 1 and label.startswith("0"):
+            return int(label[1:], 8)
+        return int(label)
+    except ValueError:
+        raise BadURL(f"host {host!r} is not a valid IPv4 address") from None
+
+
 def _tracking(key: str) -> bool:
     return key.lower().startswith(_TRACKING)
 
 
 def absolute(base: str, href: str) -> str | None:
-    """The canonical absolute URL of a link, or None for mailto:, javascript:, and the like."""
+    """The canonical absolute URL of a link, or None for mailto:, javascript:, and the like.
+
+    Raises BadURL for an http(s) link that cannot be fetched.
+    """
     href = href.strip()
     if not href or href.startswith("#"):
         return None
-    joined = urljoin(base, href)
-    if urlsplit(joined).scheme not in ("http", "https"):
+    if len(href) > MAX_URL_CHARS:
+        raise BadURL(f"URL of {len(href)} characters is over the limit of {MAX_URL_CHARS}")
+    try:
+        joined = urljoin(base, href)
+        scheme = urlsplit(joined).scheme
+    except ValueError as exc:
+        raise BadURL(str(exc)) from None
+    if scheme not in ("http", "https"):
         return None
     return canonical(joined)
 
