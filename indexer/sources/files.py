@@ -1,8 +1,17 @@
-"""The ``files`` source: a folder of Markdown, reStructuredText, HTML and text files."""
+"""The ``files`` source: a folder of Markdown, reStructuredText, HTML and text files.
+
+Only what lies inside the folder is read: a symlink (file or folder) that resolves outside
+it is skipped and reported, so a link such as ``docs/creds.txt -> ../secrets/creds.txt``
+cannot put a file the operator never chose into the index and into chat answers. Without
+``base_url``, citations read ``file:<source>/<relative path>``, so answers never show this
+server's folder layout.
+"""
 
 from __future__ import annotations
 
 import fnmatch
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -46,27 +55,55 @@ def list_files(source: FilesSource, max_file_bytes: int) -> Listing:
     if not root.is_dir():
         raise SourceError(f"source {source.name!r}: path {root} is not a folder")
     listing = Listing()
+    real_root = root.resolve()
     try:
-        paths = sorted(p for p in root.rglob("*") if p.is_file())
+        paths = sorted(_walk(root, real_root, source, listing))
     except OSError as exc:
         raise SourceError(f"source {source.name!r}: cannot list {root}: {exc}") from None
-    for path in paths:
-        relative = path.relative_to(root).as_posix()
-        if not selected(relative, source.include, source.ignore):
-            continue
+    for relative, real in paths:
         media_type = media_type_for(relative)
         if media_type is None:
             continue
         doc_id = f"{source.name}:{relative}"
         listing.present.add(doc_id)
-        problem, content = _read(path, media_type, max_file_bytes)
+        problem, content = _read(real, media_type, max_file_bytes)
         if problem:
             listing.fail(doc_id, f"{relative}: {problem}")
             continue
-        listing.add(
-            doc_id, source.name, source.sets, relative, citation_url(source, path, relative), content, media_type
-        )
+        listing.add(doc_id, source.name, source.sets, relative, citation_url(source, relative), content, media_type)
     return listing
+
+
+def _walk(root: Path, real_root: Path, source: FilesSource, listing: Listing) -> Iterator[tuple[str, Path]]:
+    """(relative path, real path) of every selected file inside the folder, symlinks checked.
+
+    Folders are not followed through symlinks (a link back up would loop); a linked file is
+    read at its real path, and only if that path is inside the folder.
+    """
+    for folder, dirs, files in os.walk(root, followlinks=False, onerror=_raise):
+        here = Path(folder)
+        for name in dirs:
+            relative = (here / name).relative_to(root).as_posix()
+            linked_out = (here / name).is_symlink() and not _inside((here / name).resolve(), real_root)
+            if linked_out and not _matches(f"{relative}/-", source.ignore):  # "-": any file in it
+                listing.skip(f"{relative}/: skipped: a symlink to a folder outside the source folder")
+        for name in files:
+            relative = (here / name).relative_to(root).as_posix()
+            if not selected(relative, source.include, source.ignore):
+                continue
+            real = (here / name).resolve()
+            if not _inside(real, real_root):
+                listing.skip(f"{relative}: skipped: a symlink to a file outside the source folder")
+            elif real.is_file():
+                yield relative, real
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _raise(error: OSError) -> None:
+    raise error
 
 
 def _read(path: Path, media_type: str, max_file_bytes: int) -> tuple[str | None, bytes]:
@@ -101,7 +138,8 @@ def content_problem(content: bytes, media_type: str, max_bytes: int | None = Non
     return None
 
 
-def citation_url(source: FilesSource, path: Path, relative: str) -> str:
+def citation_url(source: FilesSource, relative: str) -> str:
+    """base_url + relative path; without base_url, ``file:<source>/<relative path>`` (no server path)."""
     if source.base_url:
         return source.base_url.rstrip("/") + "/" + quote(relative)
-    return str(path)
+    return f"file:{source.name}/{quote(relative)}"

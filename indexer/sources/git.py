@@ -147,7 +147,7 @@ def _citation_url(source: GitSource, path: str, commit: str) -> str:
     if source.url_pattern:
         return source.url_pattern.format(path=quote(path), branch=source.branch, commit=commit)
     if source.is_local:
-        return str(Path(source.repo) / path)
+        return f"file:{source.name}/{quote(path)}"  # like a files source: no server path in answers
     # GitHub, GitLab, Gitea and Bitbucket all serve /blob/<branch>/<path>.
     base = redact(source.repo).removesuffix(".git").rstrip("/")
     return f"{base}/blob/{quote(source.branch)}/{quote(path)}"
