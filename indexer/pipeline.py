@@ -3,6 +3,10 @@
 Unchanged documents (same content hash, complete in the store) cost nothing. Changed ones
 are re-embedded and replaced atomically. Documents gone from a complete listing are deleted;
 a source that cannot be listed deletes nothing.
+
+Whatever goes wrong with one source (its own error, or an exception nobody foresaw) is
+recorded as that source's failed run, and the other sources still run: every trigger
+(CLI, scheduler, chat reindex) always gets one report per source.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+import numpy as np
 
 from bot.config import Settings, SourceConfig
 from bot.embedder import Embedder
@@ -31,6 +37,7 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[str, int, int], None]
 
 _EMBED_GROUP_CHUNKS = 256  # embed several small documents in one batch
+_EMBED_SLICE = 64  # texts embedded between two looks at the stop event, so shutdown is prompt
 
 
 @dataclass
@@ -57,32 +64,34 @@ class Indexer:
         sources = [self.settings.source(n) for n in source_names] if source_names else list(self.settings.sources)
         if not sources:
             raise RagbotError("no sources configured; add a [[sources]] table to ragbot.toml (see the README)")
-        self.store.ensure_collection(self.embedder.dimension, self.embedder.model_name)
-        reports = []
-        for source in sources:
-            report = self.index_source(source, full=full, progress=progress)
-            self.runs.append(report)
-            reports.append(report)
-        return reports
+        try:
+            self.store.ensure_collection(self.embedder.dimension, self.embedder.model_name)
+        except Exception as exc:  # store down or model broken: every source fails, and says why
+            return [self._record(_failed_report(source.name, exc)) for source in sources]
+        return [self._record(self.index_source(source, full=full, progress=progress)) for source in sources]
+
+    def _record(self, report: SourceReport) -> SourceReport:
+        self.runs.append(report)
+        return report
 
     def index_source(
         self, source: SourceConfig, full: bool = False, progress: ProgressCallback | None = None
     ) -> SourceReport:
+        """Index one source; never raises (but KeyboardInterrupt): a failure is a failed report."""
         report = SourceReport(name=source.name, started_at=_now())
         try:
             self._index(source, report, full, progress)
-        except RagbotError as exc:  # source down, store down, model failure: stop this source, keep the index
-            report.failed = True
-            report.complete = False
-            report.errors.append(str(exc))
+        except Exception as exc:  # source down, store down, model failure, a bug: stop this source, keep the index
+            _fail(report, exc)
         finally:
             report.finished_at = _now()
         return report
 
     def _index(self, source: SourceConfig, report: SourceReport, full: bool, progress: ProgressCallback | None) -> None:
         states = self.store.document_states(source.name)
-        listing = list_documents(source, self.settings, {} if full else states)
+        listing = list_documents(source, self.settings, {} if full else states, self.stop)
         report.errors.extend(listing.errors)
+        report.warnings.extend(listing.warnings)
         report.fetched = listing.fetched
         report.failed_documents = listing.failed
         report.unchanged += len(listing.not_modified)
@@ -124,11 +133,17 @@ class Indexer:
             return None
         return _Pending(doc, chunks, previous)
 
+    def _embed_slice(self, texts: list[str]) -> np.ndarray:
+        if self.stop.is_set():
+            raise RagbotError("stopped by shutdown before the run finished; the next run finishes the job")
+        return self.embedder.embed(texts)
+
     def _write(self, group: list[_Pending], report: SourceReport) -> None:
         if not group:
             return
         texts = [chunk.embedding_text for pending in group for chunk in pending.chunks]
-        vectors = self.embedder.embed(texts)
+        slices = range(0, len(texts), _EMBED_SLICE)
+        vectors = np.concatenate([self._embed_slice(texts[i : i + _EMBED_SLICE]) for i in slices])
         offset = 0
         for pending in group:
             count = len(pending.chunks)
@@ -151,6 +166,26 @@ def _unchanged(previous: DocumentState | None, doc: Document) -> bool:
         and previous.content_hash == doc.content_hash
         and previous.sets == frozenset(doc.sets)
     )
+
+
+def _fail(report: SourceReport, exc: Exception) -> None:
+    report.failed = True
+    report.complete = False
+    if isinstance(exc, RagbotError):
+        report.errors.append(str(exc))
+        return
+    log.error("%s: unexpected failure", report.name, exc_info=exc)
+    report.errors.append(
+        f"unexpected failure ({type(exc).__name__}: {exc}); every document is kept in its old or new version; "
+        "the log has the details (or rerun `ragbot index -v`); please report it"
+    )
+
+
+def _failed_report(name: str, exc: Exception) -> SourceReport:
+    report = SourceReport(name=name, started_at=_now())
+    _fail(report, exc)
+    report.finished_at = report.started_at
+    return report
 
 
 def _now() -> str:

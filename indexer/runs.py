@@ -21,6 +21,7 @@ class SourceReport:
     chunks_embedded: int = 0
     failed_documents: int = 0  # documents that exist but could not be read or parsed (old version kept)
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. max_pages reached, crawl trap caps
     failed: bool = False  # the source as a whole could not be indexed
     complete: bool = True  # the listing was complete, so vanished documents were deleted
     started_at: str = ""
@@ -35,6 +36,7 @@ class SourceReport:
             "unchanged": self.unchanged,
             "chunks_embedded": self.chunks_embedded,
             "errors": list(self.errors),
+            "warnings": list(self.warnings),
             "fetched": self.fetched,
             "failed": self.failed_documents,
             "complete": self.complete,
@@ -50,6 +52,7 @@ class SourceReport:
             f"{self.name}: {state}: {self.fetched} fetched, {self.added} added, {self.updated} updated, "
             f"{self.deleted} deleted, {self.unchanged} unchanged, {self.failed_documents} failed, "
             f"{self.chunks_embedded} chunks embedded, {len(self.errors)} errors"
+            + (f", {len(self.warnings)} warnings" if self.warnings else "")
         )
 
 
@@ -89,4 +92,5 @@ def _upgrade(record: dict[str, Any]) -> dict[str, Any]:
         record.setdefault("status", "failed" if record["failed"] else "ok")
         record["failed"] = 0
     record.setdefault("fetched", 0)
+    record.setdefault("warnings", [])
     return record
