@@ -116,28 +116,38 @@ def _print_json(payload: dict[str, Any]) -> None:
 
 # -- index -----------------------------------------------------------------------------
 def cmd_index(args: argparse.Namespace) -> int:
+    """Index once. With --json one object is printed whatever happens, and a run that could not
+    start (model or store failure) is still recorded in the run history, so `status` shows it."""
     started = time.perf_counter()
-    settings = _settings(args)
-    names = args.source or [s.name for s in settings.sources]
+    names: list[str] = list(args.source or [])
     try:
+        settings = _settings(args)
+        names = names or [s.name for s in settings.sources]
         from bot.core import RagCore
-        from indexer.runner import run_index
+        from indexer.runner import AlreadyRunning, run_index
 
         for name in names:
             settings.source(name)
-        core = RagCore(settings)
+        core = None
         try:
+            core = RagCore(settings)
             with _Progress(enabled=not args.json and sys.stderr.isatty()) as progress:
                 reports = run_index(
                     settings, core.store, core.embedder, args.source, full=args.full, progress=progress.update
                 )
+        except Exception as exc:
+            if not isinstance(exc, AlreadyRunning):  # that one is not a run: the running one records itself
+                _record_failed(settings, names, exc)
+            raise
         finally:
-            core.close()
-    except RagbotError as exc:
+            if core is not None:
+                core.close()
+    except Exception as exc:
         if args.json:
             _print_json(
                 {
-                    "sources": [_failed_source(name, str(exc)) for name in names],
+                    "sources": [_failed_source(name, _one_line(exc)) for name in names],
+                    "error": _one_line(exc),
                     "seconds": round(time.perf_counter() - started, 3),
                 }
             )
@@ -154,6 +164,27 @@ def _failed_source(name: str, error: str) -> dict[str, Any]:
     from indexer.runs import SourceReport
 
     return SourceReport(name, errors=[error], failed=True, complete=False).to_json()
+
+
+def _one_line(exc: Exception) -> str:
+    """The error as the CLI prints it (RagbotError messages are for users; anything else is named)."""
+    return str(exc) if isinstance(exc, RagbotError) else f"unexpected failure ({type(exc).__name__}: {exc})"
+
+
+def _record_failed(settings, names: list[str], exc: Exception) -> None:  # type: ignore[no-untyped-def]
+    """A run that failed before any source report existed still goes into runs.jsonl."""
+    from datetime import UTC, datetime
+
+    from indexer.runs import RunLog, SourceReport
+
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    try:
+        for name in names:
+            report = SourceReport(name, errors=[_one_line(exc)], failed=True, complete=False)
+            report.started_at = report.finished_at = now
+            RunLog(settings.data_dir).append(report)
+    except OSError:
+        logging.getLogger(__name__).warning("cannot record the failed run in %s", settings.data_dir)
 
 
 class _Progress:

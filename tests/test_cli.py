@@ -9,7 +9,7 @@ import pytest
 from conftest import BASE_URL, SAMPLES, handbook_config, only_json, run_cli
 
 INDEX_KEYS = {"name", "added", "updated", "deleted", "unchanged", "chunks_embedded", "errors"}
-RUN_KEYS = {"fetched", "failed", "complete", "status", "started_at", "finished_at"}  # run history extras
+RUN_KEYS = {"fetched", "failed", "complete", "status", "warnings", "started_at", "finished_at"}  # run history extras
 
 
 @pytest.fixture(scope="module")
