@@ -3,7 +3,7 @@
 Files are served with ETag and Last-Modified and answer conditional GETs with 304, like
 nginx or a static host. On top of the files, a few addresses behave like the awkward parts
 of real sites: a redirect, a slow page, a huge page, a binary download, and a switch that
-makes everything answer 500.
+makes everything answer 500. A test adds hostile behaviour of its own with :meth:`DocsSite.route`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,12 @@ import hashlib
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+# Answers one request (the handler's .path has the query string); returns the status sent.
+Route = Callable[[BaseHTTPRequestHandler], int]
 
 FIXTURE = Path(__file__).parent / "fixtures" / "docsite"
 
@@ -34,6 +38,7 @@ class DocsSite:
         shutil.copytree(FIXTURE, root, dirs_exist_ok=True)
         self.slow_s = slow_s
         self.fail_all = False
+        self.routes: dict[str, Route] = {}  # exact path, or a prefix ending in "*"
         self.requests: list[tuple[str, int]] = []  # (path, status) in order of arrival
         self.arrivals: list[float] = []  # time.monotonic() of each request's arrival
         self._lock = threading.Lock()
@@ -60,6 +65,10 @@ class DocsSite:
 
     def delete(self, relative: str) -> None:
         (self.root / relative).unlink()
+
+    def route(self, path: str, answer: Route) -> None:
+        """Serve ``path`` (or every path under a prefix ending in ``*``) with ``answer``."""
+        self.routes[path] = answer
 
     def requested(self, path: str) -> list[int]:
         """Statuses this path was answered with, in order."""
@@ -96,16 +105,19 @@ class DocsSite:
 
     def _respond(self, handler: BaseHTTPRequestHandler, path: str) -> int:
         if self.fail_all:
-            return _send(handler, 500, b"internal error", "text/plain")
+            return send(handler, 500, b"internal error", "text/plain")
+        for pattern, answer in self.routes.items():
+            if path == pattern or (pattern.endswith("*") and path.startswith(pattern[:-1])):
+                return answer(handler)
         if path == "/old/deploying.html":
-            return _send(handler, 301, b"", headers={"Location": "/guide/deploy.html"})
+            return send(handler, 301, b"", headers={"Location": "/guide/deploy.html"})
         if path == "/go/metadata":  # what an attacker-controlled page might do
-            return _send(handler, 302, b"", headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+            return send(handler, 302, b"", headers={"Location": "http://169.254.169.254/latest/meta-data/"})
         if path == "/guide/intro-print.html":  # the same page under another address; its canonical says so
             return self._file(handler, "guide/intro.html")
         if path == "/slow.html":
             time.sleep(self.slow_s)
-            return _send(handler, 200, _page("Status", "<h1 id='status'>Status</h1><p>All systems normal.</p>"))
+            return send(handler, 200, page("Status", "<h1 id='status'>Status</h1><p>All systems normal.</p>"))
         if path == "/huge.html":  # no Content-Length: the crawler must stop reading by itself
             handler.send_response(200)
             handler.send_header("Content-Type", "text/html")
@@ -120,24 +132,24 @@ class DocsSite:
             handler.close_connection = True
             return 200
         if path == "/downloads/platform-cli":  # binary with no telling extension
-            return _send(handler, 200, bytes(range(256)) * 64, "application/octet-stream")
+            return send(handler, 200, bytes(range(256)) * 64, "application/octet-stream")
         relative = path.lstrip("/") or "index.html"
         return self._file(handler, relative)
 
     def _file(self, handler: BaseHTTPRequestHandler, relative: str) -> int:
         file = (self.root / relative).resolve()
         if not file.is_file() or self.root.resolve() not in file.parents:
-            return _send(handler, 404, b"not found", "text/plain")
+            return send(handler, 404, b"not found", "text/plain")
         body = file.read_bytes().replace(b"BASE", self.url.encode())
         etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
         modified = email.utils.formatdate(file.stat().st_mtime, usegmt=True)
         if handler.headers.get("If-None-Match") == etag:
-            return _send(handler, 304, b"", headers={"ETag": etag})
+            return send(handler, 304, b"", headers={"ETag": etag})
         content_type = {".xml": "application/xml", ".txt": "text/plain"}.get(file.suffix, "text/html; charset=utf-8")
-        return _send(handler, 200, body, content_type, {"ETag": etag, "Last-Modified": modified})
+        return send(handler, 200, body, content_type, {"ETag": etag, "Last-Modified": modified})
 
 
-def _send(
+def send(
     handler: BaseHTTPRequestHandler,
     status: int,
     body: bytes,
@@ -156,5 +168,5 @@ def _send(
     return status
 
 
-def _page(title: str, body: str) -> bytes:
+def page(title: str, body: str) -> bytes:
     return f"<!DOCTYPE html><html><head><title>{title}</title></head><body><main>{body}</main></body></html>".encode()

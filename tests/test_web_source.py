@@ -169,7 +169,8 @@ def test_max_pages_cut_short_deletes_nothing(tmp_path: Path, site: DocsSite, emb
     report = index_once(web_settings(tmp_path, site, extra="max_pages = 3"), embedder)
 
     assert not report.complete and report.deleted == 0
-    assert any("max_pages=3" in error for error in report.errors)
+    assert any("max_pages=3" in warning for warning in report.warnings)  # shown by `status` and chat
+    assert report.to_json()["status"] == "partial"
     assert paths(settings) == INDEXED
 
 
