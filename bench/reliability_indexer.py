@@ -133,9 +133,8 @@ def crawl(site: Site, start: str, extra: dict[str, object] | None = None):  # ty
     from indexer.sources import list_documents
 
     data = Path(tempfile.mkdtemp(prefix="ragbot-probe-"))
-    source = WebSource(
-        name="probe", type="web", urls=[site.url + start], sitemap=False, retries=0, timeout_s=5, **(extra or {})
-    )
+    options: dict[str, object] = {"sitemap": False, "retries": 0, "timeout_s": 5, **(extra or {})}
+    source = WebSource(name="probe", type="web", urls=[site.url + start], **options)  # type: ignore[arg-type]
     settings = Settings(data_dir=data, sources=[source])
     return list_documents(source, settings, {})
 
