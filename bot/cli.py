@@ -322,7 +322,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         payload = {
             "store": {"backend": store.backend_name, "collection": settings.collection, "chunks": store.count()},
             "embedding_model": settings.embedding.model,
-            "indexed_with": meta.get("model"),
+            "indexed_with": meta.get("embedding_model") or meta.get("model"),
             "generator": settings.generator.backend,
             "data_dir": str(settings.data_dir),
             "feedback": feedback,

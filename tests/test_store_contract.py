@@ -193,6 +193,67 @@ def test_a_model_with_another_dimension_is_refused(store_kind: str, tmp_path: Pa
         second.close()
 
 
+def test_a_model_with_the_same_dimension_but_another_name_is_refused(store_kind: str, tmp_path: Path) -> None:
+    first = make_store(store_kind, tmp_path)
+    first.ensure_collection(DIM, "test-model")
+    chunks, vectors = chunks_for("a", 2, "v1")
+    first.replace_document(chunks, vectors)
+    first.close()
+
+    second = make_store(store_kind, tmp_path)
+    try:
+        with pytest.raises(StoreMismatch) as refused:
+            second.ensure_collection(DIM, "other-model-same-size")
+        message = str(refused.value)
+        assert "'test-model'" in message and "'other-model-same-size'" in message  # which model built it
+        assert "RAGBOT_COLLECTION" in message and "RAGBOT_DATA_DIR" in message  # and what to do
+        assert second.count() == 2  # refused, and nothing was touched
+        second.ensure_collection(DIM, "sentence-transformers/test-model")  # the same model, spelled longer
+    finally:
+        second.close()
+
+
+def _forget_the_model_name(store_kind: str, root: Path) -> None:
+    """Turn the collection at ``root`` into one made before ragbot recorded its model."""
+    import json
+
+    if store_kind.startswith("edge"):
+        meta_path = root / "edge" / "ragbot-meta.json"
+        meta = json.loads(meta_path.read_text())
+        meta_path.write_text(json.dumps({"dimension": meta["dimension"], "sparse": meta["sparse"]}))
+        return
+    from qdrant_client import QdrantClient
+
+    client = QdrantClient(path=str(root / "local"))
+    try:
+        client.update_collection("contract", metadata={"embedding_model": None, "document_encoder": None})
+        assert not (client.get_collection("contract").config.metadata or {}).get("embedding_model")
+    finally:
+        client.close()
+
+
+def test_an_index_that_does_not_record_its_model_still_opens_with_one_warning(
+    store_kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = make_store(store_kind, tmp_path)
+    first.ensure_collection(DIM, "test-model")
+    chunks, vectors = chunks_for("a", 2, "v1")
+    first.replace_document(chunks, vectors)
+    first.close()
+    _forget_the_model_name(store_kind, tmp_path)
+
+    second = make_store(store_kind, tmp_path)
+    try:
+        with caplog.at_level("WARNING"):
+            second.ensure_collection(DIM, "any-model")
+            second.ensure_collection(DIM, "any-model")
+        assert second.count() == 2
+    finally:
+        second.close()
+    warnings = [r for r in caplog.records if "does not record which embedding model" in r.getMessage()]
+    assert len(warnings) == 1
+
+
 def test_a_second_process_gets_a_clear_error_while_the_store_is_open(store_kind: str, tmp_path: Path) -> None:
     import subprocess
     import sys

@@ -6,6 +6,7 @@ an embedded engine or on a Qdrant server is decided once, in :func:`bot.store.op
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from bot.errors import StoreMismatch
 from bot.models import Chunk, Passage, point_id
 from bot.sparse import SparseVector, document_vector
 
@@ -32,7 +34,20 @@ __all__ = [
     "HYBRID_CANDIDATES",
     "cosine",
     "fused_order",
+    "MODEL_KEY",
+    "ENCODER_KEY",
+    "index_metadata",
+    "check_model_fits",
 ]
+
+log = logging.getLogger(__name__)
+
+# What built the vectors, stored with the collection (Qdrant collection metadata; the Edge
+# store's meta file): two models with the same dimension still make incomparable vectors.
+MODEL_KEY = "embedding_model"
+# Room for a fingerprint of a document encoder trained for this index (None until one exists).
+ENCODER_KEY = "document_encoder"
+_warned_unknown: set[str] = set()
 
 # Keyword indexes that make per-document and per-source filters cheap.
 PAYLOAD_INDEXES = ("doc_id", "source", "sets")
@@ -76,10 +91,23 @@ class DocumentState:
 class Store(Protocol):
     backend_name: str
 
-    def ensure_collection(self, dimension: int, model_name: str) -> None:
-        """Create the collection, or fail with StoreMismatch if it was built for another model."""
+    def ensure_collection(self, dimension: int, model_name: str, encoder: str = "") -> None:
+        """Create the collection (recording ``model_name`` and ``encoder``), or fail with
+        StoreMismatch if it was built for another model: another dimension, another recorded
+        model name, or another recorded document-encoder fingerprint. Collections made before the
+        name was recorded are accepted with a warning (once per collection and process)."""
 
     def collection_exists(self) -> bool: ...
+
+    def probe(self) -> bool:
+        """Ask the engine now, bypassing any cache, whether the collection exists.
+
+        For readiness checks; raises StoreUnavailable when the engine can't be reached."""
+        ...
+
+    def meta(self) -> dict[str, object]:
+        """What the collection records about how it was built (model name, ...); {} if nothing."""
+        ...
 
     def replace_document(self, chunks: Sequence[Chunk], vectors: np.ndarray, previous_count: int = 0) -> None:
         """Make the document's stored chunks exactly ``chunks``.
@@ -100,11 +128,13 @@ class Store(Protocol):
         source: str | None = None,
         sets: Collection[str] | None = None,
         text: str | None = None,
+        keywords_only: bool = False,
     ) -> list[Passage]:
         """Nearest live chunks; with ``sets``, only chunks in at least one of them (a Qdrant filter).
 
         With ``text`` on a hybrid collection, the dense and keyword candidate lists are fused by
-        reciprocal rank inside Qdrant; each passage's score is still its dense cosine.
+        reciprocal rank inside Qdrant; each passage's score is still its dense cosine. With
+        ``keywords_only`` as well, only the keyword half ranks (for measuring each half alone).
         """
 
     def fetch(self, point_ids: Sequence[str]) -> list[Passage]:
@@ -246,3 +276,51 @@ def fused_order(scored: list[tuple[float, Passage]]) -> list[Passage]:
 def cosine(query: np.ndarray, stored: Any) -> float:
     """Cosine of a unit query and a stored vector (Qdrant keeps cosine vectors normalised)."""
     return float(np.dot(query, np.asarray(stored, dtype=np.float32)))
+
+
+def index_metadata(dimension: int, model_name: str, encoder: str = "") -> dict[str, Any]:
+    """What a new collection records about the vectors it will hold."""
+    return {"dimension": dimension, MODEL_KEY: model_name, ENCODER_KEY: encoder or None}
+
+
+def _same_model(a: str, b: str) -> bool:
+    """The same model under two spellings: ``all-MiniLM-L6-v2`` is ``sentence-transformers/all-MiniLM-L6-v2``."""
+
+    def norm(name: str) -> str:
+        return name.strip().rstrip("/").removeprefix("sentence-transformers/").lower()
+
+    return norm(a) == norm(b)
+
+
+def check_model_fits(where: str, meta: dict[str, Any], model_name: str, encoder: str = "") -> None:
+    """StoreMismatch unless the collection at ``where`` was built by ``model_name`` (and ``encoder``).
+
+    ``meta`` is what the collection recorded (see :func:`index_metadata`); an old collection
+    that recorded no model name is accepted with one warning, since its model is unknown."""
+    built_with = meta.get(MODEL_KEY)
+    if not built_with:
+        if where not in _warned_unknown:
+            _warned_unknown.add(where)
+            log.warning(
+                "%s does not record which embedding model built it; assuming %r. If answers look unrelated "
+                "to questions, rebuild it (`ragbot index --full` into a new collection or data dir)",
+                where,
+                model_name,
+            )
+        return
+    fix = (
+        f"set [embedding] model (RAGBOT_EMBEDDING_MODEL) back to {built_with!r}, or build a new index with "
+        f"the new model: set RAGBOT_COLLECTION to a new name (Qdrant server) or RAGBOT_DATA_DIR to a new "
+        "folder (embedded), then run `ragbot index`"
+    )
+    if not _same_model(str(built_with), model_name):
+        raise StoreMismatch(
+            f"{where} was built with the embedding model {built_with!r}, but [embedding] model is {model_name!r}; "
+            f"vectors of two models can't be compared even at the same dimension. To fix: {fix}"
+        )
+    stored_encoder = meta.get(ENCODER_KEY)
+    if stored_encoder and encoder and stored_encoder != encoder:
+        raise StoreMismatch(
+            f"{where} was built with document encoder {stored_encoder!r}, but this process uses {encoder!r}; "
+            f"to fix: {fix}"
+        )

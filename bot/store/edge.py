@@ -22,15 +22,18 @@ from bot.models import Chunk, Passage
 from bot.sparse import query_vector
 from bot.store.base import (
     HYBRID_CANDIDATES,
+    MODEL_KEY,
     PAYLOAD_INDEXES,
     RRF_K,
     SPARSE_VECTOR,
     STATE_FIELDS,
     DocumentState,
     PointWrite,
+    check_model_fits,
     collect_states,
     cosine,
     fused_order,
+    index_metadata,
     live_passages,
     passage_from_payload,
     replacement_points,
@@ -83,17 +86,23 @@ class EdgeStore:
     def collection_exists(self) -> bool:
         return self._shard is not None
 
+    def probe(self) -> bool:
+        return self.collection_exists()  # in-process: nothing to reach
+
     @_locked
-    def ensure_collection(self, dimension: int, model_name: str) -> None:
+    def ensure_collection(self, dimension: int, model_name: str, encoder: str = "") -> None:
         if self._shard is not None:
-            meta = json.loads(self._meta_path.read_text())
+            meta = self.meta()
             if meta["dimension"] != dimension:
                 raise StoreMismatch(
                     f"the index at {self.path} holds {meta['dimension']}-d vectors from "
-                    f"{meta['model']!r}, but the embedding model {model_name!r} makes {dimension}-d vectors; "
+                    f"{meta.get('model')!r}, but the embedding model {model_name!r} makes {dimension}-d vectors; "
                     "set [embedding] model back, or use another data dir / collection, "
                     "or point RAGBOT_DATA_DIR at a new folder to build a fresh index"
                 )
+            # Older meta files call the model "model"; the oldest name none.
+            recorded = {**meta, MODEL_KEY: meta.get(MODEL_KEY) or meta.get("model")}
+            check_model_fits(f"the index at {self.path}", recorded, model_name, encoder)
             return
         hnsw = qe.HnswIndexConfig(
             m=self.config.hnsw_m, ef_construct=self.config.hnsw_ef_construct, full_scan_threshold=10_000
@@ -116,7 +125,8 @@ class EdgeStore:
         shard.flush()
         self._shard = shard
         # Written last: a shard without its meta file is an unfinished create.
-        self._meta_path.write_text(json.dumps({"dimension": dimension, "model": model_name, "sparse": SPARSE_VECTOR}))
+        meta = {**index_metadata(dimension, model_name, encoder), "model": model_name, "sparse": SPARSE_VECTOR}
+        self._meta_path.write_text(json.dumps(meta))
         self.hybrid = True
 
     def meta(self) -> dict[str, object]:
@@ -169,6 +179,7 @@ class EdgeStore:
         source: str | None = None,
         sets: Collection[str] | None = None,
         text: str | None = None,
+        keywords_only: bool = False,
     ) -> list[Passage]:
         if self._shard is None:
             return []
@@ -179,6 +190,18 @@ class EdgeStore:
         if not keywords or not keywords[0]:
             request = qe.QueryRequest(limit=k, query=dense, with_payload=True, filter=live, params=params)
             return [passage_from_payload(hit.payload or {}, hit.score) for hit in self._shard.query(request)]
+        if keywords_only:
+            request = qe.QueryRequest(
+                limit=k,
+                query=qe.Query.Nearest(qe.SparseVector(*keywords), using=SPARSE_VECTOR),
+                filter=live,
+                with_payload=True,
+                with_vector=[""],
+            )
+            return [
+                passage_from_payload(hit.payload or {}, cosine(vector, hit.vector))
+                for hit in self._shard.query(request)
+            ]
         candidates = k * HYBRID_CANDIDATES
         request = qe.QueryRequest(
             limit=k,

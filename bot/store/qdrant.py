@@ -15,6 +15,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 from bot.config import StoreConfig
 from bot.errors import StoreError, StoreMismatch, StoreUnavailable
+from bot.logs import mask_url
 from bot.models import Chunk, Passage
 from bot.sparse import query_vector
 from bot.store.base import (
@@ -25,9 +26,11 @@ from bot.store.base import (
     STATE_FIELDS,
     DocumentState,
     PointWrite,
+    check_model_fits,
     collect_states,
     cosine,
     fused_order,
+    index_metadata,
     live_passages,
     passage_from_payload,
     replacement_points,
@@ -38,6 +41,8 @@ __all__ = ["QdrantClientStore"]
 _SCROLL_PAGE = 1024
 _NO_SET = "\x00none"  # matches nothing: an empty allow-list must not mean "everything"
 _UNREACHABLE = (ResponseHandlingException, ConnectionError, TimeoutError, OSError)
+# A proxy or load balancer in front of Qdrant answers these while Qdrant itself is down.
+_UPSTREAM_DOWN = {502, 503, 504}
 
 
 class QdrantClientStore:
@@ -46,7 +51,7 @@ class QdrantClientStore:
         self.config = config
         if config.url:
             self.backend_name = "qdrant server"
-            self.location = config.url
+            self.location = mask_url(config.url)  # shown in errors and /readyz: never the credentials
             self.client = QdrantClient(url=config.url, api_key=config.api_key or None, timeout=int(config.timeout_s))
         else:
             assert local_path is not None
@@ -66,20 +71,34 @@ class QdrantClientStore:
         self._is_server = bool(config.url)
 
     def _call(self, what: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """Run one client call; unreachable (connection failures, 502/503/504 from a proxy) becomes
+        StoreUnavailable, any other refusal StoreError: callers choose by type."""
         try:
             return fn(*args, **kwargs)
         except _UNREACHABLE as exc:
             raise StoreUnavailable(
-                f"cannot reach Qdrant at {self.location} while trying to {what}: {exc}; "
+                f"qdrant unreachable at {self.location} (while trying to {what}: {exc}); "
                 "check that the server is running and QDRANT_URL / QDRANT_API_KEY are right"
             ) from None
         except UnexpectedResponse as exc:
+            if exc.status_code in _UPSTREAM_DOWN:
+                raise StoreUnavailable(
+                    f"qdrant unreachable at {self.location} (while trying to {what}: HTTP {exc.status_code} "
+                    f"from a proxy in front of it); check that the server is running"
+                ) from None
             raise StoreError(f"Qdrant at {self.location} refused to {what}: {exc}") from None
 
     def collection_exists(self) -> bool:
         if self._exists is None:
             self._exists = bool(self._call("check the collection", self.client.collection_exists, self.collection))
         return self._exists
+
+    def probe(self) -> bool:
+        exists = bool(self._call("check the collection", self.client.collection_exists, self.collection))
+        if not exists:  # deleted behind our back (or never made): forget what was cached
+            self._exists = None
+            self._hybrid = None
+        return exists
 
     @property
     def hybrid(self) -> bool:
@@ -91,7 +110,7 @@ class QdrantClientStore:
             self._hybrid = SPARSE_VECTOR in (info.config.params.sparse_vectors or {})
         return self._hybrid
 
-    def ensure_collection(self, dimension: int, model_name: str) -> None:
+    def ensure_collection(self, dimension: int, model_name: str, encoder: str = "") -> None:
         if self.collection_exists():
             info = self._call("read the collection", self.client.get_collection, self.collection)
             params = info.config.params.vectors
@@ -103,9 +122,16 @@ class QdrantClientStore:
                     f"model {model_name!r} makes {dimension}-d cosine vectors; set [embedding] model back, "
                     "or set RAGBOT_COLLECTION to a new name"
                 )
+            check_model_fits(
+                f"collection {self.collection!r} at {self.location}", info.config.metadata or {}, model_name, encoder
+            )
             return
         self._call(
-            "create the collection", self.client.create_collection, self.collection, **self.collection_params(dimension)
+            "create the collection",
+            self.client.create_collection,
+            self.collection,
+            **self.collection_params(dimension),
+            metadata=index_metadata(dimension, model_name, encoder),
         )
         if self._is_server:
             self._create_payload_indexes()
@@ -178,6 +204,7 @@ class QdrantClientStore:
         source: str | None = None,
         sets: Collection[str] | None = None,
         text: str | None = None,
+        keywords_only: bool = False,
     ) -> list[Passage]:
         if not self.collection_exists():
             return []
@@ -196,6 +223,22 @@ class QdrantClientStore:
                 search_params=self._search_params(),
             )
             return [passage_from_payload(point.payload or {}, point.score) for point in response.points]
+        if keywords_only:
+            response = self._call(
+                "search",
+                self.client.query_points,
+                self.collection,
+                query=models.SparseVector(indices=keywords[0], values=keywords[1]),
+                using=SPARSE_VECTOR,
+                limit=k,
+                query_filter=live,
+                with_payload=True,
+                with_vectors=[""],
+            )
+            return [
+                passage_from_payload(point.payload or {}, cosine(vector, _dense_of(point.vector)))
+                for point in response.points
+            ]
         candidates = k * HYBRID_CANDIDATES
         response = self._call(
             "search",
@@ -266,7 +309,10 @@ class QdrantClientStore:
         return int(result.count)
 
     def meta(self) -> dict[str, object]:
-        return {}
+        if not self.collection_exists():
+            return {}
+        info = self._call("read the collection", self.client.get_collection, self.collection)
+        return dict(info.config.metadata or {})
 
     def finish_batch(self) -> None:
         """Qdrant indexes in the background; nothing to do."""
