@@ -89,10 +89,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "eval": cmd_eval,
         "scheduler": cmd_scheduler,
     }[args.command]
+    from bot.logs import redact
+
     try:
         return handler(args)
-    except RagbotError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except RagbotError as exc:  # every error line is redacted: messages can quote servers' replies
+        print(redact(f"error: {exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; the index keeps every document in its old or new version", file=sys.stderr)
@@ -100,14 +102,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug or an unexpected library failure: still one clear line
         if args.verbose:
             logging.exception("unexpected failure")
-        print(f"error: unexpected failure ({type(exc).__name__}: {exc}); rerun with -v for details", file=sys.stderr)
+        print(
+            redact(f"error: unexpected failure ({type(exc).__name__}: {exc}); rerun with -v for details"),
+            file=sys.stderr,
+        )
         return 1
 
 
 def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """Load the configuration, and teach the redactor its secrets before anything can print them."""
     from bot.config import load_settings
+    from bot.logs import register_settings_secrets
 
-    return load_settings(args.config)
+    settings = load_settings(args.config)
+    register_settings_secrets(settings)
+    return settings
 
 
 def _print_json(payload: dict[str, Any]) -> None:
@@ -440,8 +449,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "no chat platform configured: set SLACK_BOT_TOKEN and/or DISCORD_BOT_TOKEN (see the README's set-up)"
         )
     core = RagCore(settings)
-    log_dimension = core.embedder.dimension  # loads the encoder now, not on the first question
+    # Models load now, not on the first question. Nothing here needs the store: serve starts
+    # while Qdrant is down (/readyz says so) and a StoreWatch logs when it comes back.
+    log_dimension = core.embedder.dimension
     logging.getLogger(__name__).info("encoder ready (%d-d)", log_dimension)
+    core.generator  # noqa: B018
+    from bot.ops import StoreWatch
+
+    watch = StoreWatch(core).start()
     scheduler = None
     if settings.scheduler.enabled and not args.no_scheduler and any(s.schedule for s in settings.sources):
         from indexer.scheduler import IndexScheduler
@@ -461,7 +476,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         service = ChatService(core, open_chat_state(settings, core.store))
         http = web.Application()
-        http.add_routes(ops_routes(core))
+        http.add_routes(ops_routes(core, watch))
         tasks = []
         if slack is not None:
             from adapters.slack import create_slack_app
@@ -487,6 +502,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         asyncio.run(serve())
     finally:
+        watch.stop()
         if scheduler is not None:
             scheduler.shutdown()
         core.close()

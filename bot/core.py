@@ -6,15 +6,17 @@ question -> retrieve -> generate -> cite. Platform code never reaches in here.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import replace
-from functools import cached_property
+from typing import Any
 
 from bot import metrics
 from bot.config import Settings
 from bot.embedder import Embedder
-from bot.errors import InputError
+from bot.errors import IndexEmpty, InputError
 from bot.generate import Generator, make_generator
 from bot.generate.base import declines, keep_valid_citations
 from bot.models import Answer, Citation
@@ -45,29 +47,72 @@ def validate_question(question: str, max_chars: int) -> str:
 
 
 class RagCore:
-    """Owns the store, the embedder and the generator; all loaded on first use."""
+    """Owns the store, the embedder and the generator; each is opened once, on first use.
+
+    A serving process answers several questions at once, so the first two questions must not
+    both load the models: every part is created under one lock, and the embedder is loaded
+    (weights in memory) before any caller sees it. ``loads`` counts what was opened."""
 
     def __init__(self, settings: Settings, store: Store | None = None) -> None:
         self.settings = settings
-        self._store = store
+        self._parts: dict[str, Any] = {"store": store} if store is not None else {}
+        self._lock = threading.RLock()
         self._model_checked = False
+        self.loads: Counter[str] = Counter()
 
-    @cached_property
+    def _part(self, name: str, make: Callable[[], Any]) -> Any:
+        part = self._parts.get(name)
+        if part is not None:
+            return part
+        with self._lock:
+            if name not in self._parts:
+                self._parts[name] = make()
+                self.loads[name] += 1
+            return self._parts[name]
+
+    @property
     def store(self) -> Store:
-        return self._store if self._store is not None else open_store(self.settings)
+        return self._part("store", lambda: open_store(self.settings))
 
-    @cached_property
+    @property
     def embedder(self) -> Embedder:
-        return Embedder(self.settings.embedding, cache_dir=self.settings.data_dir / "models")
+        return self._part("embedder", self._load_embedder)
 
-    @cached_property
+    def _load_embedder(self) -> Embedder:
+        embedder = Embedder(self.settings.embedding, cache_dir=self.settings.data_dir / "models")
+        embedder.dimension  # noqa: B018  (loads the weights now, under the lock)
+        return embedder
+
+    @property
     def retriever(self) -> Retriever:
         retrieval = self.settings.retrieval
-        return Retriever(self.store, self.embedder, hybrid=retrieval.hybrid, neighbours=retrieval.neighbours)
+        return self._part(
+            "retriever",
+            lambda: Retriever(self.store, self.embedder, hybrid=retrieval.hybrid, neighbours=retrieval.neighbours),
+        )
 
-    @cached_property
+    @property
     def generator(self) -> Generator:
-        return make_generator(self.settings, self.embedder)
+        return self._part("generator", self._load_generator)
+
+    def _load_generator(self) -> Generator:
+        generator = make_generator(self.settings, self.embedder)
+        load = getattr(generator, "load", None)
+        if load is not None:  # a local LM: load its weights now, once, not inside a question
+            load()
+        return generator
+
+    @property
+    def embedder_loaded(self) -> bool:
+        """The encoder is in memory (readiness); never triggers the load itself."""
+        embedder = self._parts.get("embedder")
+        return embedder is not None and embedder.loaded
+
+    def probe_store(self) -> bool:
+        """Ask the store now, bypassing caches, whether the collection exists (readiness checks).
+
+        Raises StoreUnavailable when the store can't be reached."""
+        return self.store.probe()
 
     def ask(
         self,
@@ -86,12 +131,12 @@ class RagCore:
         if source is not None:
             self.settings.source(source)  # unknown names fail with the list of known ones
         if not self.store.collection_exists():
-            raise InputError(_EMPTY_INDEX)
+            raise IndexEmpty(_EMPTY_INDEX)
         self._check_model_fits_index()
         with metrics.STAGE_SECONDS.labels("retrieve").time():
             sources = self.retriever.retrieve(question, k or self.settings.retrieval.k, source=source, sets=sets)
         if not sources and self.store.count() == 0:  # counted only when nothing came back
-            raise InputError(_EMPTY_INDEX)
+            raise IndexEmpty(_EMPTY_INDEX)
         names = identifiers(question)
         relevant = _renumbered([s for s in sources if self._relevant(names, s)])
         if sources:
@@ -147,8 +192,18 @@ class RagCore:
             self._model_checked = True
 
     def close(self) -> None:
-        if "store" in self.__dict__:
-            self.store.close()
+        """Close everything this core opened (the generator's HTTP client, the store); safe to call twice."""
+        with self._lock:
+            parts, self._parts = self._parts, {}
+        for name in ("generator", "store"):
+            part = parts.get(name)
+            close = getattr(part, "close", None)
+            if close is None:
+                continue
+            try:
+                close()
+            except Exception as exc:  # closing the rest matters more than this one failure
+                log.warning("closing the %s failed: %s", name, exc)
 
 
 def _renumbered(sources: list[RetrievedSource]) -> list[RetrievedSource]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bot import metrics
 from bot.config import DEFAULT_EMBEDDING_MODEL, EmbeddingConfig
 from bot.errors import ConfigError
 
@@ -52,6 +54,7 @@ class Embedder:
         self._int8: Int8Encoder | None = None
         self._dimension = 0
         self._device: torch.device | None = None
+        self._load_lock = threading.RLock()  # questions, the indexer and the scheduler share one embedder
 
     @property
     def loaded(self) -> bool:
@@ -60,6 +63,12 @@ class Embedder:
     def _load(self) -> None:
         if self.loaded:
             return
+        with self._load_lock:
+            if not self.loaded:
+                self._load_weights()
+                metrics.MODEL_LOADS.labels("embedder").inc()
+
+    def _load_weights(self) -> None:
         import torch
         from transformers import AutoConfig, AutoModel
 
@@ -75,23 +84,26 @@ class Embedder:
                 names = list(self.tokenizer.model_input_names)
                 self._int8 = Int8Encoder(self._model_path, names, self.cache_dir, self.config.threads)
                 return
-            self._model = AutoModel.from_pretrained(self._model_path)
+            model = AutoModel.from_pretrained(self._model_path)
         except (OSError, ValueError) as exc:
             raise self._load_error(exc) from None
-        self._model.to(self._device).eval()
+        model.to(self._device).eval()
         if self._device.type == "cuda":
-            self._model.half()
+            model.half()
+        self._model = model  # last: other threads see `loaded` only once the model is ready
 
     @property
     def tokenizer(self):  # type: ignore[no-untyped-def]
         """The model's own tokenizer (the chunker measures budgets with it)."""
         if self._tokenizer is None:
-            from transformers import AutoTokenizer
+            with self._load_lock:
+                if self._tokenizer is None:
+                    from transformers import AutoTokenizer
 
-            try:
-                self._tokenizer = AutoTokenizer.from_pretrained(self._model_path)
-            except (OSError, ValueError) as exc:
-                raise self._load_error(exc) from None
+                    try:
+                        self._tokenizer = AutoTokenizer.from_pretrained(self._model_path)
+                    except (OSError, ValueError) as exc:
+                        raise self._load_error(exc) from None
         return self._tokenizer
 
     def _load_error(self, exc: Exception) -> ConfigError:

@@ -5,7 +5,7 @@ Defined once here; the core, the chat service and the indexer runner update them
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 __all__ = [
     "QUESTIONS",
@@ -18,6 +18,8 @@ __all__ = [
     "INDEX_RUNS",
     "INDEX_DOCUMENTS",
     "ERRORS",
+    "MODEL_LOADS",
+    "STORE_UP",
     "render",
 ]
 
@@ -40,6 +42,9 @@ FEEDBACK_VOTES = Counter("ragbot_feedback_votes_total", "Feedback clicks on answ
 INDEX_RUNS = Counter("ragbot_index_runs_total", "Indexing runs by source and outcome", ["source", "status"])
 INDEX_DOCUMENTS = Counter("ragbot_index_documents_total", "Documents handled by indexing runs", ["source", "change"])
 ERRORS = Counter("ragbot_errors_total", "Failures by kind", ["kind"])
+# Once per model and process: more means two threads raced to load the same weights.
+MODEL_LOADS = Counter("ragbot_model_loads_total", "Model weights loaded into memory", ["model"])
+STORE_UP = Gauge("ragbot_store_up", "1 while the vector store answers probes, 0 while it is unreachable")
 
 
 def render() -> tuple[bytes, str]:

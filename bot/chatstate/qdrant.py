@@ -44,26 +44,44 @@ class QdrantChatState:
     def __init__(self, client: QdrantClient, collection: str, server: bool = True) -> None:
         self.client = client
         self.collection = collection
+        self._server = server
         self._claims = 0
+        self._ready = False
+        self._ready_lock = threading.Lock()
         # A server applies each insert-only upsert atomically; local mode (one process, tests)
         # does not, so there claims are serialised in the process.
         self._claim_lock: contextlib.AbstractContextManager = contextlib.nullcontext() if server else _LOCAL_CLAIMS
-        if not client.collection_exists(collection):
-            try:
-                client.create_collection(collection, vectors_config={})  # payload-only points
-            except UnexpectedResponse:
-                if not client.collection_exists(collection):  # not just another replica winning the race
-                    raise
-            if server:
-                for field in ("kind", "vote"):
-                    client.create_payload_index(collection, field, models.PayloadSchemaType.KEYWORD)
-                client.create_payload_index(collection, "at", models.PayloadSchemaType.FLOAT)
+        try:
+            self._ensure_collection()
+        except Exception as exc:  # Qdrant down at start: serve anyway, make the collection on first use
+            log.warning("chat state collection %s not ready yet (%s); will retry on first use", collection, exc)
+
+    def _ensure_collection(self) -> None:
+        """Create the collection once; retried on each use until Qdrant can be reached."""
+        if self._ready:
+            return
+        with self._ready_lock:
+            if self._ready:
+                return
+            client, collection = self.client, self.collection
+            if not client.collection_exists(collection):
+                try:
+                    client.create_collection(collection, vectors_config={})  # payload-only points
+                except UnexpectedResponse:
+                    if not client.collection_exists(collection):  # not just another replica winning the race
+                        raise
+                if self._server:
+                    for field in ("kind", "vote"):
+                        client.create_payload_index(collection, field, models.PayloadSchemaType.KEYWORD)
+                    client.create_payload_index(collection, "at", models.PayloadSchemaType.FLOAT)
+            self._ready = True
 
     def first_time(self, event_id: str) -> bool:
         point = _point_id("event", event_id)
         token = uuid.uuid4().hex  # per call: a retry landing on this same replica must lose too
         claim = {"kind": "event", "owner": token, "at": time.time()}
         try:
+            self._ensure_collection()
             with self._claim_lock:
                 self.client.upsert(
                     self.collection,
@@ -94,6 +112,7 @@ class QdrantChatState:
         self._put(_point_id("answer", platform, message_id), payload)
 
     def vote(self, platform: str, message_id: str, user_id: str, vote: str) -> FeedbackRecord | None:
+        self._ensure_collection()
         stored = self.client.retrieve(self.collection, [_point_id("answer", platform, message_id)], with_payload=True)
         if not stored:
             return None
@@ -106,15 +125,18 @@ class QdrantChatState:
         return record
 
     def _put(self, point: str, payload: dict[str, Any]) -> None:
+        self._ensure_collection()
         self.client.upsert(self.collection, [models.PointStruct(id=point, vector={}, payload=payload)], wait=True)
 
     def feedback_counts(self) -> dict[str, int]:
+        self._ensure_collection()
         return {
             vote: self.client.count(self.collection, count_filter=_kind("feedback", vote=vote), exact=True).count
             for vote in ("up", "down")
         }
 
     def feedback(self) -> list[FeedbackRecord]:
+        self._ensure_collection()
         records, offset = [], None
         while True:
             points, offset = self.client.scroll(

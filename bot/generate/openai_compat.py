@@ -84,3 +84,7 @@ class OpenAICompatibleGenerator(StreamingGenerator):
             return (choices[0][field].get("content") or "") if choices else ""
         except (KeyError, IndexError, TypeError, AttributeError):
             raise ValueError("not a chat completion") from None
+
+    def close(self) -> None:
+        """Close the connection pool (RagCore.close calls this)."""
+        self._client.close()

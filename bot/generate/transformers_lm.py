@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from bot import metrics
 from bot.config import DEFAULT_GENERATOR_MODEL, GeneratorConfig
 from bot.errors import ConfigError, RagbotError
 from bot.generate.base import StreamingGenerator, build_prompt
@@ -50,10 +51,20 @@ class TransformersGenerator(StreamingGenerator):
         self.cache_dir = cache_dir
         self._model = None
         self._tokenizer = None
+        # Two questions arriving together must not both load (and de-quantise) the weights.
+        self._load_lock = threading.Lock()
+        self._ready = False  # set last: the model is in eval mode on its device
 
     def load(self) -> None:
-        if self._model is not None:
+        """Load the weights once; concurrent callers wait for the first one's load."""
+        if self._ready:
             return
+        with self._load_lock:
+            if not self._ready:
+                self._load()
+                self._ready = True
+
+    def _load(self) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -72,6 +83,7 @@ class TransformersGenerator(StreamingGenerator):
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot load generator model {self.config.model!r}: {exc}") from None
         self._model.to(self.config.device).eval()
+        metrics.MODEL_LOADS.labels("generator").inc()
 
     def _cache_path(self, location: str, gguf_file: str) -> Path:
         source = Path(location) / gguf_file
@@ -106,7 +118,7 @@ class TransformersGenerator(StreamingGenerator):
         inputs = self._tokenizer(build_prompt(question, sources), return_tensors="pt").to(self._model.device)
         streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
         done = threading.Event()
-        failures: list[RuntimeError] = []
+        failures: list[Exception] = []
 
         def run() -> None:
             try:
@@ -120,7 +132,7 @@ class TransformersGenerator(StreamingGenerator):
                         streamer=streamer,
                         stopping_criteria=StoppingCriteriaList([_StopWhenSet(done)]),
                     )
-            except RuntimeError as exc:
+            except Exception as exc:  # any failure must end the stream, or the reader waits forever
                 failures.append(exc)
                 streamer.end()
 
