@@ -10,7 +10,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from bot import metrics
@@ -19,17 +19,21 @@ from bot.chatstate import ChatState, FeedbackRecord, open_chat_state
 from bot.config import Settings
 from bot.conversation import Turn, standalone_question
 from bot.core import RagCore
-from bot.errors import ConfigError, InputError, RagbotError, StoreMismatch, StoreUnavailable
-from bot.logs import new_request_id
+from bot.errors import ConfigError, IndexEmpty, InputError, RagbotError, StoreMismatch, StoreUnavailable
+from bot.logs import new_request_id, redact
 from bot.models import Answer
 from bot.ratelimit import RateLimiter
 from bot.streaming import PartialSink, PartialUpdates
 
-__all__ = ["ChatService", "ChatReply"]
+__all__ = ["ChatService", "ChatReply", "ReindexSummary", "UNREACHABLE_TEXT"]
 
 log = logging.getLogger(__name__)
 
 EMPTY_QUESTION = "Ask me a question about the docs, for example: how do I roll back a deploy?"
+UNREACHABLE_TEXT = (
+    "Sorry, the docs index is unreachable right now, so I can't answer. "
+    "Try again in a few minutes; tell an admin if it persists."
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,18 @@ class ChatReply:
     text: str  # the answer text, or the message to show instead
     answer: Answer | None = None
     question: str = ""  # the standalone question that was answered
+
+
+@dataclass(frozen=True)
+class ReindexSummary:
+    """The outcome of a chat reindex, split by who may see it.
+
+    ``channel`` is for the conversation that asked: it names only sources whose documents that
+    conversation may read (None: post nothing there). ``private`` is for the admin who asked
+    only (ephemeral, or a DM): the full report, or why the run did not start (None: nothing more)."""
+
+    channel: str | None
+    private: str | None = None
 
 
 class ChatService:
@@ -89,31 +105,35 @@ class ChatService:
         except Exception as exc:  # every failure ends in a message to the user, never silence
             metrics.QUESTIONS.labels("error").inc()
             metrics.ERRORS.labels(type(exc).__name__).inc()
-            return ChatReply("error", f"{self.explain(exc)} (ref {rid})")
+            return ChatReply("error", redact(f"{self.explain(exc)} (ref {rid})"))
         finally:
             if updates is not None:
                 await updates.close()
         metrics.QUESTIONS.labels("answered" if answer.answered else "refused").inc()
+        answer = _redacted(answer)
         return ChatReply("answer", answer.text, answer, standalone)
 
     def vote(self, platform: str, message_id: str, user_id: str, vote: str) -> FeedbackRecord | None:
-        """Store a 👍/👎 on a posted answer (one per user and answer); None if the answer is unknown."""
-        record = self.state.vote(platform, message_id, user_id, vote)
+        """Store a 👍/👎 on a posted answer (one per user and answer); None if the answer is unknown
+        or the vote can't be stored now (the chat state is unreachable: logged, not raised)."""
+        try:
+            record = self.state.vote(platform, message_id, user_id, vote)
+        except Exception as exc:
+            log.warning("could not store a vote on %s:%s: %s", platform, message_id, exc)
+            return None
         if record is not None:
             metrics.FEEDBACK_VOTES.labels(vote).inc()
         return record
 
     def explain(self, exc: Exception) -> str:
-        if isinstance(exc, InputError) and "index is empty" in str(exc):
+        """The chat reply for a failure, chosen by the error's type (never its text)."""
+        if isinstance(exc, IndexEmpty):
             return "I can't answer yet: the docs index is empty. An admin can fill it with the reindex command."
         if isinstance(exc, InputError):
             return f"Sorry, I can't use that question: {exc}."
         if isinstance(exc, StoreUnavailable):
             log.warning("store unavailable: %s", exc)
-            return (
-                "Sorry, I can't reach the docs index right now. "
-                "Try again in a few minutes; tell an admin if it persists."
-            )
+            return UNREACHABLE_TEXT
         if isinstance(exc, StoreMismatch | ConfigError):
             log.error("configuration problem: %s", exc)
             return "Sorry, I'm misconfigured and can't answer. An admin can see the details in my logs."
@@ -124,24 +144,47 @@ class ChatService:
         return "Sorry, something went wrong while answering. An admin can see the details in my logs."
 
     def remember(self, platform: str, message_id: str, reply: ChatReply) -> None:
-        if reply.answer is not None:
-            sources = [c.url for c in reply.answer.citations]
+        """Keep a posted answer for feedback; losing it (chat state unreachable) only costs its votes."""
+        if reply.answer is None:
+            return
+        sources = [c.url for c in reply.answer.citations]
+        try:
             self.state.remember_answer(platform, message_id, reply.question, reply.answer.text, sources)
+        except Exception as exc:
+            log.warning("could not remember answer %s:%s for feedback: %s", platform, message_id, exc)
 
-    async def reindex(self, source: str | None) -> str:
-        """Run one indexing pass (all sources, or one) and describe the outcome in a line per source."""
+    async def reindex(self, source: str | None, sets: Collection[str] | None = None) -> ReindexSummary:
+        """Run one indexing pass (all sources, or one) and describe it in a line per source.
+
+        With ``sets`` (the document sets of the conversation that asked), the channel version
+        names only sources whose documents that conversation may read; the rest, and any reason
+        the run did not start, go to the admin privately. Never raises: a chat command always
+        gets an answer."""
         from indexer.runner import run_index
 
+        rid = new_request_id()
         try:
             names = [self.settings.source(source).name] if source else None
             reports = await asyncio.to_thread(run_index, self.settings, self.core.store, self.core.embedder, names)
-        except RagbotError as exc:
-            return f"Reindex not started: {exc}"
-        lines = []
-        for r in reports:
-            lines.append(r.summary())
-            lines.extend(f"  {error}" for error in r.errors[:5])
-        return "\n".join(lines)
+        except RagbotError as exc:  # unknown source, already running, store down: the admin can act on it
+            log.warning("reindex not started: %s", exc)
+            return ReindexSummary(None, redact(f"Reindex not started: {exc}"))
+        except Exception as exc:
+            log.exception("reindex failed unexpectedly (ref %s)", rid, exc_info=exc)
+            return ReindexSummary(
+                None,
+                f"Reindex failed: an unexpected {type(exc).__name__}. The details are in the bot's logs "
+                f"(ref {rid}); `ragbot index` on the server shows the error too.",
+            )
+        readable = {s.name for s in self.settings.sources if sets is None or set(s.sets) & set(sets)}
+        full = _report_lines(reports)
+        shown = [r for r in reports if r.name in readable]
+        if len(shown) == len(reports):
+            return ReindexSummary(redact(full))
+        hidden = len(reports) - len(shown)
+        channel = _report_lines(shown) if shown else "Nothing this channel can read was reindexed."
+        channel += f"\n({hidden} more source(s) this channel can't read: details sent to the admin who asked.)"
+        return ReindexSummary(redact(channel), redact(full))
 
     def sets_for(self, conversation: Conversation) -> frozenset[str]:
         return sets_for(self.settings.access, conversation)
@@ -150,6 +193,21 @@ class ChatService:
         return f"This conversation can search: {describe_sets(self.sets_for(conversation))}."
 
     def status_text(self) -> str:
+        """What is indexed, per source, for admins; never raises (a chat command always gets an answer)."""
+        try:
+            return redact(self._status_lines())
+        except StoreUnavailable as exc:
+            log.warning("status: %s", exc)
+            return f"Status unavailable: {UNREACHABLE_TEXT}"
+        except RagbotError as exc:
+            return redact(f"Status unavailable: {exc}")
+        except Exception as exc:
+            rid = new_request_id()
+            log.exception("status failed unexpectedly (ref %s)", rid, exc_info=exc)
+            kind = type(exc).__name__
+            return f"Status unavailable: an unexpected {kind}; the details are in the bot's logs (ref {rid})."
+
+    def _status_lines(self) -> str:
         from indexer.runs import RunLog
 
         runs = RunLog(self.settings.data_dir).last_runs()
@@ -163,3 +221,19 @@ class ChatService:
         votes = self.state.feedback_counts()
         lines.append(f"Feedback: {votes['up']} helpful, {votes['down']} not helpful.")
         return "\n".join(lines)
+
+
+def _report_lines(reports: list) -> str:  # type: ignore[type-arg]
+    lines = []
+    for r in reports:
+        lines.append(r.summary())
+        lines.extend(f"  {error}" for error in r.errors[:5])
+    return "\n".join(lines)
+
+
+def _redacted(answer: Answer) -> Answer:
+    """The answer with secrets masked in everything that is posted (text, titles, snippets, links)."""
+    citations = [
+        replace(c, title=redact(c.title), url=redact(c.url), snippet=redact(c.snippet)) for c in answer.citations
+    ]
+    return replace(answer, text=redact(answer.text), citations=citations)

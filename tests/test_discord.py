@@ -178,4 +178,4 @@ def test_store_down_ends_in_a_friendly_error(
         (followup,) = bot.fake.wait_for(lambda: bot.followups(interaction["token"]))
     finally:
         bot.close()
-    assert "can't reach the docs index" in followup["content"]
+    assert "docs index is unreachable right now" in followup["content"]

@@ -335,7 +335,7 @@ def test_store_down_ends_in_a_friendly_error_in_the_thread(
         update = answer_for(bot, event)
     finally:
         bot.close()
-    assert "can't reach the docs index" in update["text"]
+    assert "docs index is unreachable right now" in update["text"]
 
 
 def test_socket_mode_answers_an_events_api_envelope(loop: LoopThread, core: RagCore, tmp_path: Path) -> None:
@@ -410,3 +410,93 @@ def test_a_slack_429_is_retried(slack: SlackBot) -> None:
         lambda: [u for u in slack.fake.calls_to("chat.update") if u["ts"] == first["ts"]][1:]
     )
     assert "nit:" in attempts[0]["text"]
+
+
+def test_a_document_quoting_a_broadcast_mention_notifies_nobody(loop: LoopThread, tmp_path: Path) -> None:
+    from conftest import handbook_config, run_cli
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "outages.md").write_text(
+        "# Outages\n\n## Telling people\n\nWhen production is down, post <!channel> outage in #general "
+        "and <!here> in #support within 10 minutes.\n",
+        encoding="utf-8",
+    )
+    config = handbook_config(tmp_path, docs)
+    assert run_cli("--config", str(config), "index").returncode == 0
+    rag = RagCore(load_settings(config))
+    bot = SlackBot(loop, ChatService(rag, SqliteChatState(tmp_path / "state")))
+    try:
+        event = mention("who do I tell when production is down?")
+        bot.event(event)
+        update = answer_for(bot, event)
+    finally:
+        bot.close()
+        rag.close()
+
+    assert "10 minutes" in update["text"]
+    everything = json.dumps(update)
+    assert "<!channel>" not in everything and "<!here>" not in everything
+    assert "&lt;!channel&gt;" in update["text"]  # the fallback text, which Slack parses for mentions too
+
+
+def _two_source_core(tmp_path: Path) -> RagCore:
+    """A public source and an HR source that only channel CHR may read; HR has a file that fails."""
+    public, hr = tmp_path / "public", tmp_path / "hr"
+    public.mkdir()
+    hr.mkdir()
+    (public / "welcome.md").write_text("# Welcome\n\nThe office opens at 9.\n")
+    (hr / "benefits.md").write_text("# Benefits\n\nHealth insurance starts on day one.\n")
+    (hr / "layoff-list-2027-names.md").write_text("")  # empty: skipped, with its name in the report
+    config = tmp_path / "ragbot.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n'
+        '[access]\ndefault = ["public"]\n[[access.rules]]\nslack_channel = "CHR"\nsets = ["hr"]\n'
+        f'[[sources]]\nname = "docs"\ntype = "files"\npath = "{public}"\n'
+        f'[[sources]]\nname = "people"\ntype = "files"\npath = "{hr}"\nsets = ["hr"]\n'
+    )
+    return RagCore(load_settings(config))
+
+
+def test_reindex_in_a_public_channel_names_only_what_that_channel_may_read(loop: LoopThread, tmp_path: Path) -> None:
+    core = _two_source_core(tmp_path)
+    bot = SlackBot(loop, ChatService(core, SqliteChatState(tmp_path / "s")), admins=frozenset({"UADMIN"}))
+    try:
+        fields = command("reindex", "UADMIN")  # in C1, a public channel: default sets, ["public"]
+        fields["response_url"] = f"{bot.fake.url}/respond/pub"
+        _, ack, _ = bot.form(fields)
+        posted = bot.fake.wait_for(
+            lambda: (lambda c: c if len(c) >= 2 else None)(bot.fake.calls_to("response_url:pub"))
+        )
+    finally:
+        bot.close()
+        core.close()
+    (channel,) = [p for p in posted if p["response_type"] == "in_channel"]
+    (private,) = [p for p in posted if p["response_type"] == "ephemeral"]
+    assert json.loads(ack)["response_type"] == "ephemeral"
+    assert "docs: done" in channel["text"] and "1 more source(s) this channel can't read" in channel["text"]
+    assert "people" not in channel["text"] and "layoff" not in channel["text"]
+    assert "people: done" in private["text"] and "layoff-list-2027-names.md: skipped" in private["text"]
+
+
+def test_reindex_and_status_answer_in_chat_even_when_something_unexpected_breaks(
+    loop: LoopThread, tmp_path: Path
+) -> None:
+    core = _two_source_core(tmp_path)
+    data = core.settings.data_dir
+    (data / "locks" / "index-docs.lock").mkdir(parents=True)  # the run's lock file can't be opened: an OSError
+    (data / "runs.jsonl").mkdir()  # and the run log can't be read
+    bot = SlackBot(loop, ChatService(core, SqliteChatState(tmp_path / "s")), admins=frozenset({"UADMIN"}))
+    try:
+        fields = command("reindex docs", "UADMIN")
+        fields["response_url"] = f"{bot.fake.url}/respond/broken"
+        bot.form(fields)
+        (reply,) = bot.fake.wait_for(lambda: bot.fake.calls_to("response_url:broken"))
+        status, body, _ = bot.form(command("status", "UADMIN"))
+    finally:
+        bot.close()
+        core.close()
+    assert reply["response_type"] == "ephemeral"
+    assert "Reindex failed: an unexpected IsADirectoryError" in reply["text"] and "logs" in reply["text"]
+    assert "Traceback" not in reply["text"]
+    assert status == 200 and "Status unavailable: an unexpected IsADirectoryError" in json.loads(body)["text"]

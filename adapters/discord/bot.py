@@ -129,8 +129,18 @@ class RagbotDiscord(discord.Client):
             if not await self._admin_only(interaction):
                 return
             await interaction.response.defer(thinking=True)
-            summary = await self.service.reindex(source)
-            await interaction.followup.send(f"Reindex finished:\n```\n{summary[:1900]}\n```")
+            conversation = conversation_of(interaction.channel, interaction.guild_id, interaction.channel_id)
+            sets = None if conversation.is_dm else self.service.sets_for(conversation)
+            summary = await self.service.reindex(source, sets)
+            # The first followup replaces the public "thinking" message: it only ever says what
+            # this channel may read. Anything more goes in a second, ephemeral followup.
+            if summary.channel is not None:
+                await interaction.followup.send(f"Reindex finished:\n```\n{summary.channel[:1900]}\n```")
+            else:
+                await interaction.followup.send("Reindex did not run; the reason was sent to the admin who asked.")
+            if summary.private is not None:
+                private = f"Only you can see this:\n```\n{summary.private[:1900]}\n```"
+                await interaction.followup.send(private, ephemeral=True)
 
         @self.tree.command(name="status", description="Show what is indexed (admins)")
         async def status(interaction: discord.Interaction) -> None:

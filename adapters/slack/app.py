@@ -190,9 +190,15 @@ class _Handlers:
             await ack(response_type="ephemeral", text=escape(self.service.sets_text(conversation)))
             return
         target = args[0] if args else None
-        await ack(response_type="in_channel", text=f"Reindexing {escape(target or 'all sources')}…")
-        summary = await self.service.reindex(target)
-        await respond(response_type="in_channel", text=f"Reindex finished:\n```{escape(summary)}```")
+        # Ephemeral: the source named may be one this channel must not learn about.
+        await ack(response_type="ephemeral", text=f"Reindexing {escape(target or 'all sources')}…")
+        conversation = await self._conversation(client, command["channel_id"], None)
+        sets = None if conversation.is_dm else self.service.sets_for(conversation)
+        summary = await self.service.reindex(target, sets)
+        if summary.channel is not None:
+            await respond(response_type="in_channel", text=f"Reindex finished:\n```{escape(summary.channel)}```")
+        if summary.private is not None:
+            await respond(response_type="ephemeral", text=f"Only you can see this:\n```{escape(summary.private)}```")
 
     async def _is_admin(self, client: AsyncWebClient, user_id: str) -> bool:
         if self.slack.admin_user_ids:
