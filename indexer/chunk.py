@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.blocks import LIST_MARK, is_table_rule, split_blocks
 from bot.config import ChunkingConfig
 from bot.models import Chunk, Document, ParsedDocument
 
@@ -24,7 +25,8 @@ _SPECIAL_TOKENS = 2  # [CLS] and [SEP]
 class _Piece:
     text: str
     tokens: int
-    paragraph: int  # pieces of one paragraph are rejoined with a space, others with a blank line
+    paragraph: int  # pieces of one block are rejoined with ``separator``, others with a blank line
+    separator: str = " "
 
 
 class Chunker:
@@ -70,20 +72,65 @@ class Chunker:
         return _pack(pieces, budget, min(self.config.overlap_tokens, budget // 4))
 
     def _pieces(self, text: str, budget: int) -> list[_Piece]:
-        """Sentences of each paragraph; token windows for a sentence over the budget.
+        """Sentences of paragraphs, items of lists, rows of tables, whole code blocks; token
+        windows for anything over the budget.
 
-        Sentence-sized pieces let the overlap carry whole sentences across a boundary.
-        """
+        Sentence-sized pieces let the overlap carry whole sentences across a boundary; list
+        items and table rows stay on their own lines, a code block stays fenced, and a table
+        split across chunks repeats its header so every row keeps its column names."""
         pieces: list[_Piece] = []
-        paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
-        for number, paragraph in enumerate(paragraphs):
-            sentences = [s for s in _SENTENCE_END.split(paragraph) if s.strip()]
-            for sentence, count in zip(sentences, self.count_tokens(sentences)):
+        for number, block in enumerate(split_blocks(text)):
+            if block.kind == "code":
+                pieces.extend(self._code_pieces(block.lines, budget, number))
+                continue
+            if block.kind == "table":
+                pieces.extend(self._table_pieces(block.lines, budget, number))
+                continue
+            if block.kind == "list":
+                parts, separator = _list_items(block.lines), "\n"
+            else:
+                parts, separator = [s for s in _SENTENCE_END.split(" ".join(block.lines)) if s.strip()], " "
+            for part, count in zip(parts, self.count_tokens(parts)):
                 if count <= budget:
-                    pieces.append(_Piece(sentence, count, number))
+                    pieces.append(_Piece(part, count, number, separator))
                 else:
-                    pieces.extend(self._windows(sentence, budget, number))
-        return pieces
+                    pieces.extend(self._windows(part, budget, number))
+        return _glue_lead_ins(pieces, budget)
+
+    def _code_pieces(self, lines: tuple[str, ...], budget: int, paragraph: int) -> list[_Piece]:
+        """A fenced block, or fenced groups of its lines when it is over the budget."""
+        fence, body = lines[0], list(lines[1:-1])
+        groups: list[list[str]] = [[]]
+        for line, count in zip(body, self.count_tokens(body) if body else []):
+            group_text = "\n".join([fence, *groups[-1], line, fence])
+            if groups[-1] and self.count_tokens([group_text])[0] > budget:
+                groups.append([])
+            if count + 4 > budget:  # one line longer than a chunk: it is cut into windows
+                groups[-1].extend(window.text for window in self._windows(line, budget - 4, paragraph))
+            else:
+                groups[-1].append(line)
+        texts = ["\n".join([fence, *group, fence[:3]]) for group in groups]
+        return [
+            _Piece(text, count, -(paragraph * 1000 + i + 1))
+            for i, (text, count) in enumerate(zip(texts, self.count_tokens(texts)))
+        ]
+
+    def _table_pieces(self, lines: tuple[str, ...], budget: int, paragraph: int) -> list[_Piece]:
+        """Rows packed under the budget, each group led by the header (and its rule) if there is one."""
+        header = list(lines[:2]) if len(lines) > 1 and is_table_rule(lines[1]) else []
+        rows = list(lines[len(header) :])
+        groups: list[list[str]] = []
+        for row in rows:
+            candidate = [*header, *(groups[-1][len(header) :] if groups else []), row]
+            if groups and self.count_tokens(["\n".join(candidate)])[0] <= budget // 2:
+                groups[-1].append(row)
+            else:
+                groups.append([*header, row])
+        texts = ["\n".join(group) for group in groups] or ["\n".join(lines)]
+        return [
+            _Piece(text, count, -(paragraph * 1000 + i + 1))
+            for i, (text, count) in enumerate(zip(texts, self.count_tokens(texts)))
+        ]
 
     def _windows(self, text: str, budget: int, paragraph: int) -> list[_Piece]:
         encoded = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
@@ -99,7 +146,7 @@ def _join(pieces: list[_Piece]) -> str:
     parts: list[str] = []
     for i, piece in enumerate(pieces):
         if i:
-            parts.append(" " if piece.paragraph == pieces[i - 1].paragraph else "\n\n")
+            parts.append(piece.separator if piece.paragraph == pieces[i - 1].paragraph else "\n\n")
         parts.append(piece.text)
     return "".join(parts)
 
@@ -127,3 +174,37 @@ def _pack(pieces: list[_Piece], budget: int, overlap: int) -> list[str]:
     if current:
         chunks.append(_join(current))
     return chunks
+
+
+def _list_items(lines: tuple[str, ...]) -> list[str]:
+    """Each item with its continuation lines (a wrapped item, a nested item's text)."""
+    items: list[str] = []
+    for line in lines:
+        if LIST_MARK.match(line) or not items:
+            items.append(line)
+        else:
+            items[-1] += "\n" + line
+    return items
+
+
+def _glue_lead_ins(pieces: list[_Piece], budget: int) -> list[_Piece]:
+    """A sentence that introduces a block ("In Slack, run:") travels with the block's first
+    piece, so no chunk boundary separates an instruction from the command it announces."""
+    glued: list[_Piece] = []
+    for piece in pieces:
+        previous = glued[-1] if glued else None
+        if (
+            previous is not None
+            and previous.text.rstrip().endswith(":")
+            and previous.paragraph != piece.paragraph
+            and _starts_block(piece.text)
+            and previous.tokens + piece.tokens + 2 <= budget
+        ):
+            glued[-1] = _Piece(f"{previous.text}\n\n{piece.text}", previous.tokens + piece.tokens + 2, piece.paragraph)
+            continue
+        glued.append(piece)
+    return glued
+
+
+def _starts_block(text: str) -> bool:
+    return text.startswith(("```", "~~~", "|")) or bool(LIST_MARK.match(text))

@@ -7,10 +7,11 @@ citation can link to the exact section.
 from __future__ import annotations
 
 import re
+import textwrap
 import unicodedata
 from pathlib import PurePosixPath
 
-from bs4 import BeautifulSoup, Tag
+from bs4 import BeautifulSoup, Comment, Tag
 from markdown_it import MarkdownIt
 
 from bot.models import Document, ParsedDocument, Section
@@ -87,8 +88,13 @@ def parse_markdown(text: str, fallback_title: str) -> ParsedDocument:
 
 
 def _strip_inline_markdown(text: str) -> str:
+    """Heading text as a reader sees it: links and emphasis markers go, identifiers stay whole.
+
+    An underscore inside a word (``ERR_CONN_RESET``, ``max_retries``) is part of the name, not
+    emphasis, so only underscores at a word's edge are dropped."""
     text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    return re.sub(r"[`*_]", "", text).strip()
+    text = re.sub(r"[`*]", "", text)
+    return re.sub(r"(?<!\w)_+|_+(?!\w)", "", text).strip()
 
 
 def _unique(slug: str, seen: dict[str, int]) -> str:
@@ -141,8 +147,44 @@ def parse_rst(text: str, fallback_title: str) -> ParsedDocument:
         while path and path[-1][0] >= level:
             path.pop()
         path.append((level, heading))
-        _add(sections, tuple(h for _, h in path), docutils_slug(heading), "\n".join(lines[body_start:body_end]))
+        body = _rst_literal_blocks("\n".join(lines[body_start:body_end]))
+        _add(sections, tuple(h for _, h in path), docutils_slug(heading), body)
     return ParsedDocument(title=title or fallback_title, sections=_drop_title_only(sections, title))
+
+
+_RST_CODE_DIRECTIVE = re.compile(r"^\.\. (?:code-block|code|sourcecode)::.*$")
+
+
+def _rst_literal_blocks(body: str) -> str:
+    """``text::`` / ``.. code-block::`` followed by an indented block -> ``text:`` and a fenced block.
+
+    Every parser hands the chunker the same Markdown-like structure (fences, ``- `` items,
+    ``|`` rows), so the answer side has one format to read."""
+    lines = body.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        opens = line.rstrip().endswith("::") or _RST_CODE_DIRECTIVE.match(line.strip())
+        j = i + 1
+        while j < len(lines) and not lines[j].strip():
+            j += 1
+        if not opens or j >= len(lines) or not lines[j].startswith((" ", "\t")):
+            out.append(line)
+            i += 1
+            continue
+        if not _RST_CODE_DIRECTIVE.match(line.strip()):
+            lead = line.rstrip()[:-2].rstrip()
+            if lead:
+                out.append(lead + ":")
+        block: list[str] = []
+        while j < len(lines) and (not lines[j].strip() or lines[j].startswith((" ", "\t"))):
+            if not lines[j].strip().startswith(":") or block:  # directive options (:linenos:) are not code
+                block.append(lines[j])
+            j += 1
+        out.extend(["", "```", *textwrap.dedent("\n".join(block)).strip("\n").split("\n"), "```", ""])
+        i = j
+    return "\n".join(out)
 
 
 # -- HTML ------------------------------------------------------------------------------
@@ -161,13 +203,17 @@ def parse_html(content: bytes, fallback_title: str) -> ParsedDocument:
         if tag.name not in ("body", "html", "main", "article"):
             tag.decompose()
     root = soup.find("main") or soup.find(attrs={"role": "main"}) or soup.find("article") or soup.body or soup
+    _keep_structure(soup, root)
     headings: list[tuple[int, str, str | None]] = []
     for n, heading in enumerate(root.find_all(_HEADINGS)):
         text = heading.get_text(" ", strip=True)
         headings.append((int(heading.name[1]), text, _html_anchor(heading)))
         heading.replace_with(soup.new_string("\n" + _MARK.format(n) + "\n"))
-    for block in root.find_all(["p", "li", "pre", "tr", "dt", "dd", "div", "section", "blockquote", "br", "table"]):
+    for block in root.find_all(_LINE_BLOCKS):
         block.insert_after(soup.new_string("\n"))
+    for block in root.find_all(_PARAGRAPH_BLOCKS):
+        inside_item = block.name == "p" and isinstance(block.parent, Tag) and block.parent.name == "li"
+        block.insert_after(soup.new_string(" " if inside_item else "\n\n"))
     flat = root.get_text()
     parts = _MARK_RE.split(flat)
     h1 = next((text for level, text, _ in headings if level == 1), None)
@@ -182,6 +228,51 @@ def parse_html(content: bytes, fallback_title: str) -> ParsedDocument:
         path.append((level, text))
         _add(sections, tuple(h for _, h in path), anchor, parts[index + 1])
     return ParsedDocument(title=title, sections=_drop_title_only(sections, title))
+
+
+_LINE_BLOCKS = ["li", "dt", "dd", "br"]
+_PARAGRAPH_BLOCKS = ["p", "div", "section", "blockquote", "ul", "ol", "dl"]
+
+
+def _keep_structure(soup: BeautifulSoup, root: Tag) -> None:
+    """Rewrite lists, code blocks and tables as Markdown-like text before the page is flattened.
+
+    Facts live in these blocks (the command after "run:", the row of a price table); flattened
+    to bare lines they lose what ties them together. Whitespace inside running text is folded
+    as a browser folds it; inside ``<pre>`` it is kept."""
+    for text in root.find_all(string=True):
+        if text.find_parent("pre") is None and not isinstance(text, Comment):
+            text.replace_with(re.sub(r"\s+", " ", str(text)))
+    for pre in root.find_all("pre"):
+        code = pre.get_text().strip("\n")
+        pre.replace_with(soup.new_string(f"\n\n```\n{code}\n```\n\n"))
+    for table in root.find_all("table"):
+        if table.find("table") is None:  # layout tables holding tables are flattened as text
+            table.replace_with(soup.new_string(f"\n\n{_markdown_table(table)}\n\n"))
+    for item in root.find_all("li"):
+        parent = item.find_parent(["ol", "ul"])
+        if parent is not None and parent.name == "ol":
+            marker = f"{len(item.find_previous_siblings('li')) + 1}. "
+        else:
+            marker = "- "
+        item.insert(0, soup.new_string(marker))
+
+
+def _markdown_table(table: Tag) -> str:
+    """One ``| a | b |`` line per row; the first row is the header when it holds <th> cells."""
+    rows = []
+    for row in table.find_all("tr"):
+        cells = [
+            " ".join(cell.get_text(" ", strip=True).split()).replace("|", "/") for cell in row.find_all(["th", "td"])
+        ]
+        if any(cells):
+            rows.append((row.find("th") is not None, cells))
+    if not rows:
+        return ""
+    lines = ["| " + " | ".join(cells) + " |" for _, cells in rows]
+    if rows[0][0]:
+        lines.insert(1, "|" + "---|" * len(rows[0][1]))
+    return "\n".join(lines)
 
 
 def _clean_title(title: str) -> str:
@@ -213,7 +304,14 @@ def parse_text(text: str, fallback_title: str) -> ParsedDocument:
 
 # -- shared ----------------------------------------------------------------------------
 def _normalise(text: str) -> str:
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    """Blanks at line ends and runs of blank lines go; indentation stays only inside code fences."""
+    lines: list[str] = []
+    in_fence = False
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if line.strip().startswith(("```", "~~~")):
+            in_fence = not in_fence
+            line = line.strip()
+        lines.append(line.rstrip() if in_fence else line.strip())
     text = "\n".join(lines)
     text = re.sub(r"[ \t]+\n", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text)

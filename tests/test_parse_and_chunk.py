@@ -108,3 +108,69 @@ def test_a_paragraph_without_breaks_is_still_split(embedder: Embedder) -> None:
 
     assert len(chunks) > 10
     assert all(len(embedder.tokenizer(c.embedding_text)["input_ids"]) <= 64 for c in chunks)
+
+
+def test_markdown_headings_keep_identifiers_verbatim_with_the_anchor_github_gives() -> None:
+    parsed = parse_document(doc("d.md", "markdown", "# Dev\n\n### Tests fail with ERR_CONN_RESET\n\nStart Redis.\n"))
+
+    (section,) = parsed.sections
+    assert section.heading_path == ("Tests fail with ERR_CONN_RESET",)
+    assert section.anchor == "tests-fail-with-err_conn_reset"  # what github.com renders for that heading
+
+
+def test_html_lists_code_blocks_and_tables_keep_their_structure() -> None:
+    html = """<html><body><main><h1>Travel</h1><h2 id="hotels">Hotels</h2>
+    <p>Pick a hotel from the Roam list.
+       Nightly caps:</p>
+    <table><thead><tr><th>City</th><th>Nightly cap</th></tr></thead>
+    <tbody><tr><td>London</td><td>EUR 240</td></tr></tbody></table>
+    <p>In Slack, run:</p><div class="highlight"><pre>/incident declare
+  --sev 1</pre></div>
+    <ul><li><p>First item</p></li><li>Second item</li></ul>
+    <ol><li>one</li><li>two</li></ol></main></body></html>"""
+
+    (section,) = parse_document(doc("t.html", "html", html)).sections
+
+    assert section.text == (
+        "Pick a hotel from the Roam list. Nightly caps:\n\n"
+        "| City | Nightly cap |\n|---|---|\n| London | EUR 240 |\n\n"
+        "In Slack, run:\n\n```\n/incident declare\n  --sev 1\n```\n\n"
+        "- First item\n- Second item\n\n1. one\n2. two"
+    )
+
+
+def test_rst_literal_blocks_become_fenced_code() -> None:
+    rst = (
+        "Title\n=====\n\nBuild it::\n\n    make build\n    make test\n\n"
+        "Then ship.\n\n.. code-block:: python\n\n   print(1)\n"
+    )
+
+    (section,) = parse_document(doc("r.rst", "rst", rst)).sections
+
+    assert section.text == "Build it:\n\n```\nmake build\nmake test\n```\n\nThen ship.\n\n```\nprint(1)\n```"
+
+
+def test_a_lead_in_stays_in_the_chunk_of_the_block_it_introduces(embedder: Embedder) -> None:
+    filler = " ".join(f"Sentence {i} talks about something unrelated to the command." for i in range(14))
+    text = f"# Ops\n\n## Incidents\n\n{filler} To open an incident, run:\n\n```\n/incident declare sev2\n```\n"
+    chunker = Chunker(embedder.tokenizer, ChunkingConfig(max_tokens=128, overlap_tokens=0))
+    document = doc("ops.md", "markdown", text)
+
+    chunks = chunker.chunk(document, parse_document(document))
+
+    assert len(chunks) > 1
+    holding = [c.text for c in chunks if "/incident declare" in c.text]
+    assert holding and all("To open an incident, run:\n\n```\n/incident declare sev2\n```" in t for t in holding)
+
+
+def test_a_table_split_across_chunks_repeats_its_header(embedder: Embedder) -> None:
+    rows = "\n".join(f"| city-{i} | {100 + i} EUR | approved by the travel team |" for i in range(60))
+    text = f"# Travel\n\n## Caps\n\n| City | Cap | Note |\n|---|---|---|\n{rows}\n"
+    chunker = Chunker(embedder.tokenizer, ChunkingConfig(max_tokens=128, overlap_tokens=0))
+    document = doc("caps.md", "markdown", text)
+
+    chunks = chunker.chunk(document, parse_document(document))
+
+    assert len(chunks) > 2
+    assert all(c.text.startswith("| City | Cap | Note |\n|---|---|---|\n") for c in chunks)
+    assert all(f"| city-{i} |" in " ".join(c.text for c in chunks) for i in range(60))
