@@ -76,7 +76,13 @@ def indexed_handbook(prefix: str, chat_limits: bool = False) -> Path:
         f'path = "{REPO / "samples" / "handbook"}"\nbase_url = "https://handbook.acme.example/"\n'
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "index"], check=True, env=env, cwd=REPO)
+    subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), "index"],
+        check=True,
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,  # callers print JSON reports on stdout
+    )
     return config
 
 

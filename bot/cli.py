@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", help='JSONL: {"question", "expected_urls", "answer_contains"?, "answerable"?}')
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--k", type=int, help="source documents per answer")
+    evaluate.add_argument(
+        "--explain", action="store_true", help="list the misses with the answer-or-refuse decision's inputs"
+    )
 
     sets = commands.add_parser("sets", help="show which document sets a chat conversation may search")
     where = sets.add_mutually_exclusive_group(required=True)
@@ -120,7 +123,11 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _print_json(payload: dict[str, Any]) -> None:
-    print(json.dumps(payload, ensure_ascii=False))
+    """One JSON object on stdout, redacted like every other line the CLI prints: source errors
+    quote servers' replies, which can echo credentials."""
+    from bot.logs import redact
+
+    print(redact(json.dumps(payload, ensure_ascii=False)))
 
 
 # -- index -----------------------------------------------------------------------------
@@ -232,7 +239,10 @@ class _Progress:
 
 def _print_index_table(reports, seconds: float) -> None:  # type: ignore[no-untyped-def]
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
+
+    from bot.logs import redact
 
     table = Table(title=f"Indexed in {seconds:.1f} s")
     columns = ("source", "fetched", "added", "updated", "deleted", "unchanged", "failed", "chunks embedded", "errors")
@@ -258,7 +268,7 @@ def _print_index_table(reports, seconds: float) -> None:  # type: ignore[no-unty
         if not r.complete and not r.failed:
             console.print(f"[yellow]{r.name}[/]: the listing was incomplete, so nothing was deleted", markup=True)
         for error in r.errors:
-            console.print(f"[yellow]{r.name}[/]: {error}", markup=True, highlight=False)
+            console.print(f"[yellow]{r.name}[/]: {escape(redact(error))}", markup=True, highlight=False)
 
 
 # -- ask -------------------------------------------------------------------------------
@@ -385,7 +395,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from bot.core import RagCore
-    from bot.evaluation import evaluate, load_cases, summarise
+    from bot.evaluation import evaluate, load_cases, misses, summarise
 
     path = Path(args.file)
     if not path.is_file():
@@ -394,23 +404,46 @@ def cmd_eval(args: argparse.Namespace) -> int:
     settings = _settings(args)
     core = RagCore(settings)
     try:
-        summary = summarise(evaluate(core, cases, k=args.k))
+        results = evaluate(core, cases, k=args.k)
     finally:
         core.close()
+    summary = summarise(results)
     if args.json:
-        _print_json(summary)
+        _print_json({**summary, "misses": misses(results)} if args.explain else summary)
         return 0
     from rich.console import Console
     from rich.table import Table
 
+    console = Console()
     table = Table(title=f"{path.name}: {summary['questions']} questions")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in summary.items():
         if key != "questions":
             table.add_row(key, "n/a" if value is None else f"{value:g}")
-    Console().print(table)
+    console.print(table)
+    if args.explain:
+        _print_misses(console, misses(results))
     return 0
+
+
+def _print_misses(console: Any, rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"misses: {len(rows)}", show_lines=True)
+    for column in ("question", "miss", "rank", "p(answer)", "signals", "answer"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        signals = {k: v for k, v in row["decision"].items() if k != "probability"}
+        table.add_row(
+            row["question"],
+            row["miss"],
+            str(row["rank"] or "-"),
+            f"{row['decision'].get('probability', 0):.2f}",
+            " ".join(f"{k}={v:g}" for k, v in signals.items()),
+            row["answer"][:160],
+        )
+    console.print(table)
 
 
 # -- sets ------------------------------------------------------------------------------

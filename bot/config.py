@@ -291,9 +291,12 @@ class RetrievalConfig(_Section):
     # and latency and did not help Gemma 270M (docs/benchmarks.md section 11); larger served models may
     # use the extra context.
     neighbours: int = Field(default=0, ge=0, le=3)
-    # How keyword matches take part in ranking on hybrid collections: "rrf" always, "identifiers"
-    # only for questions naming identifiers (ERR_CONN_RESET, os.path.join), "dense" never.
-    fusion: Literal["rrf", "identifiers", "dense"] = "rrf"
+    # How keyword matches take part in ranking on hybrid collections: "weighted" reciprocal rank,
+    # the keyword list voting keyword_weight as much as the dense one (chosen on the tuning sets,
+    # docs/benchmarks.md); "rrf" equal votes; "identifiers" only for questions naming identifiers
+    # (ERR_CONN_RESET, os.path.join); "dense" never.
+    fusion: Literal["weighted", "rrf", "identifiers", "dense"] = "weighted"
+    keyword_weight: float = Field(default=0.25, ge=0, le=4)
     # Answer or say "not in the docs": "learned" weighs several signals (bot/answerability.py);
     # "threshold" answers when any source's cosine reaches min_score (the behaviour before 0.2).
     answerability: Literal["learned", "threshold"] = "learned"

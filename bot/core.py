@@ -13,12 +13,17 @@ from collections.abc import Callable, Collection
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
+
 from bot import metrics
+from bot.answerability import Decision, load_model, signals_for
 from bot.config import Settings
 from bot.embedder import Embedder
 from bot.errors import IndexEmpty, InputError
 from bot.generate import Generator, make_generator
 from bot.generate.base import declines, keep_valid_citations
+from bot.generate.extractive import ExtractiveGenerator, ScoredUnit, UnitRanker, render_units, select_units
+from bot.generate.guard import degenerate
 from bot.models import Answer, Citation
 from bot.retriever import RetrievedSource, Retriever
 from bot.sparse import identifiers
@@ -88,7 +93,14 @@ class RagCore:
         retrieval = self.settings.retrieval
         return self._part(
             "retriever",
-            lambda: Retriever(self.store, self.embedder, hybrid=retrieval.hybrid, neighbours=retrieval.neighbours),
+            lambda: Retriever(
+                self.store,
+                self.embedder,
+                hybrid=retrieval.hybrid,
+                neighbours=retrieval.neighbours,
+                fusion=retrieval.fusion,
+                keyword_weight=retrieval.keyword_weight,
+            ),
         )
 
     @property
@@ -138,12 +150,15 @@ class RagCore:
         if not sources and self.store.count() == 0:  # counted only when nothing came back
             raise IndexEmpty(_EMPTY_INDEX)
         names = identifiers(question)
-        relevant = _renumbered([s for s in sources if self._relevant(names, s)])
         if sources:
             metrics.TOP_SCORE.observe(max(s.score for s in sources))
+        with metrics.STAGE_SECONDS.labels("select").time():
+            units = self.ranker.rank(question, sources)
+            decision = self._decide(question, names, sources, units)
+        relevant, units = _renumbered(self._citable(names, sources) if decision.answer else [], units)
         metrics.RETRIEVAL_HITS.inc(len(relevant))
         with metrics.STAGE_SECONDS.labels("generate").time():
-            text = self._generate(question, relevant, on_partial) if relevant else ""
+            text = self._generate(question, relevant, units, on_partial) if relevant else ""
         answered = bool(text) and not declines(text)
         if not answered:
             metrics.REFUSALS.inc()
@@ -153,6 +168,7 @@ class RagCore:
             text=text if answered else NOT_FOUND_TEXT,
             answered=answered,
             citations=[_citation(s) for s in shown],
+            decision={"probability": round(decision.probability, 4), **decision.signals.as_dict()},
         )
         answer.latency_ms = (time.perf_counter() - started) * 1000
         metrics.STAGE_SECONDS.labels("total").observe(answer.latency_ms / 1000)
@@ -165,17 +181,68 @@ class RagCore:
         )
         return answer
 
-    def _generate(self, question: str, sources: list[RetrievedSource], on_partial: Callable[[str], None] | None) -> str:
-        if on_partial is None or not self.generator.streams:
-            return self.generator.generate(question, sources)
-        valid = {s.n for s in sources}
-        written = ""
-        for piece in self.generator.stream(question, sources):
-            written += piece
-            shown = keep_valid_citations(written, valid)
-            if piece and shown:
-                on_partial(shown)
-        return self.generator.finish(written, sources)
+    def _generate(
+        self,
+        question: str,
+        sources: list[RetrievedSource],
+        units: list[ScoredUnit],
+        on_partial: Callable[[str], None] | None,
+    ) -> str:
+        generator = self.generator
+        if isinstance(generator, ExtractiveGenerator):
+            return generator.from_ranked(units)
+        if on_partial is None or not generator.streams:
+            text = generator.generate(question, sources)
+        else:
+            valid = {s.n for s in sources}
+            written = ""
+            for piece in generator.stream(question, sources):
+                written += piece
+                shown = keep_valid_citations(written, valid)
+                if piece and shown:
+                    on_partial(shown)
+            text = generator.finish(written, sources)
+        if declines(text):
+            return text  # "the passages don't say": the caller turns it into the not-in-the-docs reply
+        problem = degenerate(text, sources)
+        if problem is None:
+            return text
+        # A looping or unsupported model answer is never posted: the quoted units say the same safely.
+        metrics.DEGENERATE_ANSWERS.labels(problem).inc()
+        log.warning("the %s generator's answer was %s; answering with quotes instead", generator.name, problem)
+        return render_units(select_units(units, self.settings.generator.max_sentences))
+
+    def _decide(
+        self, question: str, names: list[str], sources: list[RetrievedSource], units: list[ScoredUnit]
+    ) -> Decision:
+        """Answer or refuse: the learned decision over several signals, or (retrieval.answerability =
+        "threshold") the old rule, any source over retrieval.min_score."""
+        signals = signals_for(question, sources, units, self._in_corpus if self.store.hybrid else None)
+        if self.settings.retrieval.answerability == "threshold":
+            answer = any(self._relevant(names, s) for s in sources)
+            return Decision(answer=answer, probability=float(answer), signals=signals)
+        return load_model().decide(signals)
+
+    def _in_corpus(self, word: str) -> bool:
+        """The word occurs in some chunk: one keyword search (a few ms on the embedded engine)."""
+        return bool(
+            self.store.search(np.zeros(self.embedder.dimension, dtype=np.float32), 1, text=word, keywords_only=True)
+        )
+
+    def _citable(self, names: list[str], sources: list[RetrievedSource]) -> list[RetrievedSource]:
+        """The sources an answer may cite: the first one, when the decision says answer, and
+        every other one that is relevant on its own."""
+        if self.settings.retrieval.answerability == "threshold":
+            return [s for s in sources if self._relevant(names, s)]
+        return [s for i, s in enumerate(sources) if i == 0 or self._relevant(names, s)]
+
+    @property
+    def ranker(self) -> UnitRanker:
+        """Scores answer units once per question, for the decision and the extractive answer alike."""
+        generator = self.generator
+        if isinstance(generator, ExtractiveGenerator):
+            return generator.ranker  # one cache of unit vectors
+        return self._part("ranker", lambda: UnitRanker(self.embedder))
 
     def _relevant(self, names: list[str], source: RetrievedSource) -> bool:
         """Close enough in meaning, or it contains every identifier the question names verbatim
@@ -206,9 +273,17 @@ class RagCore:
                 log.warning("closing the %s failed: %s", name, exc)
 
 
-def _renumbered(sources: list[RetrievedSource]) -> list[RetrievedSource]:
-    """Number the sources an answer may cite 1..n in rank order."""
-    return [replace(source, n=i) for i, source in enumerate(sources, start=1)]
+def _renumbered(
+    sources: list[RetrievedSource], units: list[ScoredUnit]
+) -> tuple[list[RetrievedSource], list[ScoredUnit]]:
+    """Number the sources an answer may cite 1..n in rank order; units of other sources go."""
+    numbers = {source.n: i for i, source in enumerate(sources, start=1)}
+    kept_units = [
+        replace(unit, n=numbers[unit.n], order=(numbers[unit.n], *unit.order[1:]))
+        for unit in units
+        if unit.n in numbers
+    ]
+    return [replace(source, n=numbers[source.n]) for source in sources], kept_units
 
 
 def _citation(source: RetrievedSource) -> Citation:

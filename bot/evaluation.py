@@ -20,7 +20,7 @@ from prometheus_client import REGISTRY
 from bot.core import RagCore
 from bot.errors import InputError
 
-__all__ = ["EvalCase", "EvalResult", "load_cases", "evaluate", "summarise"]
+__all__ = ["EvalCase", "EvalResult", "load_cases", "evaluate", "summarise", "misses"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class EvalResult:
     urls: list[str] = field(default_factory=list)
     cited_right_page: bool | None = None  # an answered, answerable question cites an expected page
     invalid_citations: int = 0  # [n] markers the generator wrote that pointed at no source
+    decision: dict[str, float] = field(default_factory=dict)  # the answer-or-refuse decision's inputs
 
 
 def load_cases(path: Path) -> list[EvalCase]:
@@ -101,6 +102,7 @@ def evaluate(core: RagCore, cases: list[EvalCase], k: int | None = None) -> list
                 urls=urls,
                 cited_right_page=bool(cited & expected) if answer.answered and case.answerable else None,
                 invalid_citations=int(_invalid_citations() - invalid_before),
+                decision=answer.decision,
             )
         )
     return results
@@ -143,3 +145,35 @@ def summarise(results: list[EvalResult]) -> dict[str, Any]:
         "latency_ms_p50": round(_percentile(latencies, 0.5), 1),
         "latency_ms_p95": round(_percentile(latencies, 0.95), 1),
     }
+
+
+def misses(results: list[EvalResult]) -> list[dict[str, Any]]:
+    """The questions that went wrong, each with what the answer-or-refuse decision read.
+
+    ``false_refusal``: answerable, refused. ``answered_unanswerable``: the docs don't say, it
+    answered. ``missing_fact``: answered without the expected words. ``wrong_page``: answered
+    without citing an expected page."""
+    out = []
+    for r in results:
+        kind = None
+        if r.case.answerable and not r.answered:
+            kind = "false_refusal"
+        elif not r.case.answerable and r.answered:
+            kind = "answered_unanswerable"
+        elif r.contains is False:
+            kind = "missing_fact"
+        elif r.cited_right_page is False:
+            kind = "wrong_page"
+        if kind:
+            out.append(
+                {
+                    "question": r.case.question,
+                    "miss": kind,
+                    "expected_urls": list(r.case.expected_urls),
+                    "expected_words": list(r.case.answer_contains),
+                    "rank": r.rank,
+                    "answer": r.answer if len(r.answer) <= 300 else r.answer[:299] + "…",
+                    "decision": r.decision,
+                }
+            )
+    return out

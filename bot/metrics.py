@@ -13,6 +13,7 @@ __all__ = [
     "STAGE_SECONDS",
     "RETRIEVAL_HITS",
     "INVALID_CITATIONS",
+    "DEGENERATE_ANSWERS",
     "TOP_SCORE",
     "FEEDBACK_VOTES",
     "INDEX_RUNS",
@@ -37,6 +38,11 @@ TOP_SCORE = Histogram(
 )
 INVALID_CITATIONS = Counter(
     "ragbot_invalid_citations_total", "[n] markers a generator wrote that point at no retrieved source (removed)"
+)
+DEGENERATE_ANSWERS = Counter(
+    "ragbot_degenerate_answers_total",
+    "Model answers replaced by quotes before posting (repetition, boilerplate, unsupported, bad_citation)",
+    ["reason"],
 )
 FEEDBACK_VOTES = Counter("ragbot_feedback_votes_total", "Feedback clicks on answers", ["vote"])
 INDEX_RUNS = Counter("ragbot_index_runs_total", "Indexing runs by source and outcome", ["source", "status"])

@@ -113,6 +113,8 @@ class Answer:
     answered: bool
     citations: list[Citation] = field(default_factory=list)
     latency_ms: float = 0.0
+    # The answer-or-refuse decision: its probability and the signals it read (ragbot eval --explain).
+    decision: dict[str, float] = field(default_factory=dict)
 
     def cited(self) -> set[int]:
         """The source numbers the answer text actually cites."""

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
 
 from bot.embedder import Embedder
 from bot.models import Passage, point_id
+from bot.sparse import identifiers
 from bot.store import Store
 
 __all__ = ["Retriever", "RetrievedSource"]
@@ -39,20 +43,49 @@ class RetrievedSource:
         return sorted(self.passages + self.context, key=lambda p: p.chunk_index)
 
 
+Fusion = Literal["weighted", "rrf", "identifiers", "dense", "keywords"]
+RRF_K = 60  # the usual reciprocal-rank constant
+
+
 class Retriever:
-    def __init__(self, store: Store, embedder: Embedder, hybrid: bool = True, neighbours: int = 1) -> None:
+    """``fusion`` says how the keyword half of a hybrid collection takes part in ranking:
+    ``weighted`` (reciprocal rank with the dense half, the keyword half counting ``keyword_weight``
+    as much), ``rrf`` (the same with equal weights, fused inside Qdrant in one call),
+    ``identifiers`` (keywords only for questions that name identifiers such as ``ERR_CONN_RESET``),
+    ``dense`` never, ``keywords`` alone (for measurement)."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        hybrid: bool = True,
+        neighbours: int = 1,
+        fusion: Fusion = "rrf",
+        keyword_weight: float = 0.5,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.hybrid = hybrid
         self.neighbours = neighbours
+        self.fusion: Fusion = fusion if hybrid else "dense"
+        self.keyword_weight = keyword_weight
 
     def retrieve(
         self, question: str, k: int, source: str | None = None, sets: Collection[str] | None = None
     ) -> list[RetrievedSource]:
         """Up to ``k`` distinct documents in rank order, numbered from 1; only from ``sets`` if given."""
         vector = self.embedder.embed_query(question)
-        text = question if self.hybrid else None  # the keyword half of a hybrid search
-        hits = self.store.search(vector, k * 4, source=source, sets=sets, text=text)
+        if self.fusion == "weighted":
+            hits = self._weighted(vector, question, k * 4, source, sets)
+        else:
+            hits = self.store.search(
+                vector,
+                k * 4,
+                source=source,
+                sets=sets,
+                text=question if self._uses_keywords(question) else None,
+                keywords_only=self.fusion == "keywords",
+            )
         by_doc: dict[str, list[Passage]] = {}
         for hit in hits:  # hits come best first
             passages = by_doc.setdefault(hit.doc_id, [])
@@ -64,6 +97,31 @@ class Retriever:
             RetrievedSource(n=i + 1, passages=passages, context=context.get(passages[0].doc_id, []))
             for i, passages in enumerate(ranked)
         ]
+
+    def _weighted(
+        self, vector: np.ndarray, question: str, limit: int, source: str | None, sets: Collection[str] | None
+    ) -> list[Passage]:
+        """Dense and keyword candidates fused by weighted reciprocal rank; ties go to the higher cosine.
+
+        The keyword half finds exact names the dense model blurs, but on prose questions its
+        ranking is noisier than the dense one (docs/benchmarks.md): it gets a smaller vote."""
+        candidates = limit * 4
+        dense = self.store.search(vector, candidates, source=source, sets=sets)
+        keywords = self.store.search(vector, candidates, source=source, sets=sets, text=question, keywords_only=True)
+        fused: dict[tuple[str, int], float] = {}
+        passages: dict[tuple[str, int], Passage] = {}
+        for weight, hits in ((1.0, dense), (self.keyword_weight, keywords)):
+            for rank, hit in enumerate(hits, start=1):
+                key = (hit.doc_id, hit.chunk_index)
+                fused[key] = fused.get(key, 0.0) + weight / (RRF_K + rank)
+                passages.setdefault(key, hit)
+        order = sorted(fused, key=lambda key: (-fused[key], -passages[key].score))
+        return [passages[key] for key in order[:limit]]
+
+    def _uses_keywords(self, question: str) -> bool:
+        if self.fusion == "identifiers":
+            return bool(identifiers(question))
+        return self.fusion in ("rrf", "keywords")
 
     def _neighbours(self, ranked: list[list[Passage]]) -> dict[str, list[Passage]]:
         """Chunks within ``neighbours`` positions of a hit, in the same section, fetched in one call.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -157,10 +158,37 @@ def test_eval_reports_retrieval_answer_and_refusal_metrics(indexed: Path) -> Non
 
     assert result.returncode == 0, result.stderr
     summary = only_json(result.stdout)
-    assert summary["questions"] == 36
+    assert summary["questions"] == 50
     assert set(summary) >= {"hit@1", "hit@5", "mrr@10", "answer_contains", "refusal_accuracy", "false_refusals"}
     assert summary["hit@5"] >= 0.95 and summary["refusal_accuracy"] >= 0.8
     assert summary["latency_ms_p95"] >= summary["latency_ms_p50"] > 0
+
+
+def test_eval_explain_lists_each_miss_with_the_decision_inputs(indexed: Path, tmp_path: Path) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(
+        json.dumps({"question": "how many vacation days do we get", "expected_urls": ["https://nowhere.example/x"]})
+        + "\n"
+        + json.dumps({"question": "how do I configure the espresso machine", "expected_urls": [], "answerable": False})
+        + "\n"
+    )
+
+    result = run_cli("--config", str(indexed), "eval", str(cases), "--json", "--explain")
+
+    assert result.returncode == 0, result.stderr
+    (miss,) = only_json(result.stdout)["misses"]  # the refused espresso question is no miss
+    assert miss["question"] == "how many vacation days do we get" and miss["miss"] == "wrong_page"
+    assert set(miss["decision"]) == {
+        "probability",
+        "top_score",
+        "margin",
+        "coverage",
+        "unit_score",
+        "unit_coverage",
+        "identifiers",
+    }
+    table = run_cli("--config", str(indexed), "eval", str(cases), "--explain", env={"COLUMNS": "200"})
+    assert "misses: 1" in table.stdout and "p(answer)" in table.stdout
 
 
 def test_eval_names_the_bad_line(indexed: Path, tmp_path: Path) -> None:

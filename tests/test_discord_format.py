@@ -36,3 +36,20 @@ def test_doc_text_cannot_ping_everyone() -> None:
 def test_a_refusal_shows_the_closest_pages() -> None:
     ((_, embeds),) = answer_messages(Answer("q", "I couldn't find this in the docs.", False, [citation(1)]))
     assert embeds[0].title == "Closest pages in the docs"
+
+
+def test_a_code_block_and_a_table_row_reach_discord_intact_without_mentions() -> None:
+    from adapters.discord.format import MESSAGE_LIMIT, answer_messages
+    from bot.models import Answer, Citation
+
+    text = "In Slack, run: [1]\n```\n/incident declare @everyone\n```\nCity: London, Nightly cap: EUR 240. [2] <@&42>"
+    cites = [Citation(1, "Incidents @here", "https://d/x", 0.5, ""), Citation(2, "Travel", "https://d/t", 0.5, "")]
+    messages = answer_messages(Answer("q", text, True, cites))
+
+    content, embeds = messages[0]
+    assert "```\n/incident declare @\u200beveryone\n```" in content
+    assert "City: London, Nightly cap: EUR 240. [2]" in content
+    assert "<@&" not in content and len(content) <= MESSAGE_LIMIT
+    description = embeds[0].description or ""
+    assert "@here" not in description and "@\u200bhere" in description
+    assert embeds[0].to_dict()["title"] == "Sources"  # a valid embed payload

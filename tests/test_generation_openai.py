@@ -110,3 +110,64 @@ def test_a_broken_stream_is_a_clear_error(served, monkeypatch) -> None:
     fake = FakeLLM(pieces=["fine so far"], malformed=True)
     with pytest.raises(RagbotError, match="not a chat completion"):
         ask_through(served, monkeypatch, fake, "how many vacation days do we get?")
+
+
+@pytest.fixture(scope="module")
+def served_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LoopThread, Path]]:
+    """The handbook indexed once for the guard tests, which only read it."""
+    config = handbook_config(tmp_path_factory.mktemp("guard"), SAMPLES)
+    assert run_cli("--config", str(config), "index").returncode == 0
+    loop = LoopThread()
+    yield loop, config
+    loop.stop()
+
+
+def _degenerate_count(reason: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("ragbot_degenerate_answers_total", {"reason": reason}) or 0.0
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        ("Answer:\n" * 50 + "[1]", "repetition"),
+        ("Answer: [1]", "boilerplate"),
+        ("Every employee gets a free helicopter ride to the moon each spring [1].", "unsupported"),
+        (
+            "Everyone gets 28 days of paid vacation a year, plus public holidays [1]. "
+            "Expense claims over budget require receipts from the finance director [1].",
+            "bad_citation",
+        ),
+    ],
+)
+def test_a_degenerate_model_answer_is_replaced_by_quotes_and_counted(
+    served_once, monkeypatch, reply: str, reason: str
+) -> None:
+    before = _degenerate_count(reason)
+
+    answer = ask_through(served_once, monkeypatch, FakeLLM(reply), "how many vacation days do we get?")
+
+    assert answer.answered
+    assert "28 days" in answer.text and "[1]" in answer.text
+    assert "Answer:" not in answer.text and "helicopter" not in answer.text and "finance director" not in answer.text
+    assert _degenerate_count(reason) == before + 1
+
+
+def test_a_sound_model_answer_is_posted_as_written(served_once, monkeypatch) -> None:
+    answer = ask_through(
+        served_once, monkeypatch, FakeLLM("Everyone gets 28 days of paid vacation a year [1]."), "vacation days?"
+    )
+    assert answer.text == "Everyone gets 28 days of paid vacation a year [1]."
+
+
+def test_the_prompt_carries_a_lead_in_with_its_whole_list(served_once, monkeypatch) -> None:
+    fake = FakeLLM("Use batch_update with --batch-size 10000 [1].")
+    ask_through(served_once, monkeypatch, fake, "need to update ~3M rows in the orders table, how?")
+
+    prompt = fake.requests[0]["messages"][-1]["content"]
+    assert (
+        "Updates touching more than 1 million rows must be batched:\n"
+        "- Use `batch_update` from the `acme-db` toolkit with `--batch-size 10000`.\n"
+        "- Sleep at least 200 ms between batches so replication lag stays under 5 seconds.\n"
+    ) in prompt

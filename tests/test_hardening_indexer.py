@@ -296,7 +296,9 @@ def test_crawl_traps_are_capped_reported_and_pruning_still_happens(
 ) -> None:
     site.route("/calendar/*", calendar)
     site.route("/search.html", search)
-    add_page(site, "events.html", "<p>See the <a href='/calendar/1'>calendar</a> and <a href='/search.html'>search</a>.</p>")
+    add_page(
+        site, "events.html", "<p>See the <a href='/calendar/1'>calendar</a> and <a href='/search.html'>search</a>.</p>"
+    )
     extra = "max_pages = 200\nmax_pages_per_pattern = 5\nmax_query_variants = 3\nmax_depth = 200"
     settings = web_settings(tmp_path, site, extra=extra)
     index_once(settings, embedder)

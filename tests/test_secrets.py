@@ -75,3 +75,15 @@ def test_the_redactor_masks_configured_secrets_whole_cut_and_inside_urls(monkeyp
     )
     assert "Zq7-pW4x" not in shown and "https://***@qdrant.example:6333/x" in shown
     assert shown.startswith("error: upstream said") and "for https://" in shown  # the rest still reads
+
+
+def test_index_json_and_table_mask_a_secret_that_a_source_error_quotes(tmp_path: Path) -> None:
+    missing = tmp_path / f"docs-{API_KEY}"  # an error message that quotes a configured secret
+    config = handbook_config(tmp_path, missing)
+    env = {"QDRANT_API_KEY": API_KEY, "RAGBOT_STORE_BACKEND": "edge"}
+
+    as_json = run_cli("--config", str(config), "index", "--json", env=env)
+    as_table = run_cli("--config", str(config), "index", env=env)
+
+    assert "docs-[redacted]" in as_json.stdout, as_json.stdout
+    assert not leaked(as_json.stdout + as_json.stderr + as_table.stdout + as_table.stderr, API_KEY)

@@ -60,3 +60,40 @@ def test_a_recorded_vote_replaces_the_buttons() -> None:
 
 def test_escape_leaves_ordinary_text_alone() -> None:
     assert escape("Deploys: Monday–Thursday, 09:00 UTC [1]") == "Deploys: Monday–Thursday, 09:00 UTC [1]"
+
+
+def test_a_code_block_reaches_slack_as_a_code_block_and_bold_as_mrkdwn() -> None:
+    text = "**VPN times out**: set the MTU. In Slack, run: [1]\n```\n/incident declare sev2 <!channel>\n```"
+    blocks = answer_blocks(Answer("q", text, True, [citation(1)]))
+
+    shown = blocks[0]["text"]["text"]
+    assert shown.startswith("*VPN times out*: set the MTU.")
+    assert "```\n/incident declare sev2 &lt;!channel&gt;\n```" in shown
+    assert json.loads(json.dumps(blocks))  # a valid Block Kit payload: plain JSON, sections under the limit
+    assert all(len(b["text"]["text"]) <= SECTION_LIMIT for b in blocks if b["type"] == "section")
+
+
+def test_a_table_row_with_headers_reaches_slack_as_written() -> None:
+    blocks = answer_blocks(Answer("q", "City: London, Nightly cap: EUR 240. [1]", True, [citation(1)]))
+    assert blocks[0]["text"]["text"] == "City: London, Nightly cap: EUR 240. [1]"
+
+
+def test_broadcast_mentions_from_a_document_are_escaped_in_every_text_field() -> None:
+    from adapters.slack.format import fallback_text, partial_text
+
+    text = "Ping <!channel> and <!here> and <@U123> and <!subteam^S1> [1]"
+    answer = Answer("q", text, True, [citation(1, title="<!everyone> notes")])
+    payload = json.dumps(answer_blocks(answer)) + fallback_text(text) + partial_text(text)
+
+    for raw in ("<!channel>", "<!here>", "<@U123>", "<!subteam", "<!everyone>"):
+        assert raw not in payload
+
+
+def test_a_code_block_split_across_sections_is_closed_and_reopened() -> None:
+    code = "\n".join(f"echo line {i}" for i in range(600))
+    pieces = split_text(f"Run: [1]\n```\n{code}\n```")
+
+    assert len(pieces) > 1
+    assert all(len(p) <= SECTION_LIMIT for p in pieces)
+    assert all(p.count("```") % 2 == 0 for p in pieces)  # every piece renders its part as code
+    assert all(f"echo line {i}\n" in "\n".join(pieces) + "\n" for i in range(600))

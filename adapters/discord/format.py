@@ -17,8 +17,10 @@ _EMBEDS_PER_MESSAGE = 10
 
 
 def _escape(text: str) -> str:
-    """Neutralise mass mentions in quoted doc text."""
-    return text.replace("@everyone", "@\u200beveryone").replace("@here", "@\u200bhere")
+    """Neutralise mentions in quoted doc text: ``@everyone``, ``@here``, and ``<@id>`` / ``<@&role>``
+    (the client never pings, AllowedMentions.none(), but a document must not even look like it)."""
+    text = text.replace("@everyone", "@\u200beveryone").replace("@here", "@\u200bhere")
+    return text.replace("<@", "<@\u200b")
 
 
 def partial_content(text: str) -> str:
@@ -32,7 +34,7 @@ def answer_messages(answer: Answer) -> list[tuple[str, list[discord.Embed]]]:
     embeds: list[discord.Embed] = []
     if answer.citations:
         title = "Sources" if answer.answered else "Closest pages in the docs"
-        lines = [f"[{c.n}] [{discord.utils.escape_markdown(c.title)}](<{c.url}>)" for c in answer.citations]
+        lines = [f"[{c.n}] [{_escape(discord.utils.escape_markdown(c.title))}](<{c.url}>)" for c in answer.citations]
         embeds = [discord.Embed(title=title, description=piece) for piece in split_text("\n".join(lines), EMBED_LIMIT)]
     messages = [(content, []) for content in contents]
     for start in range(0, len(embeds), _EMBEDS_PER_MESSAGE):

@@ -19,6 +19,7 @@ from adapters.slack.format import (
     MAX_BLOCKS,
     answer_blocks,
     escape,
+    fallback_text,
     feedback_done_blocks,
     partial_text,
 )
@@ -138,11 +139,11 @@ class _Handlers:
         self, client: AsyncWebClient, channel: str, thread_ts: str | None, ts: str, reply: ChatReply
     ) -> None:
         if reply.answer is None:
-            await client.chat_update(channel=channel, ts=ts, text=f":warning: {reply.text}", blocks=[])
+            await client.chat_update(channel=channel, ts=ts, text=f":warning: {escape(reply.text)}", blocks=[])
             return
         blocks = answer_blocks(reply.answer)
         batches = [blocks[i : i + MAX_BLOCKS] for i in range(0, len(blocks), MAX_BLOCKS)]
-        fallback = reply.answer.text[:3000]
+        fallback = fallback_text(reply.answer.text)
         await client.chat_update(channel=channel, ts=ts, text=fallback, blocks=batches[0])
         last_ts = ts
         for batch in batches[1:]:  # an answer too long for one message continues in the thread

@@ -2,23 +2,52 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.models import Answer
 from bot.streaming import CURSOR
 from bot.text import split_text as _split
 
-__all__ = ["escape", "answer_blocks", "feedback_done_blocks", "partial_text", "split_text", "MAX_BLOCKS"]
+__all__ = [
+    "escape",
+    "to_mrkdwn",
+    "fallback_text",
+    "answer_blocks",
+    "feedback_done_blocks",
+    "partial_text",
+    "split_text",
+    "MAX_BLOCKS",
+]
 
 SECTION_LIMIT = 3000  # characters of text in one section block
 MAX_BLOCKS = 50  # blocks in one message
 FEEDBACK_UP = "ragbot_feedback_up"
 FEEDBACK_DOWN = "ragbot_feedback_down"
+_BOLD = re.compile(r"\*\*([^*\n]+)\*\*")
 
 
 def escape(text: str) -> str:
-    """Slack mrkdwn control characters; everything else is shown as written."""
+    """Slack mrkdwn control characters; everything else is shown as written.
+
+    With ``<`` escaped, a ``<!channel>``, ``<!here>`` or ``<@U123>`` quoted from a document is
+    shown as text and notifies nobody."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_mrkdwn(text: str) -> str:
+    """Escaped answer text in Slack's mrkdwn: Markdown ``**bold**`` becomes ``*bold*``; code
+    blocks are left as written (Slack renders ``` fences itself)."""
+    parts = escape(text).split("```")
+    for i in range(0, len(parts), 2):  # even parts are outside code blocks
+        parts[i] = _BOLD.sub(r"*\1*", parts[i])
+    return "```".join(parts)
+
+
+def fallback_text(text: str) -> str:
+    """The message's top-level ``text`` (notifications, old clients): escaped like the blocks,
+    since Slack parses mentions there too."""
+    return escape(text)[:SECTION_LIMIT]
 
 
 def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
@@ -31,12 +60,12 @@ def _section(text: str) -> dict[str, Any]:
 
 def partial_text(text: str) -> str:
     """An answer still being written: escaped, cut to one section, with a cursor."""
-    return split_text(escape(text))[0] + CURSOR
+    return split_text(to_mrkdwn(text))[0] + CURSOR
 
 
 def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
     """Answer sections, a sources list, and the feedback buttons (possibly more than MAX_BLOCKS)."""
-    blocks = [_section(piece) for piece in split_text(escape(answer.text))]
+    blocks = [_section(piece) for piece in split_text(to_mrkdwn(answer.text))]
     if answer.citations:
         heading = "*Sources*" if answer.answered else "*Closest pages in the docs*"
         lines = [heading] + [

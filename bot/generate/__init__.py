@@ -22,4 +22,4 @@ def make_generator(settings: Settings, embedder: Embedder) -> Generator:
         return TransformersGenerator(config, settings.data_dir / "models")
     from bot.generate.extractive import ExtractiveGenerator
 
-    return ExtractiveGenerator(embedder, max_sentences=config.max_sentences)
+    return ExtractiveGenerator(embedder, max_units=config.max_sentences)

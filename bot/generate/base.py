@@ -7,14 +7,15 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from bot import metrics
-from bot.models import Passage
 from bot.retriever import RetrievedSource
+from bot.units import answer_units
 
 __all__ = [
     "Generator",
     "keep_valid_citations",
     "clean_citations",
     "build_prompt",
+    "passage_units",
     "closest_source",
     "declines",
     "StreamingGenerator",
@@ -90,11 +91,8 @@ def clean_citations(text: str, sources: list[RetrievedSource]) -> str:
 
 
 def build_prompt(question: str, sources: list[RetrievedSource]) -> str:
-    blocks = []
-    for source in sources:
-        text = re.sub(r"\s+", " ", " ".join(p.text for p in _within_budget(source)))[:_PASSAGE_CHARS]
-        blocks.append(f"[{source.n}] {source.best.title}: {text}")
-    passages = "\n".join(blocks)
+    blocks = [f"[{source.n}] {source.best.title}:\n{passage_units(source)}" for source in sources]
+    passages = "\n\n".join(blocks)
     return (
         "Answer the question using only the numbered passages. "
         "Cite the passage you used like [1]. "
@@ -105,16 +103,20 @@ def build_prompt(question: str, sources: list[RetrievedSource]) -> str:
     )
 
 
-def _within_budget(source: RetrievedSource) -> list[Passage]:
-    """The hits (best first), then their neighbours, while they fit the prompt; in document order."""
-    chosen: list[Passage] = []
+def passage_units(source: RetrievedSource, budget: int = _PASSAGE_CHARS) -> str:
+    """Whole answer units of a source (a lead-in with its list or code, a table row with its column
+    names), hits first, then neighbours, while they fit ``budget``; shown in document order.
+
+    A model given a sentence cut at a character limit answers from the half it got."""
+    chosen: list[tuple[int, int, str]] = []  # (chunk index, unit position, text)
     used = 0
     for passage in source.passages + source.context:
-        if chosen and used + len(passage.text) > _PASSAGE_CHARS:
-            continue
-        chosen.append(passage)
-        used += len(passage.text) + 1
-    return sorted(chosen, key=lambda p: p.chunk_index)
+        for unit in answer_units(passage.text):
+            if chosen and used + len(unit.text) > budget:
+                continue
+            chosen.append((passage.chunk_index, unit.position, unit.text))
+            used += len(unit.text) + 1
+    return "\n".join(text for _, _, text in sorted(chosen))
 
 
 def closest_source(answer: str, sources: list[RetrievedSource]) -> int:

@@ -1,109 +1,171 @@
-"""Extractive answers: quote the retrieved sentences closest to the question, with [n] citations.
+"""Extractive answers: quote the answer units closest to the question, with [n] citations.
 
-Nothing is invented: every sentence of the answer is copied from a cited source.
+Nothing is invented: every unit of the answer is copied from a cited source (a table row is
+shown with its column names). Units are scored in context: with their section heading, their
+neighbours, the question's exact words, and whether they hold the kind of specific the question
+asks for (a number, a time, a command).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from bot.embedder import Embedder
 from bot.retriever import RetrievedSource
+from bot.terms import content_terms, coverage
+from bot.units import Unit, answer_units, flatten
 
-__all__ = ["ExtractiveGenerator", "split_sentences"]
+__all__ = ["ExtractiveGenerator", "UnitRanker", "ScoredUnit", "select_units", "render_units"]
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[`*])")
-_LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-_MIN_CHARS = 12
-_RELATIVE_CUTOFF = 0.80  # keep sentences scoring within 80% of the best one
+MAX_ANSWER_CHARS = 600  # short answers are read; a single list or code block may be longer
+_RELATIVE_CUTOFF = 0.85  # further units must score within 85% of the best one
 _LEXICAL_WEIGHT = 0.15  # exact words of the question (names, error codes, weekdays) count too
-_WORD = re.compile(r"[a-z0-9][a-z0-9_.#/-]*[a-z0-9]|[a-z0-9]")
-_STOPWORDS = frozenset(
-    "a an and are as at be by can could do does for from get got have how i if in is it its me my of on or "
-    "our should so that the their there this to us was we what when where which who why will with would "
-    "you your".split()
+_NEIGHBOUR_WEIGHT = 0.15  # a unit next to a close match is read in its context
+_SPECIFIC_WEIGHT = 0.06  # the question asks "how much" and the unit holds a number
+_RANK_PRIOR = 0.02  # per source rank: the retriever saw the whole chunk in context
+_UNIT_SOURCES = 3  # units are read from the first sources only: the answer is there or nowhere
+_CACHE_SIZE = 4096  # unit vectors kept between questions
+
+_ASKS_QUANTITY = re.compile(
+    r"\b(how (?:much|many|long|often|soon|big|old|far)|when|what time|deadline|limit|budget|cost|price|"
+    r"percent(?:age)?|max(?:imum)?|min(?:imum)?|cap|days?|weeks?|hours?|minutes?|per (?:day|night|year|month))\b",
+    re.I,
 )
+_HAS_QUANTITY = re.compile(r"\d")
+_ASKS_COMMAND = re.compile(r"\b(command|run|install|cli|syntax|script|flag|option|shell|terminal|type)\b", re.I)
+_HAS_COMMAND = re.compile(r"```|`[^`]+`")
 
 
 @dataclass(frozen=True)
-class _Candidate:
-    n: int
-    order: tuple[int, int, int]  # source rank, passage in document order, position
-    text: str
+class ScoredUnit:
+    n: int  # the source it is quoted from
+    order: tuple[int, int, int]  # source rank, passage in document order, unit position
+    unit: Unit
+    score: float
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of paragraphs and list items; hard-wrapped lines are joined first."""
-    sentences = []
-    for unit in _units(text):
-        sentences.extend(part.strip() for part in _SENTENCE.split(unit) if len(part.strip()) >= _MIN_CHARS)
-    return sentences
+class UnitRanker:
+    """Scores the answer units of the retrieved sources against a question."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def rank(self, question: str, sources: Sequence[RetrievedSource]) -> list[ScoredUnit]:
+        """All candidate units, best first."""
+        candidates: list[tuple[int, tuple[int, int, int], Unit, str]] = []
+        for source in sources[:_UNIT_SOURCES]:
+            for p_rank, passage in enumerate(source.reading):
+                heading = passage.section.split(" > ")[-1] if passage.section else passage.title
+                for unit in answer_units(passage.text):
+                    candidates.append(
+                        (source.n, (source.n, p_rank, unit.position), unit, f"{heading}: {flatten(unit.text)}")
+                    )
+        if not candidates:
+            return []
+        query = self.embedder.embed_query(question)
+        similarity = self._vectors([c[3] for c in candidates]) @ query
+        neighbour = _neighbour_similarity(candidates, similarity)
+        terms = content_terms(question)
+        overlap = np.array([coverage(terms, c[3]) for c in candidates])
+        specific = np.array([_specific_bonus(question, c[2].text) for c in candidates])
+        prior = np.array([-_RANK_PRIOR * (c[0] - 1) for c in candidates])
+        scores = (
+            similarity + _NEIGHBOUR_WEIGHT * neighbour + _LEXICAL_WEIGHT * overlap + _SPECIFIC_WEIGHT * specific + prior
+        )
+        ranked = [ScoredUnit(n, order, unit, float(score)) for (n, order, unit, _), score in zip(candidates, scores)]
+        return sorted(ranked, key=lambda s: -s.score)
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors, cached: the same passages come back for related questions."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            for text, vector in zip(missing, self.embedder.embed(missing)):
+                self._cache[text] = vector
+        for text in texts:
+            self._cache.move_to_end(text)
+        while len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return np.stack([self._cache[t] for t in texts])
 
 
-def _units(text: str) -> list[str]:
-    """Paragraphs and list items / table rows, each as one line of text."""
-    units: list[str] = []
-    current: list[str] = []
+def select_units(ranked: list[ScoredUnit], max_units: int = 3) -> list[ScoredUnit]:
+    """The best unit, then close runners-up while the answer stays short; in document order."""
+    if not ranked:
+        return []
+    best = ranked[0]
+    picked = [best]
+    size = len(best.unit.text)
+    seen = {best.unit.text.lower()}
+    if not (best.unit.multiline and size > MAX_ANSWER_CHARS // 2):
+        for candidate in ranked[1:]:
+            if len(picked) >= max_units or candidate.score < best.score * _RELATIVE_CUTOFF:
+                break
+            text = candidate.unit.text.lower()
+            if text in seen or size + len(text) > MAX_ANSWER_CHARS:
+                continue
+            seen.add(text)
+            picked.append(candidate)
+            size += len(text)
+    return sorted(picked, key=lambda s: s.order)
 
-    def flush() -> None:
-        if current:
-            units.append(" ".join(current))
-            current.clear()
 
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("```", "~~~")) or set(line) <= set("-=|:+ "):
-            flush()
+def render_units(picked: list[ScoredUnit]) -> str:
+    """Consecutive units of one source share one [n]; lists and code blocks keep their lines.
+
+    The marker goes at the end of a run's last prose line (a lead-in's line for a block), never
+    after a closing fence, where chat clients would show it inside or under the code."""
+    runs: list[list[ScoredUnit]] = []
+    for unit in picked:
+        if runs and runs[-1][-1].n == unit.n:
+            runs[-1].append(unit)
+        else:
+            runs.append([unit])
+    rendered = [_render_run(run) for run in runs]
+    joiner = "\n" if any("\n" in text for text in rendered) else " "
+    return joiner.join(rendered)
+
+
+def _render_run(run: list[ScoredUnit]) -> str:
+    n = run[0].n
+    texts = [u.unit.text if u.unit.multiline or u.unit.text[-1] in ".!?:" else u.unit.text + "." for u in run]
+    if not any("\n" in text for text in texts):
+        return f"{' '.join(texts)} [{n}]"
+    lines = "\n".join(texts).split("\n")
+    in_fence = False
+    prose = None
+    for i, line in enumerate(lines):
+        if line.strip().startswith(("```", "~~~")):
+            in_fence = not in_fence
             continue
-        if _LIST_MARK.match(line) or line.startswith("|"):
-            flush()
-            line = _LIST_MARK.sub("", line).strip("|").strip()
-        current.append(line)
-    flush()
-    return units
+        if not in_fence and line.strip():
+            prose = i
+    if prose is None:
+        return "\n".join(lines + [f"[{n}]"])
+    lines[prose] = f"{lines[prose]} [{n}]"
+    return "\n".join(lines)
 
 
 class ExtractiveGenerator:
     name = "extractive"
     streams = False  # quoting takes milliseconds: nothing to show before the whole answer
 
-    def __init__(self, embedder: Embedder, max_sentences: int = 3) -> None:
+    def __init__(self, embedder: Embedder, ranker: UnitRanker | None = None, max_units: int = 3) -> None:
         self.embedder = embedder
-        self.max_sentences = max_sentences
+        self.ranker = ranker or UnitRanker(embedder)
+        self.max_units = max_units  # generator.max_sentences in the config: units quoted at most
 
     def generate(self, question: str, sources: list[RetrievedSource]) -> str:
-        candidates = [
-            _Candidate(source.n, (source.n, p_rank, position), sentence)
-            for source in sources
-            for p_rank, passage in enumerate(source.reading)
-            for position, sentence in enumerate(split_sentences(passage.text))
-        ]
-        if not candidates:
-            return ""
-        vectors = self.embedder.embed([question] + [c.text for c in candidates])
-        similarity = vectors[1:] @ vectors[0]
-        # A small prior for higher-ranked sources: the retriever saw the whole chunk in context.
-        rank_prior = np.array([0.02 * (len(sources) - c.n) for c in candidates])
-        terms = _terms(question)
-        overlap = np.array([len(terms & _terms(c.text)) / len(terms) if terms else 0.0 for c in candidates])
-        scores = similarity + rank_prior + _LEXICAL_WEIGHT * overlap
-        best = float(scores.max())
-        picked: list[_Candidate] = []
-        seen_text: set[str] = set()
-        for index in np.argsort(-scores):
-            candidate = candidates[int(index)]
-            if scores[index] < best * _RELATIVE_CUTOFF or len(picked) >= self.max_sentences:
-                break
-            if candidate.text.lower() in seen_text:
-                continue
-            seen_text.add(candidate.text.lower())
-            picked.append(candidate)
-        picked.sort(key=lambda c: c.order)
-        return _render(picked)
+        return self.from_ranked(self.ranker.rank(question, sources))
+
+    def from_ranked(self, ranked: list[ScoredUnit]) -> str:
+        """The answer from units already scored (the core scores them once per question)."""
+        return render_units(select_units(ranked, self.max_units))
 
     def stream(self, question: str, sources: list[RetrievedSource]) -> Iterator[str]:
         yield self.generate(question, sources)
@@ -112,15 +174,26 @@ class ExtractiveGenerator:
         return text
 
 
-def _terms(text: str) -> set[str]:
-    return {word for word in _WORD.findall(text.lower()) if word not in _STOPWORDS}
+def _specific_bonus(question: str, unit: str) -> float:
+    """1 when the question asks for a quantity or a command and the unit holds one."""
+    bonus = 0.0
+    if _ASKS_QUANTITY.search(question) and _HAS_QUANTITY.search(unit):
+        bonus += 1.0
+    if _ASKS_COMMAND.search(question) and _HAS_COMMAND.search(unit):
+        bonus += 1.0
+    return bonus
 
 
-def _render(picked: list[_Candidate]) -> str:
-    """Consecutive sentences from one source share one [n] marker at their end."""
-    parts: list[str] = []
-    for i, candidate in enumerate(picked):
-        text = candidate.text if candidate.text[-1] in ".!?:" else candidate.text + "."
-        last_of_run = i + 1 == len(picked) or picked[i + 1].n != candidate.n
-        parts.append(f"{text} [{candidate.n}]" if last_of_run else text)
-    return " ".join(parts)
+def _neighbour_similarity(
+    candidates: list[tuple[int, tuple[int, int, int], Unit, str]], similarity: np.ndarray
+) -> np.ndarray:
+    """The better similarity of a unit's two neighbours in the same passage (0 at the edges)."""
+    out = np.zeros(len(candidates))
+    for i, (_, order, _, _) in enumerate(candidates):
+        near = [
+            float(similarity[j])
+            for j in (i - 1, i + 1)
+            if 0 <= j < len(candidates) and candidates[j][1][:2] == order[:2]
+        ]
+        out[i] = max(near, default=0.0)
+    return out
