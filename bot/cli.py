@@ -548,6 +548,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     import threading
 
     from bot.core import RagCore
+    from bot.errors import StoreUnavailable
     from bot.ops import start_ops_thread
     from indexer.scheduler import IndexScheduler
 
@@ -559,7 +560,10 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     try:
         scheduler = IndexScheduler(settings, core.store, core.embedder)
-        core.store.ensure_collection(core.embedder.dimension, core.embedder.model_name)  # fail now, not at 3 am
+        try:  # a wrong model or collection fails now, not at 3 am ...
+            core.store.ensure_collection(core.embedder.dimension, core.embedder.model_name)
+        except StoreUnavailable as exc:  # ... an unreachable store is waited out: each run retries it
+            logging.getLogger(__name__).warning("%s; the schedules keep running and each run tries again", exc)
         stop_http = start_ops_thread(core, settings.http.host, settings.http.port)
         scheduler.start()
         for name, when in scheduler.next_runs().items():

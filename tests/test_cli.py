@@ -137,8 +137,8 @@ def test_a_qdrant_server_that_is_down_gets_a_clear_error(tmp_path: Path) -> None
     ask = run_cli("--config", str(config), "ask", "how do I deploy?", env=env)
 
     assert index.returncode != 0
-    assert "cannot reach Qdrant" in only_json(index.stdout)["sources"][0]["errors"][0]
-    assert ask.returncode == 2 and "cannot reach Qdrant" in ask.stderr and "QDRANT_URL" in ask.stderr
+    assert "qdrant unreachable at http://127.0.0.1:" in only_json(index.stdout)["sources"][0]["errors"][0]
+    assert ask.returncode == 2 and "qdrant unreachable at" in ask.stderr and "QDRANT_URL" in ask.stderr
     assert "Traceback" not in ask.stderr + index.stderr
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -177,3 +178,45 @@ def test_scheduler_without_schedules_says_what_to_add(tmp_path: Path, site: Docs
     web_settings(tmp_path, site)
     result = run_cli("--config", str(tmp_path / "ragbot.toml"), "scheduler")
     assert result.returncode == 2 and "no source has a schedule" in result.stderr
+
+
+def test_ragbot_scheduler_rides_out_a_qdrant_server_that_is_down_at_start(tmp_path: Path, site: DocsSite) -> None:
+    web_settings(tmp_path, site, extra=f'schedule = "{NEVER}"')
+    config = tmp_path / "ragbot.toml"
+    port, dead = free_port(), free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(config), "scheduler", "--run-now"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env={
+            **os.environ,
+            "QDRANT_URL": f"http://admin:s3cret-pass@127.0.0.1:{dead}",
+            "RAGBOT_HTTP_HOST": "127.0.0.1",
+            "RAGBOT_HTTP_PORT": str(port),
+        },
+    )
+    try:
+
+        def readyz() -> tuple[int, str] | None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
+                    return response.status, response.read().decode()
+            except urllib.error.HTTPError as error:
+                return error.code, error.read().decode()
+            except OSError:
+                return None if process.poll() is None else (0, "exited")
+
+        wait_until(lambda: readyz() is not None)
+        status, body = readyz() or (0, "")
+        assert process.poll() is None, process.communicate()
+        assert status == 503 and "qdrant unreachable" in body and "s3cret-pass" not in body
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "s3cret-pass" not in out + err
