@@ -61,7 +61,7 @@ def collect(corpus: Corpus) -> None:
             for case in load_cases(path):
                 sources = core.retriever.retrieve(case.question, settings.retrieval.k)
                 units = core.ranker.rank(case.question, sources)
-                signals = signals_for(case.question, sources, units, core._in_corpus)
+                signals = signals_for(case.question, sources, units, core._corpus_check(None, None))
                 rows.append(signals.vector())
                 questions.append(case.question)
                 labels.append(int(case.answerable))

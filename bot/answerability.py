@@ -120,7 +120,7 @@ def signals_for(
     best = by_score[0]
     second = by_score[1].score if len(by_score) > 1 else 0.0
     terms = content_terms(question)
-    best_text = _source_text(best)
+    best_text = best.full_text
     unit_text = ""
     if ranked:
         top = ranked[0]
@@ -136,12 +136,8 @@ def signals_for(
         unit_score=ranked[0].score if ranked else 0.0,
         unit_coverage=coverage(terms, unit_text),
         identifiers=1.0 if found else 0.0,
-        unknown=_unknown(terms, " ".join(_source_text(s) for s in sources), in_corpus),
+        unknown=_unknown(terms, " ".join(s.full_text for s in sources), in_corpus),
     )
-
-
-def _source_text(source: RetrievedSource) -> str:
-    return " ".join([source.best.title, source.best.section, *(p.text for p in source.reading)])
 
 
 def _unknown(terms: set[str], retrieved: str, in_corpus: Callable[[str], bool] | None) -> float:

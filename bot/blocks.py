@@ -11,12 +11,23 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Block", "split_blocks", "LIST_MARK", "table_cells", "is_table_rule"]
+__all__ = [
+    "Block",
+    "split_blocks",
+    "LIST_MARK",
+    "SENTENCE_END",
+    "table_cells",
+    "is_table_rule",
+    "is_fence",
+    "open_fence",
+]
 
 BlockKind = Literal["paragraph", "list", "code", "table"]
 
 LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[`*])")  # where prose is split into sentences
 _FENCE = ("```", "~~~")
+_CELL = re.compile(r"(?<!\\)\|")
 
 
 @dataclass(frozen=True)
@@ -88,4 +99,36 @@ def is_table_rule(line: str) -> bool:
 
 
 def table_cells(line: str) -> list[str]:
-    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+    """The cells of a ``| a | b |`` row; an escaped ``\\|`` is a pipe inside a cell."""
+    inner = line.strip()
+    inner = inner[1:] if inner.startswith("|") else inner
+    inner = inner[:-1] if inner.endswith("|") and not inner.endswith("\\|") else inner
+    return [cell.strip().replace("\\|", "|") for cell in _CELL.split(inner)]
+
+
+def is_fence(line: str) -> bool:
+    """A line that opens or closes a fenced code block."""
+    return line.strip().startswith(_FENCE)
+
+
+def open_fence(text: str) -> str | None:
+    """The fence a text leaves open (cut in the middle of a code block), or None."""
+    opened: str | None = None
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if opened is None and stripped.startswith(_FENCE):
+            opened = stripped[:3]
+        elif opened is not None and stripped.startswith(opened):
+            opened = None
+    return opened
+
+
+def list_items(lines: tuple[str, ...]) -> list[list[str]]:
+    """A list block's items, each with its continuation lines (a wrapped item, a nested item)."""
+    items: list[list[str]] = []
+    for line in lines:
+        if LIST_MARK.match(line) or not items:
+            items.append([line])
+        else:
+            items[-1].append(line)
+    return items

@@ -26,7 +26,7 @@ from bot.generate.extractive import ExtractiveGenerator, ScoredUnit, UnitRanker,
 from bot.generate.guard import degenerate
 from bot.models import Answer, Citation
 from bot.retriever import RetrievedSource, Retriever
-from bot.sparse import identifiers
+from bot.sparse import identifiers, query_vector
 from bot.store import Store, open_store
 
 __all__ = ["RagCore", "NOT_FOUND_TEXT", "validate_question"]
@@ -154,7 +154,7 @@ class RagCore:
             metrics.TOP_SCORE.observe(max(s.score for s in sources))
         with metrics.STAGE_SECONDS.labels("select").time():
             units = self.ranker.rank(question, sources)
-            decision = self._decide(question, names, sources, units)
+            decision = self._decide(question, names, sources, units, source, sets)
         relevant, units = _renumbered(self._citable(names, sources) if decision.answer else [], units)
         metrics.RETRIEVAL_HITS.inc(len(relevant))
         with metrics.STAGE_SECONDS.labels("generate").time():
@@ -213,21 +213,35 @@ class RagCore:
         return render_units(select_units(units, self.settings.generator.max_sentences))
 
     def _decide(
-        self, question: str, names: list[str], sources: list[RetrievedSource], units: list[ScoredUnit]
+        self,
+        question: str,
+        names: list[str],
+        sources: list[RetrievedSource],
+        units: list[ScoredUnit],
+        source: str | None = None,
+        sets: Collection[str] | None = None,
     ) -> Decision:
         """Answer or refuse: the learned decision over several signals, or (retrieval.answerability =
         "threshold") the old rule, any source over retrieval.min_score."""
-        signals = signals_for(question, sources, units, self._in_corpus if self.store.hybrid else None)
+        signals = signals_for(question, sources, units, self._corpus_check(source, sets))
         if self.settings.retrieval.answerability == "threshold":
             answer = any(self._relevant(names, s) for s in sources)
             return Decision(answer=answer, probability=float(answer), signals=signals)
         return load_model().decide(signals)
 
-    def _in_corpus(self, word: str) -> bool:
-        """The word occurs in some chunk: one keyword search (a few ms on the embedded engine)."""
-        return bool(
-            self.store.search(np.zeros(self.embedder.dimension, dtype=np.float32), 1, text=word, keywords_only=True)
-        )
+    def _corpus_check(self, source: str | None, sets: Collection[str] | None) -> Callable[[str], bool] | None:
+        """Whether a word occurs in some chunk the asker may read: one keyword search per word (a
+        few ms on the embedded engine). None where the index has no keyword vectors."""
+        if not self.store.hybrid or self.settings.retrieval.answerability == "threshold":
+            return None
+        nowhere = np.zeros(self.embedder.dimension, dtype=np.float32)
+
+        def in_corpus(word: str) -> bool:
+            if not query_vector(word)[0]:
+                return True  # no keyword to look for (a stopword): no evidence either way
+            return bool(self.store.search(nowhere, 1, source=source, sets=sets, text=word, keywords_only=True))
+
+        return in_corpus
 
     def _citable(self, names: list[str], sources: list[RetrievedSource]) -> list[RetrievedSource]:
         """The sources an answer may cite: the first one, when the decision says answer, and

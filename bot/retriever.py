@@ -38,6 +38,11 @@ class RetrievedSource:
         return self.best.score
 
     @property
+    def full_text(self) -> str:
+        """Title, section and the text it reads: what "does this source say X?" is checked against."""
+        return " ".join([self.best.title, self.best.section, *(p.text for p in self.reading)])
+
+    @property
     def reading(self) -> list[Passage]:
         """Hits and their neighbours in document order: the text a generator reads."""
         return sorted(self.passages + self.context, key=lambda p: p.chunk_index)
@@ -60,8 +65,8 @@ class Retriever:
         embedder: Embedder,
         hybrid: bool = True,
         neighbours: int = 1,
-        fusion: Fusion = "rrf",
-        keyword_weight: float = 0.5,
+        fusion: Fusion = "weighted",
+        keyword_weight: float = 0.25,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -75,7 +80,7 @@ class Retriever:
     ) -> list[RetrievedSource]:
         """Up to ``k`` distinct documents in rank order, numbered from 1; only from ``sets`` if given."""
         vector = self.embedder.embed_query(question)
-        if self.fusion == "weighted":
+        if self.fusion == "weighted" and self.store.hybrid:
             hits = self._weighted(vector, question, k * 4, source, sets)
         else:
             hits = self.store.search(

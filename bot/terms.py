@@ -10,7 +10,7 @@ import re
 
 __all__ = ["content_terms", "coverage"]
 
-_WORD = re.compile(r"[a-z0-9][a-z0-9_.#/-]*[a-z0-9]|[a-z0-9]")
+_WORD = re.compile(r"[^\W_][\w.#/-]*[^\W_]|[^\W_]")  # any script; identifiers keep . _ # / -
 _STOPWORDS = frozenset(
     "a an and are as at be by can could do does for from get got have how i if in is it its me my of on or "
     "our should so that the their there this to us was we what whats when where which who why will with would "
@@ -22,7 +22,9 @@ _PREFIX = 5  # a misspelt word counts when its first five letters match (``conec
 
 def content_terms(text: str) -> set[str]:
     """Lower-case words without stopwords; identifiers (``os.path.join``, ``ERR_CONN_RESET``) kept whole."""
-    return {word for word in _WORD.findall(text.lower()) if word not in _STOPWORDS}
+    return {
+        word for word in _WORD.findall(text.lower()) if word not in _STOPWORDS and (len(word) > 1 or word.isdigit())
+    }
 
 
 def coverage(terms: set[str], text: str) -> float:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from bot.blocks import open_fence
+
 __all__ = ["split_text"]
 
-_FENCE = "```"
+_FENCE_CHARS = 3  # ``` or ~~~
 
 
 def split_text(text: str, limit: int) -> list[str]:
@@ -12,14 +14,16 @@ def split_text(text: str, limit: int) -> list[str]:
 
     A code block cut between two pieces is closed at the end of the first and reopened at the
     start of the next, so each message renders its part as code."""
+    if limit < 32:
+        raise ValueError(f"split_text needs a limit of at least 32 characters, got {limit}")
     if len(text) <= limit:
         return [text] if text else []
-    room = limit - 2 * (len(_FENCE) + 1)  # space to close and reopen a fence
+    room = limit - 2 * (_FENCE_CHARS + 1)  # space to close and reopen a fence
     pieces = []
-    reopen = False
+    fence: str | None = None
     while text:
-        if reopen:
-            text = f"{_FENCE}\n{text}"
+        if fence:
+            text = f"{fence}\n{text}"
         if len(text) <= limit:
             pieces.append(text)
             break
@@ -28,11 +32,9 @@ def split_text(text: str, limit: int) -> list[str]:
             cut = text.rfind(" ", 0, room)
         if cut < room // 2:
             cut = room
-        piece, text = text[:cut], text[cut:].lstrip("\n ")
-        reopen = _open_fence(piece)
-        pieces.append(f"{piece}\n{_FENCE}" if reopen else piece)
+        piece = text[:cut]
+        fence = open_fence(piece)
+        # inside code, the next line's indentation is part of it; in prose the break is dropped
+        text = text[cut:].removeprefix("\n") if fence else text[cut:].lstrip("\n ")
+        pieces.append(f"{piece}\n{fence}" if fence else piece)
     return pieces
-
-
-def _open_fence(text: str) -> bool:
-    return sum(1 for line in text.split("\n") if line.strip().startswith(_FENCE)) % 2 == 1

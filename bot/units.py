@@ -14,15 +14,22 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.blocks import LIST_MARK, Block, is_table_rule, split_blocks, table_cells
+from bot.blocks import (
+    LIST_MARK,
+    SENTENCE_END,
+    Block,
+    is_table_rule,
+    list_items,
+    open_fence,
+    split_blocks,
+    table_cells,
+)
 
 __all__ = ["Unit", "answer_units", "MAX_UNIT_CHARS", "flatten"]
 
 UnitKind = Literal["sentence", "item", "block", "row"]
 
 MAX_UNIT_CHARS = 1200  # a lead-in with a longer list or code block is cut at a line, with a note
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[`*])")
-_MIN_CHARS = 12
 # "**Term**: text", "Term: text" where the term is a short label (no sentence end before the colon).
 _DEFINITION = re.compile(r"^(?:\*\*[^*]{1,80}\*\*|[A-Z][^.!?:]{0,60}):\s+\S")
 _SHORT_DEFINITION_CHARS = 110  # a definition this short is a label, and the next sentence completes it
@@ -76,7 +83,7 @@ def flatten(text: str) -> str:
 
 
 def _paragraph_units(block: Block, following: Block | None) -> list[str | tuple[str, UnitKind]]:
-    sentences = [s.strip() for s in _SENTENCE.split(" ".join(block.lines)) if s.strip()]
+    sentences = [s.strip() for s in SENTENCE_END.split(" ".join(block.lines)) if s.strip()]
     units: list[str | tuple[str, UnitKind]] = []
     i = 0
     while i < len(sentences):
@@ -87,7 +94,7 @@ def _paragraph_units(block: Block, following: Block | None) -> list[str | tuple[
         elif not last and _completes(sentence):
             units.append(f"{sentence} {sentences[i + 1]}")
             i += 1
-        elif len(sentence) >= _MIN_CHARS:
+        else:
             units.append(sentence)
         i += 1
     return units
@@ -109,13 +116,10 @@ def _introduced(blocks: list[Block], index: int) -> bool:
 
 
 def _items(block: Block) -> list[str]:
-    items: list[str] = []
-    for line in block.lines:
-        if LIST_MARK.match(line) or not items:
-            items.append(LIST_MARK.sub("", line).strip())
-        else:
-            items[-1] += " " + line.strip()
-    return [item for item in items if len(item) >= _MIN_CHARS or item.endswith(":")]
+    return [
+        " ".join([LIST_MARK.sub("", item[0]).strip(), *(line.strip() for line in item[1:])])
+        for item in list_items(block.lines)
+    ]
 
 
 def _rows(block: Block) -> list[str]:
@@ -147,8 +151,8 @@ def _capped(text: str) -> str:
             break
         kept.append(line)
         size += len(line) + 1
-    open_fence = sum(1 for line in kept if line.strip().startswith(("```", "~~~"))) % 2 == 1
-    if open_fence:
-        kept.append("```")
+    fence = open_fence("\n".join(kept))
+    if fence:
+        kept.append(fence)
     kept.append("(continued in the source)")
     return "\n".join(kept)

@@ -7,17 +7,15 @@ fact split at a boundary is still retrievable whole.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.blocks import LIST_MARK, is_table_rule, split_blocks
+from bot.blocks import LIST_MARK, SENTENCE_END, is_fence, is_table_rule, list_items, split_blocks
 from bot.config import ChunkingConfig
 from bot.models import Chunk, Document, ParsedDocument
 
 __all__ = ["Chunker"]
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[`*])")
 _SPECIAL_TOKENS = 2  # [CLS] and [SEP]
 
 
@@ -87,9 +85,9 @@ class Chunker:
                 pieces.extend(self._table_pieces(block.lines, budget, number))
                 continue
             if block.kind == "list":
-                parts, separator = _list_items(block.lines), "\n"
+                parts, separator = ["\n".join(item) for item in list_items(block.lines)], "\n"
             else:
-                parts, separator = [s for s in _SENTENCE_END.split(" ".join(block.lines)) if s.strip()], " "
+                parts, separator = [s for s in SENTENCE_END.split(" ".join(block.lines)) if s.strip()], " "
             for part, count in zip(parts, self.count_tokens(parts)):
                 if count <= budget:
                     pieces.append(_Piece(part, count, number, separator))
@@ -105,11 +103,12 @@ class Chunker:
             group_text = "\n".join([fence, *groups[-1], line, fence])
             if groups[-1] and self.count_tokens([group_text])[0] > budget:
                 groups.append([])
-            if count + 4 > budget:  # one line longer than a chunk: it is cut into windows
-                groups[-1].extend(window.text for window in self._windows(line, budget - 4, paragraph))
+            if count + 4 > budget:  # one line longer than a chunk: each of its windows is a group
+                windows = [window.text for window in self._windows(line, budget - 8, paragraph)]
+                groups[-1:] = [*([groups[-1]] if groups[-1] else []), *([w] for w in windows), []]
             else:
                 groups[-1].append(line)
-        texts = ["\n".join([fence, *group, fence[:3]]) for group in groups]
+        texts = ["\n".join([fence, *group, fence[:3]]) for group in groups if group]
         return [
             _Piece(text, count, -(paragraph * 1000 + i + 1))
             for i, (text, count) in enumerate(zip(texts, self.count_tokens(texts)))
@@ -176,17 +175,6 @@ def _pack(pieces: list[_Piece], budget: int, overlap: int) -> list[str]:
     return chunks
 
 
-def _list_items(lines: tuple[str, ...]) -> list[str]:
-    """Each item with its continuation lines (a wrapped item, a nested item's text)."""
-    items: list[str] = []
-    for line in lines:
-        if LIST_MARK.match(line) or not items:
-            items.append(line)
-        else:
-            items[-1] += "\n" + line
-    return items
-
-
 def _glue_lead_ins(pieces: list[_Piece], budget: int) -> list[_Piece]:
     """A sentence that introduces a block ("In Slack, run:") travels with the block's first
     piece, so no chunk boundary separates an instruction from the command it announces."""
@@ -207,4 +195,4 @@ def _glue_lead_ins(pieces: list[_Piece], budget: int) -> list[_Piece]:
 
 
 def _starts_block(text: str) -> bool:
-    return text.startswith(("```", "~~~", "|")) or bool(LIST_MARK.match(text))
+    return is_fence(text) or text.startswith("|") or bool(LIST_MARK.match(text))

@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 from bs4 import BeautifulSoup, Comment, Tag
 from markdown_it import MarkdownIt
 
+from bot.blocks import is_fence
 from bot.models import Document, ParsedDocument, Section
 
 __all__ = ["parse_document", "github_slug", "docutils_slug"]
@@ -214,7 +215,7 @@ def parse_html(content: bytes, fallback_title: str) -> ParsedDocument:
     for block in root.find_all(_PARAGRAPH_BLOCKS):
         inside_item = block.name == "p" and isinstance(block.parent, Tag) and block.parent.name == "li"
         block.insert_after(soup.new_string(" " if inside_item else "\n\n"))
-    flat = root.get_text()
+    flat = _unindent_flattened(root.get_text())
     parts = _MARK_RE.split(flat)
     h1 = next((text for level, text, _ in headings if level == 1), None)
     title = h1 or _clean_title(page_title) or fallback_title
@@ -245,7 +246,8 @@ def _keep_structure(soup: BeautifulSoup, root: Tag) -> None:
             text.replace_with(re.sub(r"\s+", " ", str(text)))
     for pre in root.find_all("pre"):
         code = pre.get_text().strip("\n")
-        pre.replace_with(soup.new_string(f"\n\n```\n{code}\n```\n\n"))
+        fence = "~~~" if "```" in code else "```"  # a fence the code itself doesn't contain
+        pre.replace_with(soup.new_string(f"\n\n{fence}\n{code}\n{fence}\n\n"))
     for table in root.find_all("table"):
         if table.find("table") is None:  # layout tables holding tables are flattened as text
             table.replace_with(soup.new_string(f"\n\n{_markdown_table(table)}\n\n"))
@@ -259,14 +261,16 @@ def _keep_structure(soup: BeautifulSoup, root: Tag) -> None:
 
 
 def _markdown_table(table: Tag) -> str:
-    """One ``| a | b |`` line per row; the first row is the header when it holds <th> cells."""
+    """One ``| a | b |`` line per row; the first row is the header when all its cells are <th>
+    (a row of labels down the side is data). A ``|`` inside a cell is escaped as ``\\|``."""
     rows = []
     for row in table.find_all("tr"):
         cells = [
-            " ".join(cell.get_text(" ", strip=True).split()).replace("|", "/") for cell in row.find_all(["th", "td"])
+            " ".join(cell.get_text(" ", strip=True).split()).replace("|", "\\|") for cell in row.find_all(["th", "td"])
         ]
         if any(cells):
-            rows.append((row.find("th") is not None, cells))
+            is_header = row.find_parent("thead") is not None or all(c.name == "th" for c in row.find_all(["th", "td"]))
+            rows.append((is_header, cells))
     if not rows:
         return ""
     lines = ["| " + " | ".join(cells) + " |" for _, cells in rows]
@@ -304,18 +308,23 @@ def parse_text(text: str, fallback_title: str) -> ParsedDocument:
 
 # -- shared ----------------------------------------------------------------------------
 def _normalise(text: str) -> str:
-    """Blanks at line ends and runs of blank lines go; indentation stays only inside code fences."""
+    """Blanks at line ends and runs of blank lines go; indentation (Markdown code, nested lists)
+    stays."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+
+
+def _unindent_flattened(text: str) -> str:
+    """Flattened HTML leaves the blanks of the markup at line starts; they mean nothing outside
+    ``<pre>``, which arrives here fenced."""
     lines: list[str] = []
     in_fence = False
-    for line in text.replace("\r\n", "\n").split("\n"):
-        if line.strip().startswith(("```", "~~~")):
+    for line in text.split("\n"):
+        if is_fence(line):
             in_fence = not in_fence
             line = line.strip()
-        lines.append(line.rstrip() if in_fence else line.strip())
-    text = "\n".join(lines)
-    text = re.sub(r"[ \t]+\n", "\n", text)
-    text = re.sub(r"\n{3,}", "\n\n", text)
-    return text.strip()
+        lines.append(line if in_fence else line.strip())
+    return "\n".join(lines)
 
 
 def _add(sections: list[Section], heading_path: tuple[str, ...], anchor: str | None, body: str) -> None:

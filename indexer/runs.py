@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.logs import redact
+
 __all__ = ["SourceReport", "RunLog"]
 
 
@@ -62,8 +64,8 @@ class RunLog:
 
     def append(self, report: SourceReport) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(report.to_json()) + "\n")
+        with self.path.open("a", encoding="utf-8") as handle:  # errors quote servers: redacted on disk too
+            handle.write(redact(json.dumps(report.to_json())) + "\n")
 
     def records(self) -> list[dict[str, Any]]:
         """Every run, oldest first."""

@@ -75,3 +75,41 @@ def test_blocks_keep_blank_lines_inside_a_fence() -> None:
     blocks = split_blocks("Intro.\n\n```\nline one\n\nline two\n```\nAfter.")
     assert [b.kind for b in blocks] == ["paragraph", "code", "paragraph"]
     assert blocks[1].text == "```\nline one\n\nline two\n```"
+
+
+def test_content_words_are_found_in_any_script() -> None:
+    from bot.terms import content_terms, coverage
+
+    assert content_terms("Wie lange dauert die Prüfung im März?") >= {"prüfung", "märz", "lange"}
+    assert content_terms("デプロイの手順") == {"デプロイの手順"}
+    assert coverage({"prüfung"}, "Die Prüfung dauert zwei Tage.") == 1.0
+
+
+def test_unit_vectors_are_shared_safely_between_threads_when_the_cache_is_full(embedder) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from bot.generate import extractive
+    from bot.generate.extractive import UnitRanker
+
+    ranker = UnitRanker(embedder)
+    errors: list[BaseException] = []
+    saved = extractive._CACHE_SIZE
+    extractive._CACHE_SIZE = 8  # evictions on every call
+
+    def work(offset: int) -> None:
+        try:
+            for round_ in range(6):
+                texts = [f"text {offset} {round_} {i}" for i in range(6)] + ["shared text"]
+                assert ranker._vectors(texts).shape == (7, embedder.dimension)
+        except BaseException as exc:  # noqa: BLE001 - any failure in a thread fails the test
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        extractive._CACHE_SIZE = saved
+    assert not errors, errors

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import BASE_URL, SAMPLES, handbook_config, only_json, run_cli
 
+from bot.answerability import Signals
+
 INDEX_KEYS = {"name", "added", "updated", "deleted", "unchanged", "chunks_embedded", "errors"}
 RUN_KEYS = {"fetched", "failed", "complete", "status", "warnings", "started_at", "finished_at"}  # run history extras
 
@@ -178,15 +180,7 @@ def test_eval_explain_lists_each_miss_with_the_decision_inputs(indexed: Path, tm
     assert result.returncode == 0, result.stderr
     (miss,) = only_json(result.stdout)["misses"]  # the refused espresso question is no miss
     assert miss["question"] == "how many vacation days do we get" and miss["miss"] == "wrong_page"
-    assert set(miss["decision"]) == {
-        "probability",
-        "top_score",
-        "margin",
-        "coverage",
-        "unit_score",
-        "unit_coverage",
-        "identifiers",
-    }
+    assert set(miss["decision"]) == {"probability", *Signals.FEATURES}
     table = run_cli("--config", str(indexed), "eval", str(cases), "--explain", env={"COLUMNS": "200"})
     assert "misses: 1" in table.stdout and "p(answer)" in table.stdout
 

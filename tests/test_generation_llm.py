@@ -24,6 +24,7 @@ def test_gemma_answers_with_valid_citations_and_caches_dequantised_weights(tmp_p
     settings = load_settings(config)
     core = RagCore(settings)
     partials: list[str] = []
+    replaced_before = _replaced_answers()
     try:
         answer = core.ask("How many days of vacation do we get?", on_partial=partials.append)
     finally:
@@ -32,7 +33,10 @@ def test_gemma_answers_with_valid_citations_and_caches_dequantised_weights(tmp_p
     assert answer.answered and answer.text.strip()
     assert partials, "the model's answer is shown while it is written"
     assert [len(p) for p in partials] == sorted(len(p) for p in partials)
-    assert partials[-1].split()[:3] == answer.text.split()[:3]
+    if _replaced_answers() == replaced_before:  # posted as the model wrote it
+        assert partials[-1].split()[:3] == answer.text.split()[:3]
+    else:  # the base 270M model looped or strayed: the guard posted the quoted answer instead
+        assert "28 days" in answer.text
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
     assert cited and cited <= {c.n for c in answer.citations}, answer.text
     cached = list((settings.data_dir / "models").glob("*/config.json"))
@@ -41,6 +45,18 @@ def test_gemma_answers_with_valid_citations_and_caches_dequantised_weights(tmp_p
     started = time.perf_counter()
     TransformersGenerator(settings.generator, settings.data_dir / "models").load()
     assert time.perf_counter() - started < 30, "a cached load skips GGUF de-quantisation"
+
+
+def _replaced_answers() -> float:
+    from prometheus_client import REGISTRY
+
+    return sum(
+        sample.value
+        for metric in REGISTRY.collect()
+        if metric.name == "ragbot_degenerate_answers"
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    )
 
 
 def test_prompt_numbers_passages_as_the_answer_cites_them() -> None:
@@ -53,7 +69,7 @@ def test_prompt_numbers_passages_as_the_answer_cites_them() -> None:
         "Can I deploy on Friday?", [source(1, "Deploys", "Friday needs approval."), source(2, "Time off", "28 days.")]
     )
 
-    assert "[1] Deploys: Friday needs approval." in prompt and "[2] Time off: 28 days." in prompt
+    assert "[1] Deploys:\nFriday needs approval.\n\n[2] Time off:\n28 days.\n" in prompt  # short units too
     assert prompt.rstrip().endswith("Question: Can I deploy on Friday?\nAnswer:")
 
 

@@ -174,3 +174,53 @@ def test_a_table_split_across_chunks_repeats_its_header(embedder: Embedder) -> N
     assert len(chunks) > 2
     assert all(c.text.startswith("| City | Cap | Note |\n|---|---|---|\n") for c in chunks)
     assert all(f"| city-{i} |" in " ".join(c.text for c in chunks) for i in range(60))
+
+
+def test_markdown_code_and_nested_lists_keep_their_indentation() -> None:
+    text = "# T\n\n## Code\n\n    def f():\n        return 1\n\n- item\n  - nested item\n"
+
+    (section,) = parse_document(doc("c.md", "markdown", text)).sections
+
+    assert "    def f():\n        return 1" in section.text
+    assert "- item\n  - nested item" in section.text
+
+
+def test_a_row_of_side_labels_is_data_and_pipes_in_cells_stay_verbatim() -> None:
+    from bot.units import answer_units
+
+    html = """<html><body><main><h2 id="caps">Caps</h2><table>
+    <tr><th>London</th><td>240</td></tr><tr><th>Paris</th><td>300</td></tr></table>
+    <table><thead><tr><th>Task</th><th>Command</th></tr></thead>
+    <tr><td>Find errors</td><td>journalctl | grep error</td></tr></table></main></body></html>"""
+
+    (section,) = parse_document(doc("t.html", "html", html)).sections
+    units = [u.text for u in answer_units(section.text)]
+
+    assert "London | 240" in units and "Paris | 300" in units  # no made-up header "London: Paris"
+    assert "Task: Find errors, Command: journalctl | grep error" in units
+
+
+def test_a_pre_block_that_contains_a_fence_stays_one_code_block() -> None:
+    from bot.blocks import split_blocks
+
+    html = (
+        "<html><body><main><h2>Docs</h2><p>Write:</p><pre>```python\nprint(1)\n```</pre>"
+        "<p>Done.</p></main></body></html>"
+    )
+
+    (section,) = parse_document(doc("f.html", "html", html)).sections
+
+    kinds = [b.kind for b in split_blocks(section.text)]
+    assert kinds == ["paragraph", "code", "paragraph"]
+    assert "~~~\n```python\nprint(1)\n```\n~~~" in section.text
+
+
+def test_an_over_long_code_line_is_split_into_chunks_under_the_budget(embedder: Embedder) -> None:
+    minified = "x=" + "+".join(f"value_{i}" for i in range(800))
+    chunker = Chunker(embedder.tokenizer, ChunkingConfig(max_tokens=128, overlap_tokens=0))
+    document = doc("min.md", "markdown", f"# Min\n\n## Bundle\n\n```\n{minified}\n```\n")
+
+    chunks = chunker.chunk(document, parse_document(document))
+
+    assert len(chunks) > 5
+    assert all(len(embedder.tokenizer(c.embedding_text)["input_ids"]) <= 128 for c in chunks)

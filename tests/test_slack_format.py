@@ -97,3 +97,18 @@ def test_a_code_block_split_across_sections_is_closed_and_reopened() -> None:
     assert all(len(p) <= SECTION_LIMIT for p in pieces)
     assert all(p.count("```") % 2 == 0 for p in pieces)  # every piece renders its part as code
     assert all(f"echo line {i}\n" in "\n".join(pieces) + "\n" for i in range(600))
+
+
+def test_the_fallback_text_never_ends_inside_an_escaped_character() -> None:
+    from adapters.slack.format import fallback_text
+
+    text = "a" * (SECTION_LIMIT - 2) + "& more"
+    assert fallback_text(text).endswith("a")  # not "&am"
+
+
+def test_code_indentation_survives_a_split_inside_a_block() -> None:
+    code = "\n".join(f"    indented_line_{i}()" for i in range(400))
+    pieces = split_text(f"Run: [1]\n```\n{code}\n```")
+
+    assert len(pieces) > 1
+    assert pieces[1].startswith("```\n    indented_line_")

@@ -47,7 +47,7 @@ def to_mrkdwn(text: str) -> str:
 def fallback_text(text: str) -> str:
     """The message's top-level ``text`` (notifications, old clients): escaped like the blocks,
     since Slack parses mentions there too."""
-    return escape(text)[:SECTION_LIMIT]
+    return re.sub(r"&[a-z]{0,3}$", "", escape(text)[:SECTION_LIMIT])  # a cut "&amp;" would show as "&am"
 
 
 def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:

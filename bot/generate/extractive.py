@@ -9,6 +9,7 @@ asks for (a number, a time, a command).
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ _SPECIFIC_WEIGHT = 0.06  # the question asks "how much" and the unit holds a num
 _RANK_PRIOR = 0.02  # per source rank: the retriever saw the whole chunk in context
 _UNIT_SOURCES = 3  # units are read from the first sources only: the answer is there or nowhere
 _CACHE_SIZE = 4096  # unit vectors kept between questions
+_MIN_UNIT_CHARS = 12  # shorter units are not quoted alone
 
 _ASKS_QUANTITY = re.compile(
     r"\b(how (?:much|many|long|often|soon|big|old|far)|when|what time|deadline|limit|budget|cost|price|"
@@ -55,6 +57,7 @@ class UnitRanker:
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
     def rank(self, question: str, sources: Sequence[RetrievedSource]) -> list[ScoredUnit]:
         """All candidate units, best first."""
@@ -63,6 +66,8 @@ class UnitRanker:
             for p_rank, passage in enumerate(source.reading):
                 heading = passage.section.split(" > ")[-1] if passage.section else passage.title
                 for unit in answer_units(passage.text):
+                    if len(unit.text) < _MIN_UNIT_CHARS and not unit.multiline:
+                        continue  # "See below." says nothing on its own
                     candidates.append(
                         (source.n, (source.n, p_rank, unit.position), unit, f"{heading}: {flatten(unit.text)}")
                     )
@@ -82,16 +87,22 @@ class UnitRanker:
         return sorted(ranked, key=lambda s: -s.score)
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors, cached: the same passages come back for related questions."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        """Unit vectors, cached: the same passages come back for related questions. Questions are
+        answered on several threads at once, so the cache is read and written under a lock and
+        each call keeps its own copy of the vectors it uses."""
+        with self._lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+            for text in found:
+                self._cache.move_to_end(text)
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
-            for text, vector in zip(missing, self.embedder.embed(missing)):
-                self._cache[text] = vector
-        for text in texts:
-            self._cache.move_to_end(text)
-        while len(self._cache) > _CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return np.stack([self._cache[t] for t in texts])
+            fresh = dict(zip(missing, self.embedder.embed(missing)))
+            found.update(fresh)
+            with self._lock:
+                self._cache.update(fresh)
+                while len(self._cache) > _CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        return np.stack([found[t] for t in texts])
 
 
 def select_units(ranked: list[ScoredUnit], max_units: int = 3) -> list[ScoredUnit]:

@@ -37,7 +37,7 @@ def degenerate(text: str, sources: Sequence[RetrievedSource]) -> Problem | None:
     words = content_terms(_BOILERPLATE.sub(" ", CITATION.sub(" ", text)))
     if len(words) < _MIN_CONTENT_WORDS:
         return "boilerplate"
-    by_number = {s.n: _source_text(s) for s in sources}
+    by_number = {s.n: s.full_text for s in sources}
     cited = [int(n) for n in CITATION.findall(text) if int(n) in by_number]
     passages = " ".join(by_number[n] for n in dict.fromkeys(cited)) if cited else " ".join(by_number.values())
     if coverage(words, passages) < _SUPPORTED:
@@ -49,11 +49,6 @@ def degenerate(text: str, sources: Sequence[RetrievedSource]) -> Problem | None:
         if not any(coverage(claim, by_number[n]) >= _CLAIM_SUPPORTED for n in numbers if n in by_number):
             return "bad_citation"
     return None
-
-
-def _source_text(source: RetrievedSource) -> str:
-    best = source.best
-    return " ".join([best.title, best.section, *(p.text for p in source.reading)])
 
 
 def _loops(text: str) -> bool:
