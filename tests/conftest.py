@@ -125,6 +125,20 @@ def start_serve(config: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
+def start_scheduler(config: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """`ragbot scheduler --run-now` in its own process, with ``env`` over ours; the caller stops it
+    with SIGTERM and reads its output with communicate()."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(config), "scheduler", "--run-now"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, **env},
+    )
+
+
 def only_json(stdout: str) -> dict:
     """The command printed exactly one JSON object and nothing else."""
     lines = [line for line in stdout.splitlines() if line.strip()]

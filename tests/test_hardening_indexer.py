@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 import tracemalloc
 import zlib
@@ -23,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import REPO, index_once, only_json, run_cli, write_config
+from conftest import index_once, only_json, run_cli, start_scheduler, write_config
 from docsite import DocsSite, page, send
 from test_web_source import INDEXED, paths, web_settings
 
@@ -216,15 +213,7 @@ def test_sigterm_ends_ragbot_scheduler_within_seconds_during_a_stuck_fetch(tmp_p
     config = tmp_path / "ragbot.toml"
     text = config.read_text().replace(f"{site.url}/index.html", f"{site.url}/trickle.html")
     config.write_text(text.replace("timeout_s = 2", "timeout_s = 60"))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "--config", str(config), "scheduler", "--run-now"],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "RAGBOT_HTTP_PORT": "0"},
-    )
+    process = start_scheduler(config, {"RAGBOT_HTTP_PORT": "0"})
     try:
         deadline = time.monotonic() + 120
         while not site.requested("/trickle.html") and time.monotonic() < deadline and process.poll() is None:

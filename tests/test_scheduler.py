@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -16,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import REPO, index_once, only_json, run_cli
+from conftest import index_once, only_json, run_cli, start_scheduler
 from docsite import DocsSite
 from test_crash_safety import index_and_kill_after
 from test_serve import free_port
@@ -135,19 +132,9 @@ def test_ragbot_scheduler_command_runs_and_stops_cleanly(tmp_path: Path, site: D
     settings = web_settings(tmp_path, site, extra=f'schedule = "{NEVER}"')
     config = tmp_path / "ragbot.toml"
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "--config", str(config), "scheduler", "--run-now"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env={
-            **os.environ,
-            "SLACK_BOT_TOKEN": "xoxb-never-printed",
-            "RAGBOT_HTTP_HOST": "127.0.0.1",
-            "RAGBOT_HTTP_PORT": str(port),
-        },
+    process = start_scheduler(
+        config,
+        {"SLACK_BOT_TOKEN": "xoxb-never-printed", "RAGBOT_HTTP_HOST": "127.0.0.1", "RAGBOT_HTTP_PORT": str(port)},
     )
     try:
         wait_until(lambda: RunLog(settings.data_dir).last_runs().get("docs") or process.poll() is not None)
@@ -184,15 +171,9 @@ def test_ragbot_scheduler_rides_out_a_qdrant_server_that_is_down_at_start(tmp_pa
     web_settings(tmp_path, site, extra=f'schedule = "{NEVER}"')
     config = tmp_path / "ragbot.toml"
     port, dead = free_port(), free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "--config", str(config), "scheduler", "--run-now"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env={
-            **os.environ,
+    process = start_scheduler(
+        config,
+        {
             "QDRANT_URL": f"http://admin:s3cret-pass@127.0.0.1:{dead}",
             "RAGBOT_HTTP_HOST": "127.0.0.1",
             "RAGBOT_HTTP_PORT": str(port),
