@@ -6,21 +6,11 @@ import json
 import shutil
 import signal
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from conftest import SAMPLES, handbook_config, run_cli, start_serve
 from fake_slack import BOT_USER, FakeSlack
-from test_serve import SECRET, TOKEN, free_port, signed_event, slack_env, wait_healthy
-
-
-def get(port: int, path: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
+from test_serve import SECRET, TOKEN, free_port, get, signed_event, slack_env, wait_healthy
 
 
 def metric(text: str, name: str) -> float:

@@ -16,7 +16,7 @@ import pytest
 from conftest import index_once, only_json, run_cli, start_scheduler
 from docsite import DocsSite
 from test_crash_safety import index_and_kill_after
-from test_serve import free_port
+from test_serve import free_port, get
 from test_web_source import INDEXED, paths, web_settings
 
 from bot.embedder import Embedder
@@ -183,11 +183,8 @@ def test_ragbot_scheduler_rides_out_a_qdrant_server_that_is_down_at_start(tmp_pa
 
         def readyz() -> tuple[int, str] | None:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
-                    return response.status, response.read().decode()
-            except urllib.error.HTTPError as error:
-                return error.code, error.read().decode()
-            except OSError:
+                return get(port, "/readyz")
+            except OSError:  # not listening yet
                 return None if process.poll() is None else (0, "exited")
 
         wait_until(lambda: readyz() is not None)

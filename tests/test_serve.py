@@ -21,6 +21,15 @@ TOKEN = "xoxb-very-secret-token"
 SECRET = "serve-signing-secret"
 
 
+def get(port: int, path: str) -> tuple[int, str]:
+    """Status and body of GET http://127.0.0.1:{port}{path}; an error status is returned, not raised."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -177,13 +177,17 @@ def test_collection_survives_reopening(store_kind: str, tmp_path: Path) -> None:
         second.close()
 
 
-def test_a_model_with_another_dimension_is_refused(store_kind: str, tmp_path: Path) -> None:
+def built_with_test_model(store_kind: str, tmp_path: Path) -> None:
+    """A closed store holding one two-chunk document, built for "test-model" (DIM dimensions)."""
     first = make_store(store_kind, tmp_path)
     first.ensure_collection(DIM, "test-model")
     chunks, vectors = chunks_for("a", 2, "v1")
     first.replace_document(chunks, vectors)
     first.close()
 
+
+def test_a_model_with_another_dimension_is_refused(store_kind: str, tmp_path: Path) -> None:
+    built_with_test_model(store_kind, tmp_path)
     second = make_store(store_kind, tmp_path)
     try:
         with pytest.raises(StoreMismatch, match=r"8-d"):
@@ -194,12 +198,7 @@ def test_a_model_with_another_dimension_is_refused(store_kind: str, tmp_path: Pa
 
 
 def test_a_model_with_the_same_dimension_but_another_name_is_refused(store_kind: str, tmp_path: Path) -> None:
-    first = make_store(store_kind, tmp_path)
-    first.ensure_collection(DIM, "test-model")
-    chunks, vectors = chunks_for("a", 2, "v1")
-    first.replace_document(chunks, vectors)
-    first.close()
-
+    built_with_test_model(store_kind, tmp_path)
     second = make_store(store_kind, tmp_path)
     try:
         with pytest.raises(StoreMismatch) as refused:

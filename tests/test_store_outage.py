@@ -21,19 +21,11 @@ from conftest import SAMPLES, handbook_config, run_cli, start_serve
 from fake_qdrant import FakeQdrant
 from fake_slack import BOT_USER, FakeSlack
 from fakeserver import LoopThread
-from test_serve import SECRET, TOKEN, free_port, slack_env, wait_healthy
+from test_serve import SECRET, TOKEN, free_port, get, slack_env, wait_healthy
 
 PASSWORD = "hunter2-Zx8vQ-pw"
 API_KEY = "qk-7f3a9c1e5b2d8f4a6c0e9b7d5f3a1c2"  # 33 characters
 _events = itertools.count(1)
-
-
-def get(port: int, path: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
 
 
 def mention(port: int, text: str, user: str) -> str:
