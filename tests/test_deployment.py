@@ -9,7 +9,7 @@ import pytest
 import yaml
 from conftest import REPO
 
-from bot.cli import build_parser
+from bot.app.cli import build_parser
 from bot.config import ENV_OVERRIDES
 from bot.logs import SECRET_ENV_VARS
 

@@ -1,0 +1,74 @@
+"""``ragbot serve`` (chat adapters, ops HTTP, schedules) and ``ragbot scheduler`` (schedules only)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+from bot.app.common import load
+
+__all__ = ["register", "run_serve", "run_scheduler"]
+
+
+def register(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve", help="answer questions in Slack (SLACK_BOT_TOKEN) and Discord (DISCORD_BOT_TOKEN) until stopped"
+    )
+    serve.add_argument(
+        "--no-scheduler", action="store_true", help="do not run source schedules here (a `ragbot scheduler` does)"
+    )
+    serve.set_defaults(run=run_serve)
+
+    scheduler = commands.add_parser("scheduler", help="run the sources' index schedules until stopped")
+    scheduler.add_argument("--run-now", action="store_true", help="also index every scheduled source at start")
+    scheduler.set_defaults(run=run_scheduler)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.app.serve import serve
+
+    settings = load(args)
+    asyncio.run(serve(settings, slack=True, discord=True, scheduler=not args.no_scheduler))
+    return 0
+
+
+def run_scheduler(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from bot.core import RagCore
+    from bot.errors import StoreUnavailable
+    from bot.ops import start_ops_thread
+    from indexer.scheduler import IndexScheduler
+
+    settings = load(args)
+    logging.getLogger().setLevel(logging.INFO)
+    core = RagCore(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        scheduler = IndexScheduler(settings, core.store, core.embedder)
+        try:  # a wrong model or collection fails now, not at 3 am ...
+            core.store.ensure_collection(core.embedder.dimension, core.embedder.model_name)
+        except StoreUnavailable as exc:  # ... an unreachable store is waited out: each run retries it
+            logging.getLogger(__name__).warning("%s; the schedules keep running and each run tries again", exc)
+        stop_http = start_ops_thread(core, settings.http.host, settings.http.port)
+        scheduler.start()
+        for name, when in scheduler.next_runs().items():
+            print(f"scheduled {name}: next run {when:%Y-%m-%d %H:%M:%S %Z}" if when else f"scheduled {name}")
+            if args.run_now:
+                scheduler.trigger(name)
+        sys.stdout.flush()
+        while not stop.wait(1.0):  # wake up now and then so signals are handled promptly
+            pass
+        print("stopping: a run in progress stops after its current document", file=sys.stderr)
+        scheduler.shutdown()
+        stop_http()
+    finally:
+        core.close()
+    return 0

@@ -1,0 +1,92 @@
+"""``ragbot serve`` wired up: the core, the chat adapters, the ops HTTP server and the schedules.
+
+The process starts while the store is down (``/readyz`` says so and a StoreWatch logs when it
+comes back); the models load before the first question, not inside it. SIGINT and SIGTERM
+stop the adapters, the HTTP server and a run in progress, and close the core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+
+from bot.errors import RagbotError
+
+__all__ = ["serve"]
+
+log = logging.getLogger(__name__)
+
+
+async def serve(settings: Any, *, slack: bool = True, discord: bool = True, scheduler: bool = True) -> None:
+    """Answer in Slack and/or Discord (each when enabled here and configured) until a signal.
+
+    ``scheduler`` runs the sources' schedules in this process too (``[scheduler] enabled`` and
+    at least one scheduled source are needed as well). ConfigError when no platform is set up."""
+    from adapters.discord.settings import DiscordSettings
+    from adapters.slack.settings import SlackSettings
+    from bot.core import RagCore
+    from bot.ops import StoreWatch
+
+    slack_settings = SlackSettings.from_env() if slack else None
+    discord_settings = DiscordSettings.from_env() if discord else None
+    if slack_settings is None and discord_settings is None:
+        raise RagbotError(
+            "no chat platform configured: set SLACK_BOT_TOKEN and/or DISCORD_BOT_TOKEN (see the README's set-up)"
+        )
+    core = RagCore(settings)
+    # Models load now, not on the first question. Nothing here needs the store.
+    log.info("encoder ready (%d-d)", core.embedder.dimension)
+    core.generator  # noqa: B018
+    logging.getLogger().setLevel(logging.INFO)  # from here on, serving logs what it does
+    watch = StoreWatch(core).start()
+    index_scheduler = None
+    try:
+        if scheduler and settings.scheduler.enabled and any(s.schedule for s in settings.sources):
+            from indexer.scheduler import IndexScheduler
+
+            index_scheduler = IndexScheduler(settings, core.store, core.embedder)
+            index_scheduler.start()
+        await _run_until_stopped(settings, core, watch, slack_settings, discord_settings)
+    finally:
+        watch.stop()
+        if index_scheduler is not None:
+            index_scheduler.shutdown()
+        core.close()
+
+
+async def _run_until_stopped(settings: Any, core: Any, watch: Any, slack: Any, discord: Any) -> None:
+    from aiohttp import web
+
+    from bot.chat import ChatService
+    from bot.chatstate import open_chat_state
+    from bot.ops import ops_routes, serve_http
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    service = ChatService(core, open_chat_state(settings, core.store))
+    http = web.Application()
+    http.add_routes(ops_routes(core, watch))
+    tasks = []
+    if slack is not None:
+        from adapters.slack import create_slack_app
+        from adapters.slack.server import run_socket_mode, slack_routes
+
+        slack_app = create_slack_app(service, slack)
+        if slack.socket_mode:
+            tasks.append(run_socket_mode(slack_app, slack, stop))
+        else:
+            http.add_routes(slack_routes(slack_app))
+    if discord is not None:
+        from adapters.discord.runner import run_discord
+
+        tasks.append(run_discord(service, discord, stop))
+    tasks.append(serve_http(http, settings.http.host, settings.http.port, stop))
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        stop.set()
+        service.state.close()
