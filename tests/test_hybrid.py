@@ -94,7 +94,7 @@ def test_terms_keep_identifiers_whole_and_split() -> None:
 
 def test_fused_ties_are_ranked_by_cosine() -> None:
     from bot.models import Passage
-    from bot.store.base import fused_order
+    from bot.store.query import fused_order
 
     def passage(name: str, cosine: float) -> Passage:
         return Passage(name, 0, "s", f"u/{name}", name, "", name, cosine)

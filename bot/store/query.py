@@ -1,0 +1,99 @@
+"""The engine-neutral language of a search: filters, candidate lists, hits, and fusion.
+
+The core (:class:`bot.store.engine.StoreEngine`) speaks it, each engine translates it into its
+own client's types; what a filter or a fused ranking means is decided here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bot.models import Passage
+from bot.sparse import SparseVector
+
+__all__ = [
+    "SPARSE_VECTOR",
+    "RRF_K",
+    "HYBRID_CANDIDATES",
+    "Condition",
+    "Where",
+    "Leg",
+    "Query",
+    "Hit",
+    "fused_order",
+    "cosine",
+    "source_where",
+    "live_where",
+]
+
+SPARSE_VECTOR = "bm25"  # name of the keyword vector in hybrid collections
+RRF_K = 60  # the usual reciprocal-rank-fusion constant
+HYBRID_CANDIDATES = 4  # each half of a hybrid search proposes this many times k
+
+_NO_SET = "\x00none"  # matches nothing: an empty allow-list must not mean "everything"
+
+# A condition: a payload key and the value it must have, or a tuple of values it may have.
+Condition = tuple[str, str | bool | tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Where:
+    """An engine-neutral filter: every ``must`` condition holds and no ``must_not`` one does."""
+
+    must: tuple[Condition, ...] = ()
+    must_not: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One ranked candidate list: nearest by the dense vector, or (``keywords``) by the sparse one."""
+
+    limit: int
+    where: Where
+    dense: list[float] | None = None
+    keywords: SparseVector | None = None
+
+
+@dataclass(frozen=True)
+class Query:
+    """One leg ranks alone; several are fused by reciprocal rank (constant ``rrf_k``)."""
+
+    legs: tuple[Leg, ...]
+    limit: int
+    with_dense: bool = False  # return each hit's stored dense vector, to score it by cosine
+    rrf_k: int = RRF_K
+
+
+@dataclass(frozen=True)
+class Hit:
+    score: float
+    payload: dict[str, Any]
+    dense: Any = None  # the stored dense vector, when the query asked for it
+
+
+def fused_order(scored: list[tuple[float, Passage]]) -> list[Passage]:
+    """Passages ranked by fused (RRF) score, ties broken by cosine: equal RRF scores are common
+    (dense rank 1 + keyword rank 3 equals dense 3 + keyword 1), and the engine orders ties arbitrarily."""
+    ranked = sorted(scored, key=lambda pair: (-round(pair[0], 9), -pair[1].score))
+    return [passage for _, passage in ranked]
+
+
+def cosine(query: np.ndarray, stored: Any) -> float:
+    """Cosine of a unit query and a stored vector (Qdrant keeps cosine vectors normalised)."""
+    return float(np.dot(query, np.asarray(stored, dtype=np.float32)))
+
+
+def source_where(source: str | None) -> Where:
+    return Where(must=(("source", source),) if source else ())
+
+
+def live_where(source: str | None, sets: Collection[str] | None) -> Where:
+    """Searches skip tombstones of an interrupted update, and chunks outside the allowed sets."""
+    must = source_where(source).must
+    if sets is not None:
+        must += (("sets", tuple(sorted(sets)) or (_NO_SET,)),)
+    return Where(must=must, must_not=(("stale", True),))
