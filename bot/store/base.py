@@ -157,6 +157,16 @@ class Store(Protocol):
         """
         ...
 
+    def vectors(self, point_ids: Sequence[str]) -> np.ndarray:
+        """The stored dense vectors of these points, in this order, as an (n, dimension) float32 array.
+
+        For training a query encoder against the document vectors exactly as indexed (``bot/train``).
+
+        :raises KeyError: a point id is not stored.
+        :raises StoreUnavailable: there is no collection yet, or the engine can't be reached.
+        """
+        ...
+
     def document_states(self, source: str | None = None) -> dict[str, DocumentState]:
         """What is stored of each document (of ``source``, or all): hashes, counts, tombstones.
 

@@ -110,6 +110,10 @@ class StoreEngine(ABC):
     def _retrieve(self, ids: list[str]) -> list[dict[str, Any] | None]:
         """The payloads of the points found among ``ids``."""
 
+    def _retrieve_dense(self, ids: list[str]) -> list[tuple[str, Any]]:
+        """(id, dense vector) of the points found among ``ids``."""
+        raise NotImplementedError
+
     @abstractmethod
     def _scroll(self, where: Where, limit: int, offset: Any, fields: list[str]) -> tuple[list[dict[str, Any]], Any]:
         """One page of payloads (only ``fields``) and the next page's offset (None: last page)."""
@@ -227,6 +231,15 @@ class StoreEngine(ABC):
             if not point_ids or not self.collection_exists():
                 return []
             return live_passages(self._retrieve(list(point_ids)))
+
+    def vectors(self, point_ids: Sequence[str]) -> np.ndarray:
+        with self._guard:
+            self._require_collection()
+            found = {str(pid): vector for pid, vector in self._retrieve_dense(list(point_ids))}
+            missing = [pid for pid in point_ids if pid not in found]
+            if missing:
+                raise KeyError(f"{len(missing)} of the requested points are not in {self.where}, e.g. {missing[0]}")
+            return np.asarray([found[pid] for pid in point_ids], dtype=np.float32)
 
     def document_states(self, source: str | None = None) -> dict[str, DocumentState]:
         with self._guard:

@@ -180,6 +180,10 @@ class QdrantClientStore(StoreEngine):
         records = self._call("fetch chunks", self.client.retrieve, self.collection, ids=ids, with_payload=True)
         return [record.payload for record in records]
 
+    def _retrieve_dense(self, ids: list[str]) -> list[tuple[str, Any]]:
+        records = self._call("fetch vectors", self.client.retrieve, self.collection, ids=ids, with_vectors=[""])
+        return [(str(record.id), _dense_of(record.vector)) for record in records]
+
     def _scroll(self, where: Where, limit: int, offset: Any, fields: list[str]) -> tuple[list[dict[str, Any]], Any]:
         records, offset = self._call(
             "list documents",
