@@ -318,3 +318,120 @@ def test_server_collection_settings_come_from_config(tmp_path: Path) -> None:
 def test_write_consistency_above_replicas_is_refused() -> None:
     with pytest.raises(ValueError, match="write_consistency_factor"):
         StoreConfig(replication_factor=1, write_consistency_factor=2)
+
+
+def _build_with_dot_product(store_kind: str, root: Path) -> None:
+    """A collection that records "test-model" but compares by dot product, as no ragbot makes it."""
+    import json
+
+    from bot.store.fit import index_metadata
+
+    meta = index_metadata(DIM, "test-model")
+    if store_kind.startswith("edge"):
+        import qdrant_edge as qe
+
+        (root / "edge").mkdir(parents=True)
+        config = qe.EdgeConfig(vectors=qe.EdgeVectorParams(size=DIM, distance=qe.Distance.Dot))
+        qe.EdgeShard.create(str(root / "edge" / "shard"), config).close()
+        (root / "edge" / "ragbot-meta.json").write_text(json.dumps(meta))
+        return
+    from qdrant_client import QdrantClient, models
+
+    client = QdrantClient(path=str(root / "local"))
+    try:
+        vectors = models.VectorParams(size=DIM, distance=models.Distance.DOT)
+        client.create_collection("contract", vectors_config=vectors, metadata=meta)
+    finally:
+        client.close()
+
+
+def test_a_collection_that_compares_by_another_distance_is_refused(store_kind: str, tmp_path: Path) -> None:
+    _build_with_dot_product(store_kind, tmp_path)
+    store = make_store(store_kind, tmp_path)
+    try:
+        with pytest.raises(StoreMismatch, match=r"8-d dot vectors .* makes 8-d cosine vectors"):
+            store.ensure_collection(DIM, "test-model")
+    finally:
+        store.close()
+
+
+def test_a_collection_built_for_another_document_encoder_is_refused(store_kind: str, tmp_path: Path) -> None:
+    first = make_store(store_kind, tmp_path)
+    first.ensure_collection(DIM, "test-model", encoder="encoder-a")
+    first.close()
+
+    second = make_store(store_kind, tmp_path)
+    try:
+        second.ensure_collection(DIM, "test-model", encoder="encoder-a")
+        second.ensure_collection(DIM, "test-model")  # a process without a trained encoder may read it
+        with pytest.raises(StoreMismatch, match="document encoder 'encoder-a'.*'encoder-b'"):
+            second.ensure_collection(DIM, "test-model", encoder="encoder-b")
+    finally:
+        second.close()
+
+
+def test_meta_says_what_built_the_collection(store: Store, store_kind: str, tmp_path: Path) -> None:
+    meta = store.meta()
+
+    assert meta["embedding_model"] == "test-model" and meta["dimension"] == DIM
+    assert not {"model", "sparse"} & set(meta), "the engine's own bookkeeping stays out of the metadata"
+    fresh = make_store(store_kind, tmp_path / "empty")
+    try:
+        assert fresh.meta() == {}
+    finally:
+        fresh.close()
+
+
+def test_recorded_metadata_is_kept_across_reopening(store_kind: str, tmp_path: Path) -> None:
+    first = make_store(store_kind, tmp_path)
+    first.ensure_collection(DIM, "test-model")
+    first.update_meta({"query_encoder": "enc-1", "trained_at": "2025-01-02T03:04:05Z"})
+    first.update_meta({"trained_at": None, "query_encoder_steps": 300})  # merged; None removes a key
+    assert first.meta()["query_encoder"] == "enc-1"
+    first.close()
+
+    second = make_store(store_kind, tmp_path)
+    try:
+        meta = second.meta()
+        assert meta["query_encoder"] == "enc-1" and meta["query_encoder_steps"] == 300
+        assert "trained_at" not in meta
+        assert meta["embedding_model"] == "test-model"  # what was there before stays
+        second.ensure_collection(DIM, "test-model")  # and still fits the model
+    finally:
+        second.close()
+
+
+def test_recorded_metadata_cannot_change_what_the_vectors_are(store: Store, store_kind: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="embedding_model"):
+        store.update_meta({"embedding_model": "other-model", "query_encoder": "enc-1"})
+    with pytest.raises(ValueError, match="dimension"):
+        store.update_meta({"dimension": 16})
+    assert "query_encoder" not in store.meta() and store.meta()["embedding_model"] == "test-model"
+
+    fresh = make_store(store_kind, tmp_path / "fresh")
+    try:
+        with pytest.raises(StoreUnavailable, match="ragbot index"):
+            fresh.update_meta({"query_encoder": "enc-1"})
+    finally:
+        fresh.close()
+
+
+def test_an_old_embedded_index_naming_its_model_the_old_way_refuses_another_model(
+    store_kind: str, tmp_path: Path
+) -> None:
+    if not store_kind.startswith("edge"):
+        pytest.skip("only the embedded engine's meta file ever used the old key")
+    import json
+
+    built_with_test_model(store_kind, tmp_path)
+    meta_path = tmp_path / "edge" / "ragbot-meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({"dimension": DIM, "model": meta["embedding_model"], "sparse": meta["sparse"]}))
+
+    store = make_store(store_kind, tmp_path)
+    try:
+        assert store.meta()["embedding_model"] == "test-model"
+        with pytest.raises(StoreMismatch, match="built with the embedding model 'test-model'"):
+            store.ensure_collection(DIM, "other-model-same-size")
+    finally:
+        store.close()
