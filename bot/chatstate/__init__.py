@@ -11,11 +11,10 @@ __all__ = ["ChatState", "FeedbackRecord", "SqliteChatState", "open_chat_state"]
 
 
 def open_chat_state(settings: Settings, store: Store) -> ChatState:
-    """Qdrant when the index lives on a Qdrant server (replicas may run anywhere), else SQLite."""
-    from bot.store.qdrant import QdrantClientStore
-
-    if isinstance(store, QdrantClientStore) and settings.server_mode:
+    """Beside the index on its Qdrant server when replicas on other machines share that store
+    (they must agree on which replica answers), else SQLite on this machine."""
+    if store.shared_across_machines:
         from bot.chatstate.qdrant import QdrantChatState
 
-        return QdrantChatState(store.client, f"{settings.collection}_chat")
+        return QdrantChatState.connect(settings.store, f"{settings.collection}_chat")
     return SqliteChatState(settings.chat.state_dir or settings.data_dir)

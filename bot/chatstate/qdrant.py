@@ -20,6 +20,8 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import UnexpectedResponse
 
 from bot.chatstate.base import SEEN_TTL_S, FeedbackRecord
+from bot.config import StoreConfig
+from bot.store.qdrant import connect_server
 
 __all__ = ["QdrantChatState"]
 
@@ -41,8 +43,9 @@ def _kind(kind: str, **fields: str) -> models.Filter:
 
 
 class QdrantChatState:
-    def __init__(self, client: QdrantClient, collection: str, server: bool = True) -> None:
+    def __init__(self, client: QdrantClient, collection: str, server: bool = True, owns_client: bool = False) -> None:
         self.client = client
+        self._owns_client = owns_client
         self.collection = collection
         self._server = server
         self._claims = 0
@@ -55,6 +58,11 @@ class QdrantChatState:
             self._ensure_collection()
         except Exception as exc:  # Qdrant down at start: serve anyway, make the collection on first use
             log.warning("chat state collection %s not ready yet (%s); will retry on first use", collection, exc)
+
+    @classmethod
+    def connect(cls, config: StoreConfig, collection: str) -> QdrantChatState:
+        """Chat state on the Qdrant server of ``config`` (the index's own), over a client it owns and closes."""
+        return cls(connect_server(config), collection, server=True, owns_client=True)
 
     def _ensure_collection(self) -> None:
         """Create the collection once; retried on each use until Qdrant can be reached."""
@@ -159,4 +167,5 @@ class QdrantChatState:
                 return records
 
     def close(self) -> None:
-        pass  # the client belongs to the store
+        if self._owns_client:
+            self.client.close()
