@@ -435,3 +435,15 @@ def test_an_old_embedded_index_naming_its_model_the_old_way_refuses_another_mode
             store.ensure_collection(DIM, "other-model-same-size")
     finally:
         store.close()
+
+
+def test_stored_vectors_come_back_in_the_order_asked(store: Store) -> None:
+    chunks, vectors = chunks_for("a", 3, "v1")
+    store.replace_document(chunks, vectors)
+
+    got = store.vectors([point_id("a", 2), point_id("a", 0)])
+
+    assert got.shape == (2, DIM) and got.dtype == np.float32
+    assert np.allclose(got, vectors[[2, 0]], atol=1e-5)
+    with pytest.raises(KeyError, match="1 of the requested points"):
+        store.vectors([point_id("a", 1), point_id("missing", 0)])

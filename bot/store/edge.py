@@ -154,11 +154,9 @@ class EdgeStore(StoreEngine):
             )
         return [Hit(hit.score, hit.payload or {}, hit.vector) for hit in self.shard.query(request)]
 
-    def _retrieve(self, ids: list[str]) -> list[dict[str, Any] | None]:
-        return [record.payload for record in self.shard.retrieve(ids, with_payload=True, with_vector=False)]
-
-    def _retrieve_dense(self, ids: list[str]) -> list[tuple[str, Any]]:
-        return [(record.id, record.vector) for record in self.shard.retrieve(ids, with_payload=False, with_vector=[""])]
+    def _retrieve(self, ids: list[str], dense: bool = False) -> list[Hit]:
+        records = self.shard.retrieve(ids, with_payload=True, with_vector=[""] if dense else False)
+        return [Hit(0.0, record.payload or {}, record.vector, str(record.id)) for record in records]
 
     def _scroll(self, where: Where, limit: int, offset: Any, fields: list[str]) -> tuple[list[dict[str, Any]], Any]:
         request = qe.ScrollRequest(offset=offset, limit=limit, filter=_filter(where), with_payload=fields)

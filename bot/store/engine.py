@@ -107,12 +107,8 @@ class StoreEngine(ABC):
     def _query(self, query: Query) -> list[Hit]: ...
 
     @abstractmethod
-    def _retrieve(self, ids: list[str]) -> list[dict[str, Any] | None]:
-        """The payloads of the points found among ``ids``."""
-
-    def _retrieve_dense(self, ids: list[str]) -> list[tuple[str, Any]]:
-        """(id, dense vector) of the points found among ``ids``."""
-        raise NotImplementedError
+    def _retrieve(self, ids: list[str], dense: bool = False) -> list[Hit]:
+        """The points found among ``ids``, with their payloads (and ``dense`` vectors if asked)."""
 
     @abstractmethod
     def _scroll(self, where: Where, limit: int, offset: Any, fields: list[str]) -> tuple[list[dict[str, Any]], Any]:
@@ -230,12 +226,12 @@ class StoreEngine(ABC):
         with self._guard:
             if not point_ids or not self.collection_exists():
                 return []
-            return live_passages(self._retrieve(list(point_ids)))
+            return live_passages([hit.payload for hit in self._retrieve(list(point_ids))])
 
     def vectors(self, point_ids: Sequence[str]) -> np.ndarray:
         with self._guard:
             self._require_collection()
-            found = {str(pid): vector for pid, vector in self._retrieve_dense(list(point_ids))}
+            found = {hit.id: hit.dense for hit in self._retrieve(list(point_ids), dense=True)}
             missing = [pid for pid in point_ids if pid not in found]
             if missing:
                 raise KeyError(f"{len(missing)} of the requested points are not in {self.where}, e.g. {missing[0]}")

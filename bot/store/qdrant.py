@@ -176,13 +176,10 @@ class QdrantClientStore(StoreEngine):
         )
         return [Hit(point.score, point.payload or {}, _dense_of(point.vector)) for point in response.points]
 
-    def _retrieve(self, ids: list[str]) -> list[dict[str, Any] | None]:
-        records = self._call("fetch chunks", self.client.retrieve, self.collection, ids=ids, with_payload=True)
-        return [record.payload for record in records]
-
-    def _retrieve_dense(self, ids: list[str]) -> list[tuple[str, Any]]:
-        records = self._call("fetch vectors", self.client.retrieve, self.collection, ids=ids, with_vectors=[""])
-        return [(str(record.id), _dense_of(record.vector)) for record in records]
+    def _retrieve(self, ids: list[str], dense: bool = False) -> list[Hit]:
+        wanted = [""] if dense else False
+        records = self._call("fetch chunks", self.client.retrieve, self.collection, ids=ids, with_vectors=wanted)
+        return [Hit(0.0, record.payload or {}, _dense_of(record.vector), str(record.id)) for record in records]
 
     def _scroll(self, where: Where, limit: int, offset: Any, fields: list[str]) -> tuple[list[dict[str, Any]], Any]:
         records, offset = self._call(

@@ -70,9 +70,12 @@ class Query:
 
 @dataclass(frozen=True)
 class Hit:
-    score: float
+    """A point a query or a retrieve found."""
+
+    score: float  # 0 for retrieved points
     payload: dict[str, Any]
-    dense: Any = None  # the stored dense vector, when the query asked for it
+    dense: Any = None  # the stored dense vector, when asked for
+    id: str = ""
 
 
 def fused_order(scored: list[tuple[float, Passage]]) -> list[Passage]:
