@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
                     "next_run": _next_run(source.schedule, settings),
                 }
             )
-        meta = getattr(store, "meta", lambda: {})()
+        meta = store.meta()
         from bot.chatstate import open_chat_state
 
         chat_state = open_chat_state(settings, store)
