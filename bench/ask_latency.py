@@ -60,7 +60,7 @@ def main() -> None:
 
 def quality(config: Path, generator: str) -> None:
     os.environ["RAGBOT_GENERATOR"] = generator
-    from bot.config import load_settings
+    from bot.app.settings import load_settings
     from bot.core import RagCore
     from bot.evaluation import evaluate, load_cases, summarise
 

@@ -41,9 +41,10 @@ def summary_ms(values_s: list[float]) -> str:
 
 def corpus_chunks(limit: int) -> list[str]:
     """Real chunk texts: the Python 3.11 docs if installed (Debian python3.11-doc), else the sample handbook."""
-    from bot.config import ChunkingConfig, EmbeddingConfig, FilesSource
+    from bot.config import EmbeddingConfig
     from bot.embedder import Embedder
     from indexer.chunk import Chunker
+    from indexer.config import ChunkingConfig, FilesSource
     from indexer.parse import parse_document
     from indexer.sources.files import list_files
 
@@ -105,7 +106,7 @@ def chat_bench_args():  # type: ignore[no-untyped-def]
 
 def warm_cores(config: Path, generators: list[str]):  # type: ignore[no-untyped-def]
     """Yield (generator, RagCore) with models loaded, as a serving bot has them; closes each after."""
-    from bot.config import load_settings
+    from bot.app.settings import load_settings
     from bot.core import RagCore
 
     for generator in generators:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from common import PYTHON_DOCS, machine
 
-from bot.config import load_settings
+from bot.app.settings import load_settings
 from bot.core import RagCore
 from indexer.runner import run_index
 

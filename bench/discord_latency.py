@@ -37,7 +37,9 @@ def main() -> None:
     for generator, core in warm_cores(config, args.generators):
         fake = FakeDiscord()
         loop.run(fake.start())
-        settings = DiscordSettings("token", fake.api_url, fake.gateway_url, guild_ids=frozenset({GUILD_ID}))
+        settings = DiscordSettings(
+            bot_token="token", api_url=fake.api_url, gateway_url=fake.gateway_url, guild_ids=frozenset({GUILD_ID})
+        )
         use_endpoints(settings)
         service = ChatService(core, SqliteChatState(root / f"state-{generator}"))
 

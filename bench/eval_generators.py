@@ -31,7 +31,7 @@ METRICS = [
 
 
 def run(config: Path, cases_file: Path, backend: str, neighbours: int) -> dict:
-    from bot.config import load_settings
+    from bot.app.settings import load_settings
     from bot.core import RagCore
     from bot.evaluation import evaluate, load_cases, summarise
 

@@ -24,7 +24,7 @@ THRESHOLDS = [0.25, 0.28, 0.30, 0.32, 0.34, 0.36, 0.38, 0.40, 0.42, 0.45]
 
 
 def run(config: Path, data_dir: Path | None, precision: str, hybrid: bool, cases_file: Path):  # type: ignore[no-untyped-def]
-    from bot.config import load_settings
+    from bot.app.settings import load_settings
     from bot.core import RagCore
     from bot.evaluation import evaluate, load_cases, summarise
 

@@ -27,7 +27,7 @@ _DEPTH = 10
 
 
 def ranks(config: Path, files: list[Path], mode: str) -> list[int | None]:
-    from bot.config import load_settings
+    from bot.app.settings import load_settings
     from bot.core import RagCore
     from bot.evaluation import load_cases
     from bot.retriever import Retriever

@@ -48,7 +48,7 @@ class Corpus:
 def collect(corpus: Corpus) -> None:
     """Signals and labels of every question, from the real retrieval path."""
     from bot.answerability import Signals, signals_for
-    from bot.config import load_settings
+    from bot.app.settings import load_settings
     from bot.core import RagCore
     from bot.evaluation import load_cases
     from bot.sparse import identifiers

@@ -129,13 +129,14 @@ class Outcome:
 
 def crawl(site: Site, start: str, extra: dict[str, object] | None = None):  # type: ignore[no-untyped-def]
     """One crawl of ``site`` with the real crawler; its Listing."""
-    from bot.config import Settings, WebSource
+    from bot.app.settings import AppSettings
+    from indexer.config import WebSource
     from indexer.sources import list_documents
 
     data = Path(tempfile.mkdtemp(prefix="ragbot-probe-"))
     options: dict[str, object] = {"sitemap": False, "retries": 0, "timeout_s": 5, **(extra or {})}
     source = WebSource(name="probe", type="web", urls=[site.url + start], **options)  # type: ignore[arg-type]
-    settings = Settings(data_dir=data, sources=[source])
+    settings = AppSettings(data_dir=data, sources=[source])
     return list_documents(source, settings, {})
 
 

@@ -47,7 +47,7 @@ def main() -> None:
         api = loop.run(fake.start()) + "/api/"
         app = create_slack_app(
             ChatService(core, SqliteChatState(root / f"state-{generator}")),
-            SlackSettings("xoxb", signing_secret=SECRET, api_url=api),
+            SlackSettings(bot_token="xoxb", signing_secret=SECRET, api_url=api),
         )
 
         async def serve(app=app) -> tuple[web.AppRunner, int]:

@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=12)
     args = parser.parse_args()
 
-    from bot.config import load_settings
+    from bot.app.settings import load_settings
     from bot.core import RagCore
 
     settings = load_settings(indexed_handbook("ragbot-stream-"))

@@ -32,7 +32,7 @@ def main() -> int:
     parser.add_argument("--python-config", type=Path, default=REPO / "samples" / "python-docs.toml")
     parser.add_argument("--python-data-dir", type=Path)
     args = parser.parse_args()
-    from bot.config import load_settings
+    from bot.app.settings import load_settings
     from bot.core import RagCore
     from bot.evaluation import evaluate, load_cases, summarise
     from bot.generate import extractive

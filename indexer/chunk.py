@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.blocks import LIST_MARK, SENTENCE_END, is_fence, is_table_rule, list_items, split_blocks
-from bot.config import ChunkingConfig
 from bot.models import Chunk, Document, ParsedDocument
+from indexer.config import ChunkingConfig
 
 __all__ = ["Chunker"]
 

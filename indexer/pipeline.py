@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from bot.config import Settings, SourceConfig
 from bot.embedder import Embedder
 from bot.errors import RagbotError
 from bot.models import Chunk, Document
 from bot.store import DocumentState, Store
 from indexer.chunk import Chunker
+from indexer.config import IndexerSettings, SourceConfig
 from indexer.parse import parse_document
 from indexer.runs import RunLog, SourceReport
 from indexer.sources import list_documents
@@ -49,7 +49,7 @@ class _Pending:
 
 class Indexer:
     def __init__(
-        self, settings: Settings, store: Store, embedder: Embedder, stop: threading.Event | None = None
+        self, settings: IndexerSettings, store: Store, embedder: Embedder, stop: threading.Event | None = None
     ) -> None:
         self.settings = settings
         self.stop = stop or threading.Event()

@@ -14,10 +14,10 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from bot import metrics
-from bot.config import Settings
 from bot.embedder import Embedder
 from bot.errors import RagbotError
 from bot.store import Store
+from indexer.config import IndexerSettings
 from indexer.pipeline import Indexer, ProgressCallback
 from indexer.runs import SourceReport
 
@@ -46,7 +46,7 @@ def _source_lock(data_dir: Path, source: str) -> Iterator[None]:
 
 
 def run_index(
-    settings: Settings,
+    settings: IndexerSettings,
     store: Store,
     embedder: Embedder,
     source_names: list[str] | None = None,

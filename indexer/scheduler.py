@@ -19,10 +19,10 @@ from datetime import datetime
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.config import Settings
 from bot.embedder import Embedder
 from bot.errors import ConfigError
 from bot.store import Store
+from indexer.config import IndexerSettings
 from indexer.runner import AlreadyRunning, run_index
 from indexer.runs import RunLog, SourceReport
 from indexer.schedule import cron_trigger
@@ -35,7 +35,7 @@ SHUTDOWN_GRACE_S = 10.0  # how long shutdown waits for a run in progress to stop
 
 
 class IndexScheduler:
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder) -> None:
+    def __init__(self, settings: IndexerSettings, store: Store, embedder: Embedder) -> None:
         self.settings = settings
         self.store = store
         self.embedder = embedder

@@ -21,7 +21,8 @@ for var in list(os.environ):  # a developer's own settings must not leak into te
     if var.startswith(("QDRANT_", "RAGBOT_", "SLACK_", "DISCORD_")):
         os.environ.pop(var, None)
 
-from bot.config import EmbeddingConfig, Settings, load_settings  # noqa: E402
+from bot.app.settings import AppSettings, load_settings  # noqa: E402
+from bot.config import EmbeddingConfig  # noqa: E402
 from bot.embedder import Embedder  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,8 +64,8 @@ base_url = "{BASE_URL}"
 
 
 @pytest.fixture()
-def settings_for(tmp_path: Path) -> Callable[..., Settings]:
-    def make(docs: Path, extra: str = "") -> Settings:
+def settings_for(tmp_path: Path) -> Callable[..., AppSettings]:
+    def make(docs: Path, extra: str = "") -> AppSettings:
         return load_settings(handbook_config(tmp_path, docs, extra))
 
     return make
@@ -146,7 +147,7 @@ def only_json(stdout: str) -> dict:
     return json.loads(lines[0])
 
 
-def index_once(settings: Settings, embedder: Embedder):  # type: ignore[no-untyped-def]
+def index_once(settings: AppSettings, embedder: Embedder):  # type: ignore[no-untyped-def]
     """One run of the only configured source through the real runner; its SourceReport."""
     from bot.store import open_store
     from indexer.runner import run_index

@@ -14,9 +14,10 @@ from test_discord import DiscordBot
 from test_slack import SlackBot, answer_for, blocks_text, mention
 
 from bot.access import Conversation, sets_for
+from bot.app.settings import load_settings
 from bot.chat import ChatService
 from bot.chatstate import SqliteChatState
-from bot.config import AccessConfig, AccessRule, load_settings
+from bot.config import AccessConfig, AccessRule
 from bot.core import RagCore
 from bot.errors import ConfigError
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, SAMPLES, run_cli, write_config
 
-from bot.config import load_settings
+from bot.app.settings import load_settings
 from bot.core import RagCore
 from bot.evaluation import evaluate, load_cases, summarise
 from bot.generate import keep_valid_citations

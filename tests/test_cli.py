@@ -145,7 +145,7 @@ def test_a_qdrant_server_that_is_down_gets_a_clear_error(tmp_path: Path) -> None
 
 
 def test_index_refuses_to_run_a_source_twice_at_once(indexed: Path) -> None:
-    from bot.config import load_settings
+    from bot.app.settings import load_settings
     from indexer.runner import _source_lock
 
     with _source_lock(load_settings(indexed).data_dir, "handbook"):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli, write_config
 
-from bot.config import load_settings
+from bot.app.settings import load_settings
 from bot.errors import ConfigError
 
 

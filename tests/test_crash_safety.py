@@ -10,7 +10,7 @@ from pathlib import Path
 
 from conftest import REPO, handbook_config, run_cli
 
-from bot.config import load_settings
+from bot.app.settings import load_settings
 from bot.store import open_store
 from indexer.sources.base import content_hash
 

@@ -10,7 +10,7 @@ import yaml
 from conftest import REPO
 
 from bot.app.cli import build_parser
-from bot.config import ENV_OVERRIDES
+from bot.app.settings import ENV_OVERRIDES
 from bot.logs import SECRET_ENV_VARS
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())

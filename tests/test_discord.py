@@ -15,9 +15,9 @@ from fake_discord import ADMIN_ROLE_ID, BOT_ID, CHANNEL_ID, GUILD_ID, FakeDiscor
 from fakeserver import LoopThread
 
 from adapters.discord import DiscordSettings, RagbotDiscord, use_endpoints
+from bot.app.settings import load_settings
 from bot.chat import ChatService
 from bot.chatstate import SqliteChatState
-from bot.config import load_settings
 from bot.core import RagCore
 
 MANAGE_GUILD = 1 << 5

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLES, handbook_config, run_cli
 
-from bot.config import GeneratorConfig, load_settings
+from bot.app.settings import load_settings
+from bot.config import GeneratorConfig
 from bot.core import RagCore
 from bot.generate.base import build_prompt
 from bot.generate.transformers_lm import TransformersGenerator

@@ -11,7 +11,7 @@ from conftest import SAMPLES, handbook_config, run_cli
 from fake_llm import FakeLLM
 from fakeserver import LoopThread
 
-from bot.config import load_settings
+from bot.app.settings import load_settings
 from bot.core import NOT_FOUND_TEXT, RagCore
 from bot.errors import ConfigError, RagbotError
 from bot.models import Answer

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLES, index_once, write_config
 
-from bot.config import Settings, load_settings
+from bot.app.settings import AppSettings, load_settings
 from bot.core import RagCore
 from bot.embedder import Embedder
 from bot.store import open_store
@@ -48,7 +48,7 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
-def git_settings(tmp_path: Path, repo: str, extra: str = "") -> Settings:
+def git_settings(tmp_path: Path, repo: str, extra: str = "") -> AppSettings:
     return load_settings(
         write_config(
             tmp_path,
@@ -66,7 +66,7 @@ url_pattern = "{PATTERN}"
     )
 
 
-def stored(settings: Settings) -> dict[str, str]:
+def stored(settings: AppSettings) -> dict[str, str]:
     store = open_store(settings)
     try:
         return {d.split(":", 1)[1]: s.content_hash for d, s in store.document_states().items()}

@@ -24,7 +24,7 @@ from conftest import index_once, only_json, run_cli, start_scheduler, write_conf
 from docsite import DocsSite, page, send
 from test_web_source import INDEXED, paths, web_settings
 
-from bot.config import load_settings
+from bot.app.settings import load_settings
 from bot.embedder import Embedder
 from bot.store import open_store
 from indexer.runner import run_index

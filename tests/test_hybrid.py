@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import handbook_config, index_once
 
-from bot.config import load_settings
+from bot.app.settings import load_settings
 from bot.core import RagCore
 from bot.embedder import Embedder
 from bot.sparse import identifiers, terms

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.app.settings import AppSettings
 from bot.embedder import Embedder
 from bot.store import open_store
 from indexer.pipeline import Indexer
 
 
-def index_once(settings: Settings, embedder: Embedder, full: bool = False):
+def index_once(settings: AppSettings, embedder: Embedder, full: bool = False):
     store = open_store(settings)
     try:
         (report,) = Indexer(settings, store, embedder).run(full=full)

@@ -10,7 +10,7 @@ from fakeserver import LoopThread
 from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
 from bot import metrics
-from bot.config import load_settings
+from bot.app.settings import load_settings
 from bot.core import RagCore
 from bot.embedder import resolve_embedding_model
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import index_once, write_config
 
-from bot.config import load_settings
+from bot.app.settings import load_settings
 from bot.core import RagCore
 from bot.generate.base import build_prompt
 

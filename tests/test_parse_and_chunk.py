@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from bot.config import ChunkingConfig
 from bot.embedder import Embedder
 from bot.models import Document
 from indexer.chunk import Chunker
+from indexer.config import ChunkingConfig
 from indexer.parse import parse_document
 from indexer.sources.base import content_hash
 

@@ -22,9 +22,9 @@ from fake_slack import BOT_USER, FakeSlack, LoopThread
 from adapters.slack import SlackSettings, create_slack_app
 from adapters.slack.app import WORKING_TEXT
 from adapters.slack.server import http_app
+from bot.app.settings import load_settings
 from bot.chat import ChatService
 from bot.chatstate import SqliteChatState
-from bot.config import load_settings
 from bot.core import RagCore
 
 SECRET = "test-signing-secret"

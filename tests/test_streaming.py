@@ -17,9 +17,9 @@ from fakeserver import LoopThread
 from test_discord import DiscordBot
 from test_slack import SlackBot, mention, placeholder_for, posted_ts
 
+from bot.app.settings import load_settings
 from bot.chat import ChatService
 from bot.chatstate import SqliteChatState
-from bot.config import load_settings
 from bot.core import RagCore
 from bot.streaming import CURSOR
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import index_once, write_config
 from docsite import DocsSite
 
-from bot.config import Settings, load_settings
+from bot.app.settings import AppSettings, load_settings
 from bot.core import RagCore
 from bot.embedder import Embedder
 from bot.errors import ConfigError
@@ -34,7 +34,7 @@ def site(tmp_path: Path) -> Iterator[DocsSite]:
     docs.close()
 
 
-def web_settings(tmp_path: Path, site: DocsSite, extra: str = "", crawl: str = "") -> Settings:
+def web_settings(tmp_path: Path, site: DocsSite, extra: str = "", crawl: str = "") -> AppSettings:
     return load_settings(
         write_config(
             tmp_path,
@@ -54,11 +54,11 @@ max_bytes = 200000
     )
 
 
-def paths(settings: Settings) -> set[str]:
+def paths(settings: AppSettings) -> set[str]:
     return {"/" + url.split("/", 3)[3] for url in _urls(settings)}
 
 
-def _urls(settings: Settings) -> list[str]:
+def _urls(settings: AppSettings) -> list[str]:
     store = open_store(settings)
     try:
         states = store.document_states("docs")

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 from bot.errors import RagbotError
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.app.settings import AppSettings
 
 __all__ = ["load", "print_json", "one_line"]
 
 
-def load(args: argparse.Namespace) -> Settings:
+def load(args: argparse.Namespace) -> AppSettings:
     """Load the configuration, and teach the redactor its secrets before anything can print them."""
-    from bot.config import load_settings
+    from bot.app.settings import load_settings
     from bot.logs import register_settings_secrets
 
     settings = load_settings(args.config)

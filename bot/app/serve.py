@@ -12,6 +12,7 @@ import logging
 import signal
 from typing import Any
 
+from bot.app.settings import AppSettings
 from bot.errors import RagbotError
 
 __all__ = ["serve"]
@@ -19,22 +20,22 @@ __all__ = ["serve"]
 log = logging.getLogger(__name__)
 
 
-async def serve(settings: Any, *, slack: bool = True, discord: bool = True, scheduler: bool = True) -> None:
+async def serve(settings: AppSettings, *, slack: bool = True, discord: bool = True, scheduler: bool = True) -> None:
     """Answer in Slack and/or Discord (each when enabled here and configured) until a signal.
 
     ``scheduler`` runs the sources' schedules in this process too (``[scheduler] enabled`` and
     at least one scheduled source are needed as well). ConfigError when no platform is set up."""
-    from adapters.discord.settings import DiscordSettings
-    from adapters.slack.settings import SlackSettings
     from bot.core import RagCore
     from bot.ops import StoreWatch
 
-    slack_settings = SlackSettings.from_env() if slack else None
-    discord_settings = DiscordSettings.from_env() if discord else None
+    slack_settings = settings.slack if slack else None
+    discord_settings = settings.discord if discord else None
     if slack_settings is None and discord_settings is None:
         raise RagbotError(
             "no chat platform configured: set SLACK_BOT_TOKEN and/or DISCORD_BOT_TOKEN (see the README's set-up)"
         )
+    if slack_settings is not None:
+        slack_settings.check()
     core = RagCore(settings)
     # Models load now, not on the first question. Nothing here needs the store.
     log.info("encoder ready (%d-d)", core.embedder.dimension)
@@ -56,7 +57,7 @@ async def serve(settings: Any, *, slack: bool = True, discord: bool = True, sche
         core.close()
 
 
-async def _run_until_stopped(settings: Any, core: Any, watch: Any, slack: Any, discord: Any) -> None:
+async def _run_until_stopped(settings: AppSettings, core: Any, watch: Any, slack: Any, discord: Any) -> None:
     from aiohttp import web
 
     from bot.chat import ChatService

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 
-from bot.config import FilesSource, GitSource, Settings, SourceConfig, WebSource
 from bot.store import DocumentState
+from indexer.config import FilesSource, GitSource, IndexerSettings, SourceConfig, WebSource
 from indexer.sources.base import Listing, SourceError
 
 __all__ = ["Listing", "SourceError", "list_documents"]
@@ -14,7 +14,7 @@ __all__ = ["Listing", "SourceError", "list_documents"]
 
 def list_documents(
     source: SourceConfig,
-    settings: Settings,
+    settings: IndexerSettings,
     known: Mapping[str, DocumentState],
     stop: threading.Event | None = None,
 ) -> Listing:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-from bot.config import FilesSource
+from indexer.config import FilesSource
 from indexer.sources.base import Listing, SourceError
 
 __all__ = ["list_files", "media_type_for", "selected", "content_problem", "too_big"]

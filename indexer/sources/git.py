@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
-from bot.config import GitSource, Settings
+from indexer.config import GitSource, IndexerSettings
 from indexer.sources.base import Listing, SourceError
 from indexer.sources.files import content_problem, media_type_for, selected, too_big
 
@@ -28,7 +28,7 @@ def redact(text: str) -> str:
     return re.sub(r"(\w+://)[^/@\s]+@", r"\1***@", text)
 
 
-def list_git(source: GitSource, settings: Settings) -> Listing:
+def list_git(source: GitSource, settings: IndexerSettings) -> Listing:
     mirror = settings.data_dir / "git" / source.name
     commit = _fetch(source, mirror)
     prefix = source.subdir.strip("/")

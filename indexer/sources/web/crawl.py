@@ -29,8 +29,8 @@ import lxml.etree
 import lxml.html
 from protego import Protego
 
-from bot.config import Settings, WebSource
 from bot.store import DocumentState
+from indexer.config import IndexerSettings, WebSource
 from indexer.sources.base import Listing, SourceError
 from indexer.sources.files import content_problem
 from indexer.sources.web.fetch import Fetcher, FetchError, Page, TooLarge, inflate
@@ -65,7 +65,7 @@ class _PageInfo:
 
 def list_web(
     source: WebSource,
-    settings: Settings,
+    settings: IndexerSettings,
     known: Mapping[str, DocumentState],
     stop: threading.Event | None = None,
 ) -> Listing:
@@ -85,7 +85,7 @@ class _Crawler:
     def __init__(
         self,
         source: WebSource,
-        settings: Settings,
+        settings: IndexerSettings,
         known: Mapping[str, DocumentState],
         scope: Scope,
         budget: Budget,
