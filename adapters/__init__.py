@@ -1,1 +1,1 @@
-"""Platform adapters (Slack, Discord): translate chat events into calls on bot.core.RagCore."""
+"""Platform adapters (Slack, Discord): translate chat events into calls on bot.chat.ChatService."""

@@ -2,6 +2,8 @@
 follow-up rewriting, timeouts, friendly errors, feedback, admin reindex and status.
 
 Adapters translate platform events into these calls and the replies into platform messages.
+Reindex and status go through an :class:`~bot.admin.AdminOps` that the composition root hands
+in (the core never imports the indexer); without one, those commands say they are unavailable.
 """
 
 from __future__ import annotations
@@ -15,17 +17,25 @@ from typing import Literal
 
 from bot import metrics
 from bot.access import Conversation, describe_sets, sets_for
+from bot.admin import AdminOps, RunRecord, Status
 from bot.chatstate import ChatState, FeedbackRecord, open_chat_state
 from bot.config import Settings
 from bot.conversation import Turn, standalone_question
 from bot.core import RagCore
-from bot.errors import ConfigError, IndexEmpty, InputError, RagbotError, StoreMismatch, StoreUnavailable
+from bot.errors import (
+    ConfigError,
+    IndexEmpty,
+    InputError,
+    RagbotError,
+    StoreMismatch,
+    StoreUnavailable,
+)
 from bot.logs import new_request_id, redact
 from bot.models import Answer
 from bot.ratelimit import RateLimiter
 from bot.streaming import PartialSink, PartialUpdates
 
-__all__ = ["ChatService", "ChatReply", "ReindexSummary", "UNREACHABLE_TEXT"]
+__all__ = ["ChatService", "ChatReply", "ReindexSummary", "UNREACHABLE_TEXT", "NO_ADMIN_TEXT", "status_lines"]
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +66,22 @@ class ReindexSummary:
     private: str | None = None
 
 
+NO_ADMIN_TEXT = "This bot process can't run admin commands (it was started without them)."
+
+
 class ChatService:
-    def __init__(self, core: RagCore, state: ChatState | None = None) -> None:
+    def __init__(self, core: RagCore, state: ChatState | None = None, *, admin: AdminOps | None = None) -> None:
         self.core = core
         self.settings: Settings = core.settings
         self.state = state or open_chat_state(self.settings, core.store)
+        self.admin = admin
         chat = self.settings.chat
         self.limiter = RateLimiter(chat.user_questions_per_minute, chat.questions_per_minute)
+
+    @property
+    def history_messages(self) -> int:
+        """How many earlier messages of a thread adapters pass along (``chat.history_messages``)."""
+        return self.settings.chat.history_messages
 
     def first_time(self, event_id: str | None) -> bool:
         return True if not event_id else self.state.first_time(event_id)
@@ -160,12 +179,11 @@ class ChatService:
         names only sources whose documents that conversation may read; the rest, and any reason
         the run did not start, go to the admin privately. Never raises: a chat command always
         gets an answer."""
-        from indexer.runner import run_index
-
+        if self.admin is None:
+            return ReindexSummary(None, NO_ADMIN_TEXT)
         rid = new_request_id()
         try:
-            names = [self.settings.source(source).name] if source else None
-            reports = await asyncio.to_thread(run_index, self.settings, self.core.store, self.core.embedder, names)
+            reports = await asyncio.to_thread(self.admin.reindex, source)
         except RagbotError as exc:  # unknown source, already running, store down: the admin can act on it
             log.warning("reindex not started: %s", exc)
             return ReindexSummary(None, redact(f"Reindex not started: {exc}"))
@@ -194,8 +212,10 @@ class ChatService:
 
     def status_text(self) -> str:
         """What is indexed, per source, for admins; never raises (a chat command always gets an answer)."""
+        if self.admin is None:
+            return NO_ADMIN_TEXT
         try:
-            return redact(self._status_lines())
+            return redact(status_lines(self.admin.status()))
         except StoreUnavailable as exc:
             log.warning("status: %s", exc)
             return f"Status unavailable: {UNREACHABLE_TEXT}"
@@ -207,23 +227,20 @@ class ChatService:
             kind = type(exc).__name__
             return f"Status unavailable: an unexpected {kind}; the details are in the bot's logs (ref {rid})."
 
-    def _status_lines(self) -> str:
-        from indexer.runs import RunLog
 
-        runs = RunLog(self.settings.data_dir).last_runs()
-        store = self.core.store
-        lines = [f"Store: {store.backend_name}, {store.count()} chunks. Model: {self.settings.embedding.model}."]
-        for source in self.settings.sources:
-            last = runs.get(source.name)
-            when = f"{last['finished_at']} ({last.get('status', 'ok')})" if last else "never"
-            error = f" Last error: {last['errors'][-1]}" if last and last.get("errors") else ""
-            lines.append(f"{source.name} ({source.type}): {store.count(source.name)} chunks, last run {when}.{error}")
-        votes = self.state.feedback_counts()
-        lines.append(f"Feedback: {votes['up']} helpful, {votes['down']} not helpful.")
-        return "\n".join(lines)
+def status_lines(status: Status) -> str:
+    """The status report as chat shows it (Slack and Discord alike)."""
+    lines = [f"Store: {status.store_backend}, {status.chunks} chunks. Model: {status.embedding_model}."]
+    for source in status.sources:
+        last = source.last_run
+        when = f"{last.finished_at} ({last.status or 'ok'})" if last else "never"
+        error = f" Last error: {source.last_error}" if source.last_error else ""
+        lines.append(f"{source.name} ({source.type}): {source.chunks} chunks, last run {when}.{error}")
+    lines.append(f"Feedback: {status.feedback['up']} helpful, {status.feedback['down']} not helpful.")
+    return "\n".join(lines)
 
 
-def _report_lines(reports: list) -> str:  # type: ignore[type-arg]
+def _report_lines(reports: list[RunRecord]) -> str:
     lines = []
     for r in reports:
         lines.append(r.summary())

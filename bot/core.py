@@ -114,6 +114,13 @@ class RagCore:
             load()
         return generator
 
+    def load_models(self) -> int:
+        """Load the encoder and the generator now (a server does, before its first question);
+        returns the encoder's dimension. Nothing here needs the store."""
+        dimension = self.embedder.dimension
+        self.generator  # noqa: B018
+        return dimension
+
     @property
     def embedder_loaded(self) -> bool:
         """The encoder is in memory (readiness); never triggers the load itself."""

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from bot.embedder import Embedder
-from bot.errors import RagbotError
+from bot.errors import ConfigError, RagbotError, RunStopped
 from bot.models import Chunk, Document
 from bot.store import DocumentState, Store
 from indexer.chunk import Chunker
@@ -49,7 +49,7 @@ class _Pending:
 
 class Indexer:
     def __init__(
-        self, settings: IndexerSettings, store: Store, embedder: Embedder, stop: threading.Event | None = None
+        self, settings: IndexerSettings, store: Store, embedder: Embedder, *, stop: threading.Event | None = None
     ) -> None:
         self.settings = settings
         self.stop = stop or threading.Event()
@@ -63,7 +63,7 @@ class Indexer:
     ) -> list[SourceReport]:
         sources = [self.settings.source(n) for n in source_names] if source_names else list(self.settings.sources)
         if not sources:
-            raise RagbotError("no sources configured; add a [[sources]] table to ragbot.toml (see the README)")
+            raise ConfigError("no sources configured; add a [[sources]] table to ragbot.toml (see the README)")
         try:
             self.store.ensure_collection(self.embedder.dimension, self.embedder.model_name)
         except Exception as exc:  # store down or model broken: every source fails, and says why
@@ -99,7 +99,7 @@ class Indexer:
         group: list[_Pending] = []
         for done, doc in enumerate(listing.documents, start=1):
             if self.stop.is_set():
-                raise RagbotError("stopped by shutdown before the run finished; the next run finishes the job")
+                raise RunStopped("stopped by shutdown before the run finished; the next run finishes the job")
             previous = states.get(doc.doc_id)
             if not full and _unchanged(previous, doc):
                 report.unchanged += 1
@@ -135,7 +135,7 @@ class Indexer:
 
     def _embed_slice(self, texts: list[str]) -> np.ndarray:
         if self.stop.is_set():
-            raise RagbotError("stopped by shutdown before the run finished; the next run finishes the job")
+            raise RunStopped("stopped by shutdown before the run finished; the next run finishes the job")
         return self.embedder.embed(texts)
 
     def _write(self, group: list[_Pending], report: SourceReport) -> None:

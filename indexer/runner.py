@@ -15,17 +15,13 @@ from pathlib import Path
 
 from bot import metrics
 from bot.embedder import Embedder
-from bot.errors import RagbotError
+from bot.errors import AlreadyRunning
 from bot.store import Store
 from indexer.config import IndexerSettings
 from indexer.pipeline import Indexer, ProgressCallback
 from indexer.runs import SourceReport
 
 __all__ = ["AlreadyRunning", "run_index"]
-
-
-class AlreadyRunning(RagbotError):
-    pass
 
 
 @contextmanager
@@ -50,6 +46,7 @@ def run_index(
     store: Store,
     embedder: Embedder,
     source_names: list[str] | None = None,
+    *,
     full: bool = False,
     progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
@@ -61,7 +58,7 @@ def run_index(
     with ExitStack() as stack:
         for name in names:
             stack.enter_context(_source_lock(settings.data_dir, name))
-        reports = Indexer(settings, store, embedder, stop).run(names, full=full, progress=progress)
+        reports = Indexer(settings, store, embedder, stop=stop).run(names, full=full, progress=progress)
     for report in reports:
         _count(report)
     return reports

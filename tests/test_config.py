@@ -75,3 +75,65 @@ def test_cli_reports_bad_config_in_one_line(tmp_path: Path) -> None:
 def test_a_missing_config_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_chat_platform_settings_come_from_the_environment_through_the_one_loader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", " xoxb-1 ")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s3cret")
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api")
+    monkeypatch.setenv("SLACK_ADMIN_USER_IDS", "U1, U2,")
+    monkeypatch.setenv("DISCORD_BOT_TOKEN", "d-token")
+    monkeypatch.setenv("DISCORD_GUILD_IDS", "1, 2")
+    monkeypatch.setenv("DISCORD_MESSAGE_CONTENT", "yes")
+    monkeypatch.setenv("DISCORD_API_URL", "http://127.0.0.1:9/api/v10/")
+
+    settings = load_settings()
+
+    assert settings.slack is not None and settings.discord is not None
+    assert settings.slack.bot_token == "xoxb-1" and not settings.slack.socket_mode
+    assert settings.slack.api_url == "http://127.0.0.1:9/api/" and settings.slack.admin_user_ids == {"U1", "U2"}
+    assert settings.discord.guild_ids == {1, 2} and settings.discord.message_content
+    assert settings.discord.api_url == "http://127.0.0.1:9/api/v10"
+    assert "xoxb-1" not in repr(settings.slack) and "d-token" not in repr(settings.discord)
+
+
+def test_a_platform_without_its_bot_token_is_not_configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")
+    monkeypatch.setenv("DISCORD_GUILD_IDS", "1")
+
+    settings = load_settings()
+
+    assert settings.slack is None and settings.discord is None
+
+
+def test_a_bad_platform_variable_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DISCORD_BOT_TOKEN", "d-token")
+    monkeypatch.setenv("DISCORD_GUILD_IDS", "general")
+
+    with pytest.raises(ConfigError, match="DISCORD_GUILD_IDS .*comma-separated list of numeric Discord ids"):
+        load_settings()
+
+
+def test_tokens_are_never_read_from_the_file(tmp_path: Path) -> None:
+    config = write_config(tmp_path, 'collection = "docs"\n\n[slack]\nbot_token = "xoxb-in-a-file"\n')
+
+    with pytest.raises(ConfigError, match="line 3: slack: unknown key") as raised:
+        load_settings(config)
+    assert "xoxb-in-a-file" not in str(raised.value)
+
+
+def test_slack_without_a_way_to_receive_events_fails_serve_but_not_other_commands(tmp_path: Path) -> None:
+    config = write_config(tmp_path, f'data_dir = "{tmp_path / "data"}"\n')
+    env = {"SLACK_BOT_TOKEN": "xoxb-never-printed"}
+
+    status = run_cli("--config", str(config), "status", "--json", env=env)
+    serve = run_cli("--config", str(config), "serve", env=env)
+
+    assert status.returncode == 0, status.stderr
+    assert serve.returncode == 2 and "set SLACK_APP_TOKEN for Socket Mode, or SLACK_SIGNING_SECRET" in serve.stderr
+    assert "xoxb-never-printed" not in serve.stderr

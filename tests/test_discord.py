@@ -15,6 +15,7 @@ from fake_discord import ADMIN_ROLE_ID, BOT_ID, CHANNEL_ID, GUILD_ID, FakeDiscor
 from fakeserver import LoopThread
 
 from adapters.discord import DiscordSettings, RagbotDiscord, use_endpoints
+from bot.app.build import chat_service
 from bot.app.settings import load_settings
 from bot.chat import ChatService
 from bot.chatstate import SqliteChatState
@@ -65,7 +66,7 @@ class DiscordBot:
 
 @pytest.fixture()
 def discord_bot(loop: LoopThread, core: RagCore, tmp_path: Path) -> Iterator[DiscordBot]:
-    bot = DiscordBot(loop, ChatService(core, SqliteChatState(tmp_path / "state")))
+    bot = DiscordBot(loop, chat_service(core, SqliteChatState(tmp_path / "state")))
     yield bot
     bot.close()
 
@@ -171,7 +172,7 @@ def test_store_down_ends_in_a_friendly_error(
     loop: LoopThread, indexed_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("QDRANT_URL", f"http://127.0.0.1:{_closed_port()}")
-    bot = DiscordBot(loop, ChatService(RagCore(load_settings(indexed_config)), SqliteChatState(tmp_path / "s")))
+    bot = DiscordBot(loop, chat_service(RagCore(load_settings(indexed_config)), SqliteChatState(tmp_path / "s")))
     try:
         interaction = bot.fake.interaction("ask", 4008, {"question": "how do I deploy?"})
         bot.send("INTERACTION_CREATE", interaction)

@@ -22,6 +22,7 @@ from fake_slack import BOT_USER, FakeSlack, LoopThread
 from adapters.slack import SlackSettings, create_slack_app
 from adapters.slack.app import WORKING_TEXT
 from adapters.slack.server import http_app
+from bot.app.build import chat_service
 from bot.app.settings import load_settings
 from bot.chat import ChatService
 from bot.chatstate import SqliteChatState
@@ -102,7 +103,7 @@ class SlackBot:
 
 @pytest.fixture()
 def slack(loop: LoopThread, core: RagCore, tmp_path: Path) -> Iterator[SlackBot]:
-    bot = SlackBot(loop, ChatService(core, SqliteChatState(tmp_path / "state")), admins=frozenset({"UADMIN"}))
+    bot = SlackBot(loop, chat_service(core, SqliteChatState(tmp_path / "state")), admins=frozenset({"UADMIN"}))
     yield bot
     bot.close()
 
@@ -294,7 +295,7 @@ def test_admin_reindex_reports_progress_and_counts(slack: SlackBot) -> None:
 
 
 def test_workspace_admins_are_recognised_through_users_info(loop: LoopThread, core: RagCore, tmp_path: Path) -> None:
-    bot = SlackBot(loop, ChatService(core, SqliteChatState(tmp_path / "s")))
+    bot = SlackBot(loop, chat_service(core, SqliteChatState(tmp_path / "s")))
     try:
         bot.fake.users["UWSADMIN"] = {"id": "UWSADMIN", "is_admin": True}
         bot.fake.users["UMEMBER"] = {"id": "UMEMBER", "is_admin": False}
@@ -328,7 +329,7 @@ def test_store_down_ends_in_a_friendly_error_in_the_thread(
 ) -> None:
     monkeypatch.setenv("QDRANT_URL", f"http://127.0.0.1:{_closed_port()}")
     down = RagCore(load_settings(indexed_config))
-    bot = SlackBot(loop, ChatService(down, SqliteChatState(tmp_path / "s")))
+    bot = SlackBot(loop, chat_service(down, SqliteChatState(tmp_path / "s")))
     try:
         event = mention("how do I deploy?", user="U7")
         bot.event(event)
@@ -344,7 +345,7 @@ def test_socket_mode_answers_an_events_api_envelope(loop: LoopThread, core: RagC
     fake = FakeSlack()
     api = loop.run(fake.start()) + "/api/"
     settings = SlackSettings(bot_token="xoxb-test", app_token="xapp-test", api_url=api)
-    app = create_slack_app(ChatService(core, SqliteChatState(tmp_path / "s")), settings)
+    app = create_slack_app(chat_service(core, SqliteChatState(tmp_path / "s")), settings)
 
     async def connect() -> AsyncSocketModeHandler:
         handler = AsyncSocketModeHandler(app, settings.app_token, web_client=app.client)
@@ -425,7 +426,7 @@ def test_a_document_quoting_a_broadcast_mention_notifies_nobody(loop: LoopThread
     config = handbook_config(tmp_path, docs)
     assert run_cli("--config", str(config), "index").returncode == 0
     rag = RagCore(load_settings(config))
-    bot = SlackBot(loop, ChatService(rag, SqliteChatState(tmp_path / "state")))
+    bot = SlackBot(loop, chat_service(rag, SqliteChatState(tmp_path / "state")))
     try:
         event = mention("who do I tell when production is down?")
         bot.event(event)
@@ -460,7 +461,7 @@ def _two_source_core(tmp_path: Path) -> RagCore:
 
 def test_reindex_in_a_public_channel_names_only_what_that_channel_may_read(loop: LoopThread, tmp_path: Path) -> None:
     core = _two_source_core(tmp_path)
-    bot = SlackBot(loop, ChatService(core, SqliteChatState(tmp_path / "s")), admins=frozenset({"UADMIN"}))
+    bot = SlackBot(loop, chat_service(core, SqliteChatState(tmp_path / "s")), admins=frozenset({"UADMIN"}))
     try:
         fields = command("reindex", "UADMIN")  # in C1, a public channel: default sets, ["public"]
         fields["response_url"] = f"{bot.fake.url}/respond/pub"
@@ -486,7 +487,7 @@ def test_reindex_and_status_answer_in_chat_even_when_something_unexpected_breaks
     data = core.settings.data_dir
     (data / "locks" / "index-docs.lock").mkdir(parents=True)  # the run's lock file can't be opened: an OSError
     (data / "runs.jsonl").mkdir()  # and the run log can't be read
-    bot = SlackBot(loop, ChatService(core, SqliteChatState(tmp_path / "s")), admins=frozenset({"UADMIN"}))
+    bot = SlackBot(loop, chat_service(core, SqliteChatState(tmp_path / "s")), admins=frozenset({"UADMIN"}))
     try:
         fields = command("reindex docs", "UADMIN")
         fields["response_url"] = f"{bot.fake.url}/respond/broken"

@@ -230,9 +230,10 @@ def test_redirect_to_metadata_address_is_not_followed(tmp_path: Path, site: Docs
     assert policy.resolve("127.0.0.1", 80) == "127.0.0.1" and policy.resolve("10.1.2.3", 80) == "10.1.2.3"
 
     # A redirect to a metadata address: off the site, so not followed...
-    on_site = Fetcher(Scope([site.url], [], []), "test", [], 2, 0, 10_000, 1)
+    options = {"user_agent": "test", "deny_networks": [], "timeout_s": 2, "retries": 0, "max_bytes": 10_000}
+    on_site = Fetcher(Scope([site.url], [], []), **options, concurrency=1)
     # ...and refused at connect time even where the scope would allow that host.
-    wide = Fetcher(Scope([site.url, "http://169.254.169.254/"], [], []), "test", [], 2, 0, 10_000, 1)
+    wide = Fetcher(Scope([site.url, "http://169.254.169.254/"], [], []), **options, concurrency=1)
     try:
         with pytest.raises(FetchError, match="redirects off the site"):
             on_site.get(f"{site.url}/go/metadata")

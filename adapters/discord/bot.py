@@ -212,7 +212,7 @@ class RagbotDiscord(discord.Client):
             log.warning("could not answer message %s: %s", message.id, exc)
 
     async def _history(self, thread: discord.Thread, current: discord.Message) -> list[Turn]:
-        limit = self.service.settings.chat.history_messages
+        limit = self.service.history_messages
         if not limit:
             return []
         turns: list[Turn] = []

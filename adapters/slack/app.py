@@ -117,7 +117,7 @@ class _Handlers:
         self, client: AsyncWebClient, channel: str, event: dict[str, Any], bot_user: str | None
     ) -> list[Turn]:
         """Earlier turns of the thread, if the bot already answered in it."""
-        limit = self.service.settings.chat.history_messages
+        limit = self.service.history_messages
         if not limit:
             return []
         try:

@@ -22,17 +22,15 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.core import RagCore, validate_question
+    from bot.app.build import build_core
+    from bot.core import validate_question
 
     settings = load(args)
     validate_question(args.question, settings.limits.max_question_chars)  # fail before loading models
     if args.k is not None and not 1 <= args.k <= 50:
         raise RagbotError("--k must be between 1 and 50")
-    core = RagCore(settings)
-    try:
-        answer = core.ask(args.question, k=args.k, source=args.source, sets=args.sets)
-    finally:
-        core.close()
+    with build_core(settings) as app:
+        answer = app.core.ask(args.question, k=args.k, source=args.source, sets=args.sets)
     if args.json:
         print_json(answer.to_json())
         return 0

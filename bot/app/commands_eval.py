@@ -25,7 +25,7 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bot.core import RagCore
+    from bot.app.build import build_core
     from bot.evaluation import evaluate, load_cases, misses, summarise
 
     path = Path(args.file)
@@ -33,11 +33,8 @@ def run(args: argparse.Namespace) -> int:
         raise RagbotError(f"eval file {path} not found")
     cases = load_cases(path)
     settings = load(args)
-    core = RagCore(settings)
-    try:
-        results = evaluate(core, cases, k=args.k)
-    finally:
-        core.close()
+    with build_core(settings) as app:
+        results = evaluate(app.core, cases, k=args.k)
     summary = summarise(results)
     if args.json:
         print_json({**summary, "misses": misses(results)} if args.explain else summary)

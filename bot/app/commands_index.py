@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from bot.app.common import load, one_line, print_json
+from bot.errors import AlreadyRunning
 
 __all__ = ["register", "run"]
 
@@ -29,25 +30,20 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load(args)
         names = names or [s.name for s in settings.sources]
-        from bot.core import RagCore
-        from indexer.runner import AlreadyRunning, run_index
+        from bot.app.build import build_core
+        from indexer.runner import run_index
 
         for name in names:
             settings.source(name)
-        core = None
         try:
-            core = RagCore(settings)
-            with _Progress(enabled=not args.json and sys.stderr.isatty()) as progress:
+            with build_core(settings) as app, _Progress(enabled=not args.json and sys.stderr.isatty()) as progress:
                 reports = run_index(
-                    settings, core.store, core.embedder, args.source, full=args.full, progress=progress.update
+                    settings, app.store, app.embedder, args.source, full=args.full, progress=progress.update
                 )
         except Exception as exc:
             if not isinstance(exc, AlreadyRunning):  # that one is not a run: the running one records itself
                 _record_failed(settings, names, exc)
             raise
-        finally:
-            if core is not None:
-                core.close()
     except Exception as exc:
         if args.json:
             print_json(

@@ -40,24 +40,23 @@ def run_scheduler(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from bot.core import RagCore
+    from bot.app.build import build_core
     from bot.errors import StoreUnavailable
     from bot.ops import start_ops_thread
     from indexer.scheduler import IndexScheduler
 
     settings = load(args)
     logging.getLogger().setLevel(logging.INFO)
-    core = RagCore(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    try:
-        scheduler = IndexScheduler(settings, core.store, core.embedder)
+    with build_core(settings) as app:
+        scheduler = IndexScheduler(settings, app.store, app.embedder)
         try:  # a wrong model or collection fails now, not at 3 am ...
-            core.store.ensure_collection(core.embedder.dimension, core.embedder.model_name)
+            app.store.ensure_collection(app.embedder.dimension, app.embedder.model_name)
         except StoreUnavailable as exc:  # ... an unreachable store is waited out: each run retries it
             logging.getLogger(__name__).warning("%s; the schedules keep running and each run tries again", exc)
-        stop_http = start_ops_thread(core, settings.http.host, settings.http.port)
+        stop_http = start_ops_thread(app.core, settings.http.host, settings.http.port)
         scheduler.start()
         for name, when in scheduler.next_runs().items():
             print(f"scheduled {name}: next run {when:%Y-%m-%d %H:%M:%S %Z}" if when else f"scheduled {name}")
@@ -69,6 +68,4 @@ def run_scheduler(args: argparse.Namespace) -> int:
         print("stopping: a run in progress stops after its current document", file=sys.stderr)
         scheduler.shutdown()
         stop_http()
-    finally:
-        core.close()
     return 0

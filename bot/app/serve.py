@@ -2,7 +2,7 @@
 
 The process starts while the store is down (``/readyz`` says so and a StoreWatch logs when it
 comes back); the models load before the first question, not inside it. SIGINT and SIGTERM
-stop the adapters, the HTTP server and a run in progress, and close the core.
+stop the adapters, the HTTP server and a run in progress, and close everything that was opened.
 """
 
 from __future__ import annotations
@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from typing import Any
 
+from adapters.discord.settings import DiscordSettings
+from adapters.slack.settings import SlackSettings
+from bot.app.build import Runtime, build_core
 from bot.app.settings import AppSettings
-from bot.errors import RagbotError
+from bot.errors import ConfigError
+from bot.ops import StoreWatch
 
 __all__ = ["serve"]
 
@@ -25,52 +28,43 @@ async def serve(settings: AppSettings, *, slack: bool = True, discord: bool = Tr
 
     ``scheduler`` runs the sources' schedules in this process too (``[scheduler] enabled`` and
     at least one scheduled source are needed as well). ConfigError when no platform is set up."""
-    from bot.core import RagCore
-    from bot.ops import StoreWatch
-
     slack_settings = settings.slack if slack else None
     discord_settings = settings.discord if discord else None
     if slack_settings is None and discord_settings is None:
-        raise RagbotError(
+        raise ConfigError(
             "no chat platform configured: set SLACK_BOT_TOKEN and/or DISCORD_BOT_TOKEN (see the README's set-up)"
         )
     if slack_settings is not None:
         slack_settings.check()
-    core = RagCore(settings)
-    # Models load now, not on the first question. Nothing here needs the store.
-    log.info("encoder ready (%d-d)", core.embedder.dimension)
-    core.generator  # noqa: B018
-    logging.getLogger().setLevel(logging.INFO)  # from here on, serving logs what it does
-    watch = StoreWatch(core).start()
-    index_scheduler = None
-    try:
+    with build_core(settings) as app:
+        # Models load now, not on the first question. Nothing here needs the store.
+        log.info("encoder ready (%d-d)", app.core.load_models())
+        logging.getLogger().setLevel(logging.INFO)  # from here on, serving logs what it does
+        watch = StoreWatch(app.core).start()
+        app.on_close(watch.stop)
         if scheduler and settings.scheduler.enabled and any(s.schedule for s in settings.sources):
             from indexer.scheduler import IndexScheduler
 
-            index_scheduler = IndexScheduler(settings, core.store, core.embedder)
+            index_scheduler = IndexScheduler(settings, app.store, app.embedder)
             index_scheduler.start()
-        await _run_until_stopped(settings, core, watch, slack_settings, discord_settings)
-    finally:
-        watch.stop()
-        if index_scheduler is not None:
-            index_scheduler.shutdown()
-        core.close()
+            app.on_close(index_scheduler.shutdown)
+        await _run_until_stopped(app, watch, slack_settings, discord_settings)
 
 
-async def _run_until_stopped(settings: AppSettings, core: Any, watch: Any, slack: Any, discord: Any) -> None:
+async def _run_until_stopped(
+    app: Runtime, watch: StoreWatch, slack: SlackSettings | None, discord: DiscordSettings | None
+) -> None:
     from aiohttp import web
 
-    from bot.chat import ChatService
-    from bot.chatstate import open_chat_state
     from bot.ops import ops_routes, serve_http
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    service = ChatService(core, open_chat_state(settings, core.store))
+    service = app.chat_service()
     http = web.Application()
-    http.add_routes(ops_routes(core, watch))
+    http.add_routes(ops_routes(app.core, watch))
     tasks = []
     if slack is not None:
         from adapters.slack import create_slack_app
@@ -85,9 +79,8 @@ async def _run_until_stopped(settings: AppSettings, core: Any, watch: Any, slack
         from adapters.discord.runner import run_discord
 
         tasks.append(run_discord(service, discord, stop))
-    tasks.append(serve_http(http, settings.http.host, settings.http.port, stop))
+    tasks.append(serve_http(http, app.settings.http.host, app.settings.http.port, stop))
     try:
         await asyncio.gather(*tasks)
     finally:
         stop.set()
-        service.state.close()

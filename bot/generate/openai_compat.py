@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 
 from bot.config import GeneratorConfig
-from bot.errors import ConfigError, RagbotError
+from bot.errors import ConfigError, GeneratorError
 from bot.generate.base import StreamingGenerator, build_prompt
 from bot.retriever import RetrievedSource
 
@@ -63,9 +63,9 @@ class OpenAICompatibleGenerator(StreamingGenerator):
                     if data:
                         yield self._content(json.loads(data), "delta")
         except httpx.HTTPError as exc:
-            raise RagbotError(f"cannot reach the LLM server at {self.config.base_url}: {exc}") from None
+            raise GeneratorError(f"cannot reach the LLM server at {self.config.base_url}: {exc}") from None
         except ValueError:
-            raise RagbotError(
+            raise GeneratorError(
                 f"the LLM server at {self.config.base_url} sent a reply that is not a chat completion"
             ) from None
 
@@ -75,7 +75,7 @@ class OpenAICompatibleGenerator(StreamingGenerator):
                 f"the LLM server at {self.config.base_url} rejected the API key (HTTP {response.status_code})"
             )
         if response.status_code >= 400:
-            raise RagbotError(f"the LLM server at {self.config.base_url} answered HTTP {response.status_code}")
+            raise GeneratorError(f"the LLM server at {self.config.base_url} answered HTTP {response.status_code}")
 
     def _content(self, reply: object, field: str) -> str:
         """The text of a completion (``message``) or of a streamed chunk (``delta``)."""

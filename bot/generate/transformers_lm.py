@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot import metrics
 from bot.config import DEFAULT_GENERATOR_MODEL, GeneratorConfig
-from bot.errors import ConfigError, RagbotError
+from bot.errors import ConfigError, GeneratorError
 from bot.generate.base import StreamingGenerator, build_prompt
 from bot.retriever import RetrievedSource
 
@@ -153,7 +153,7 @@ class TransformersGenerator(StreamingGenerator):
             done.set()  # the model stops at its next token instead of writing up to max_new_tokens
             worker.join()
         if failures:
-            raise RagbotError(f"the language model failed to generate an answer: {failures[0]}")
+            raise GeneratorError(f"the language model failed to generate an answer: {failures[0]}")
 
 
 class _StopWhenSet:

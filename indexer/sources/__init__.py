@@ -29,9 +29,16 @@ def list_documents(
     if isinstance(source, GitSource):
         from indexer.sources.git import list_git
 
-        return list_git(source, settings)
+        return list_git(source, data_dir=settings.data_dir, max_file_bytes=settings.limits.max_file_bytes)
     if isinstance(source, WebSource):
         from indexer.sources.web import list_web
 
-        return list_web(source, settings, known, stop)
+        return list_web(
+            source,
+            crawl=settings.crawl,
+            data_dir=settings.data_dir,
+            max_file_bytes=settings.limits.max_file_bytes,
+            known=known,
+            stop=stop,
+        )
     raise SourceError(f"source {source.name!r}: unsupported type {source.type!r}")

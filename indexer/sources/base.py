@@ -3,14 +3,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from bot.errors import RagbotError
+from bot.errors import SourceError
 from bot.models import Document
 
 __all__ = ["Listing", "SourceError", "content_hash"]
-
-
-class SourceError(RagbotError):
-    """The source as a whole could not be listed; nothing may be deleted on this run."""
 
 
 @dataclass

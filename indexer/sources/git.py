@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
-from indexer.config import GitSource, IndexerSettings
+from indexer.config import GitSource
 from indexer.sources.base import Listing, SourceError
 from indexer.sources.files import content_problem, media_type_for, selected, too_big
 
@@ -28,8 +28,9 @@ def redact(text: str) -> str:
     return re.sub(r"(\w+://)[^/@\s]+@", r"\1***@", text)
 
 
-def list_git(source: GitSource, settings: IndexerSettings) -> Listing:
-    mirror = settings.data_dir / "git" / source.name
+def list_git(source: GitSource, *, data_dir: Path, max_file_bytes: int) -> Listing:
+    """The files at the head of the branch; the mirror is kept under ``data_dir`` between runs."""
+    mirror = data_dir / "git" / source.name
     commit = _fetch(source, mirror)
     prefix = source.subdir.strip("/")
     listing = Listing()
@@ -44,8 +45,8 @@ def list_git(source: GitSource, settings: IndexerSettings) -> Listing:
         if media_type is None or not selected(relative, source.include, source.ignore):
             continue
         doc_id = f"{source.name}:{relative}"
-        if size > settings.limits.max_file_bytes:
-            listing.fail(doc_id, f"{relative}: {too_big(size, settings.limits.max_file_bytes)}")
+        if size > max_file_bytes:
+            listing.fail(doc_id, f"{relative}: {too_big(size, max_file_bytes)}")
             continue
         listing.present.add(doc_id)
         wanted.append((object_id, path, media_type))

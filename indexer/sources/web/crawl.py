@@ -30,7 +30,7 @@ import lxml.html
 from protego import Protego
 
 from bot.store import DocumentState
-from indexer.config import IndexerSettings, WebSource
+from indexer.config import CrawlConfig, WebSource
 from indexer.sources.base import Listing, SourceError
 from indexer.sources.files import content_problem
 from indexer.sources.web.fetch import Fetcher, FetchError, Page, TooLarge, inflate
@@ -65,16 +65,30 @@ class _PageInfo:
 
 def list_web(
     source: WebSource,
-    settings: IndexerSettings,
+    *,
+    crawl: CrawlConfig,
+    data_dir: Path,
+    max_file_bytes: int,
     known: Mapping[str, DocumentState],
     stop: threading.Event | None = None,
 ) -> Listing:
-    """What the site holds now; ``stop`` (shutdown) ends the crawl and its fetches in flight."""
+    """What the site holds now; ``stop`` (shutdown) ends the crawl and its fetches in flight.
+
+    ``crawl`` is shared by every web source; the crawl state (what each page linked to) is kept
+    under ``data_dir``; ``max_file_bytes`` caps a body unless the source sets ``max_bytes``."""
     try:
         scope = Scope(source.urls, source.include, source.exclude)
     except BadURL as exc:
         raise SourceError(f"source {source.name!r}: a start URL cannot be fetched ({exc}); fix `urls`") from None
-    crawler = _Crawler(source, settings, known, scope, Budget(stop, source.run_deadline_s))
+    crawler = _Crawler(
+        source,
+        crawl=crawl,
+        state_path=data_dir / "crawl" / f"{source.name}.json",
+        max_bytes=source.max_bytes or max_file_bytes,
+        known=known,
+        scope=scope,
+        budget=Budget(stop, source.run_deadline_s),
+    )
     try:
         return crawler.run()
     finally:
@@ -85,7 +99,10 @@ class _Crawler:
     def __init__(
         self,
         source: WebSource,
-        settings: IndexerSettings,
+        *,
+        crawl: CrawlConfig,
+        state_path: Path,
+        max_bytes: int,
         known: Mapping[str, DocumentState],
         scope: Scope,
         budget: Budget,
@@ -94,11 +111,11 @@ class _Crawler:
         self.known = known
         self.scope = scope
         self.budget = budget
-        self.max_bytes = source.max_bytes or settings.limits.max_file_bytes
+        self.max_bytes = max_bytes
         self.fetcher = Fetcher(
             self.scope,
-            user_agent=settings.crawl.user_agent,
-            deny_networks=settings.crawl.deny_networks,
+            user_agent=crawl.user_agent,
+            deny_networks=crawl.deny_networks,
             timeout_s=source.timeout_s,
             retries=source.retries,
             max_bytes=self.max_bytes,
@@ -106,8 +123,8 @@ class _Crawler:
             page_deadline_s=source.page_deadline_s,
             budget=budget,
         )
-        self.user_agent = settings.crawl.user_agent
-        self.state_path = settings.data_dir / "crawl" / f"{source.name}.json"
+        self.user_agent = crawl.user_agent
+        self.state_path = state_path
         self.previous = _load_state(self.state_path)
         self.current: dict[str, _PageInfo] = {}
         self.robots: dict[tuple[str, str], Protego | None] = {}

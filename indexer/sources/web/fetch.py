@@ -21,11 +21,12 @@ from dataclasses import dataclass
 import h11
 import httpx
 
-from indexer.sources.web.netguard import AddressPolicy, ForbiddenAddress
+from bot.errors import FetchError, ForbiddenAddress, TooLarge
+from indexer.sources.web.netguard import AddressPolicy
 from indexer.sources.web.transport import Budget, DeadlineExceeded, GuardedTransport, Stopped
 from indexer.sources.web.urls import BadURL, Scope, absolute
 
-__all__ = ["Fetcher", "Page", "FetchError", "HTML_TYPES", "inflate"]
+__all__ = ["Fetcher", "Page", "FetchError", "TooLarge", "HTML_TYPES", "inflate"]  # the errors: bot.errors
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -48,22 +49,6 @@ class Page:
     @property
     def is_html(self) -> bool:
         return self.content_type in HTML_TYPES
-
-
-class FetchError(Exception):
-    """A page could not be fetched. ``transient`` failures (5xx, timeouts) may succeed next time."""
-
-    def __init__(self, message: str, transient: bool) -> None:
-        super().__init__(message)
-        self.transient = transient
-
-
-class TooLarge(FetchError):
-    """A body, once decompressed, is over the byte cap; the same next time."""
-
-    def __init__(self, limit: int, declared: int | None = None) -> None:
-        size = f"{declared} bytes is over" if declared is not None else "over"
-        super().__init__(f"{size} the limit of {limit} bytes (max_bytes)", transient=False)
 
 
 class _Inflater:
@@ -115,6 +100,7 @@ class Fetcher:
     def __init__(
         self,
         scope: Scope,
+        *,
         user_agent: str,
         deny_networks: list[str],
         timeout_s: float,

@@ -18,6 +18,8 @@ from collections.abc import Iterable
 
 import httpcore
 
+from bot.errors import ForbiddenAddress
+
 __all__ = ["ForbiddenAddress", "AddressPolicy", "GuardedBackend", "ALWAYS_DENIED", "embedded_ipv4"]
 
 ALWAYS_DENIED = (
@@ -35,10 +37,6 @@ _NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052
 _NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: prefix length chosen by the operator
 _RFC6052_LENGTHS = (48, 56, 64, 96)  # the lengths RFC 6052 allows that fit inside 64:ff9b:1::/48
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
-
-
-class ForbiddenAddress(Exception):
-    """The crawler refused to connect: the host resolves to a denied network."""
 
 
 def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
