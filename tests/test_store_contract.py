@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -320,6 +321,16 @@ def test_write_consistency_above_replicas_is_refused() -> None:
         StoreConfig(replication_factor=1, write_consistency_factor=2)
 
 
+@contextmanager
+def opened(store_kind: str, root: Path) -> Iterator[Store]:
+    """The store at ``root``, opened for the block and closed after it."""
+    store = make_store(store_kind, root)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
 def _build_with_dot_product(store_kind: str, root: Path) -> None:
     """A collection that records "test-model" but compares by dot product, as no ragbot makes it."""
     import json
@@ -347,27 +358,19 @@ def _build_with_dot_product(store_kind: str, root: Path) -> None:
 
 def test_a_collection_that_compares_by_another_distance_is_refused(store_kind: str, tmp_path: Path) -> None:
     _build_with_dot_product(store_kind, tmp_path)
-    store = make_store(store_kind, tmp_path)
-    try:
-        with pytest.raises(StoreMismatch, match=r"8-d dot vectors .* makes 8-d cosine vectors"):
-            store.ensure_collection(DIM, "test-model")
-    finally:
-        store.close()
+    with opened(store_kind, tmp_path) as store, pytest.raises(StoreMismatch, match=r"8-d dot .* 8-d cosine"):
+        store.ensure_collection(DIM, "test-model")
 
 
 def test_a_collection_built_for_another_document_encoder_is_refused(store_kind: str, tmp_path: Path) -> None:
-    first = make_store(store_kind, tmp_path)
-    first.ensure_collection(DIM, "test-model", encoder="encoder-a")
-    first.close()
+    with opened(store_kind, tmp_path) as first:
+        first.ensure_collection(DIM, "test-model", encoder="encoder-a")
 
-    second = make_store(store_kind, tmp_path)
-    try:
+    with opened(store_kind, tmp_path) as second:
         second.ensure_collection(DIM, "test-model", encoder="encoder-a")
         second.ensure_collection(DIM, "test-model")  # a process without a trained encoder may read it
         with pytest.raises(StoreMismatch, match="document encoder 'encoder-a'.*'encoder-b'"):
             second.ensure_collection(DIM, "test-model", encoder="encoder-b")
-    finally:
-        second.close()
 
 
 def test_meta_says_what_built_the_collection(store: Store, store_kind: str, tmp_path: Path) -> None:
@@ -375,30 +378,23 @@ def test_meta_says_what_built_the_collection(store: Store, store_kind: str, tmp_
 
     assert meta["embedding_model"] == "test-model" and meta["dimension"] == DIM
     assert not {"model", "sparse"} & set(meta), "the engine's own bookkeeping stays out of the metadata"
-    fresh = make_store(store_kind, tmp_path / "empty")
-    try:
+    with opened(store_kind, tmp_path / "empty") as fresh:
         assert fresh.meta() == {}
-    finally:
-        fresh.close()
 
 
 def test_recorded_metadata_is_kept_across_reopening(store_kind: str, tmp_path: Path) -> None:
-    first = make_store(store_kind, tmp_path)
-    first.ensure_collection(DIM, "test-model")
-    first.update_meta({"query_encoder": "enc-1", "trained_at": "2025-01-02T03:04:05Z"})
-    first.update_meta({"trained_at": None, "query_encoder_steps": 300})  # merged; None removes a key
-    assert first.meta()["query_encoder"] == "enc-1"
-    first.close()
+    with opened(store_kind, tmp_path) as first:
+        first.ensure_collection(DIM, "test-model")
+        first.update_meta({"query_encoder": "enc-1", "trained_at": "2025-01-02T03:04:05Z"})
+        first.update_meta({"trained_at": None, "query_encoder_steps": 300})  # merged; None removes a key
+        assert first.meta()["query_encoder"] == "enc-1"
 
-    second = make_store(store_kind, tmp_path)
-    try:
+    with opened(store_kind, tmp_path) as second:
         meta = second.meta()
         assert meta["query_encoder"] == "enc-1" and meta["query_encoder_steps"] == 300
         assert "trained_at" not in meta
         assert meta["embedding_model"] == "test-model"  # what was there before stays
         second.ensure_collection(DIM, "test-model")  # and still fits the model
-    finally:
-        second.close()
 
 
 def test_recorded_metadata_cannot_change_what_the_vectors_are(store: Store, store_kind: str, tmp_path: Path) -> None:
@@ -408,12 +404,8 @@ def test_recorded_metadata_cannot_change_what_the_vectors_are(store: Store, stor
         store.update_meta({"dimension": 16})
     assert "query_encoder" not in store.meta() and store.meta()["embedding_model"] == "test-model"
 
-    fresh = make_store(store_kind, tmp_path / "fresh")
-    try:
-        with pytest.raises(StoreUnavailable, match="ragbot index"):
-            fresh.update_meta({"query_encoder": "enc-1"})
-    finally:
-        fresh.close()
+    with opened(store_kind, tmp_path / "fresh") as fresh, pytest.raises(StoreUnavailable, match="ragbot index"):
+        fresh.update_meta({"query_encoder": "enc-1"})
 
 
 def test_an_old_embedded_index_naming_its_model_the_old_way_refuses_another_model(
@@ -428,13 +420,10 @@ def test_an_old_embedded_index_naming_its_model_the_old_way_refuses_another_mode
     meta = json.loads(meta_path.read_text())
     meta_path.write_text(json.dumps({"dimension": DIM, "model": meta["embedding_model"], "sparse": meta["sparse"]}))
 
-    store = make_store(store_kind, tmp_path)
-    try:
+    with opened(store_kind, tmp_path) as store:
         assert store.meta()["embedding_model"] == "test-model"
         with pytest.raises(StoreMismatch, match="built with the embedding model 'test-model'"):
             store.ensure_collection(DIM, "other-model-same-size")
-    finally:
-        store.close()
 
 
 def test_stored_vectors_come_back_in_the_order_asked(store: Store) -> None:
