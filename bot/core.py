@@ -58,9 +58,11 @@ class RagCore:
     both load the models: every part is created under one lock, and the embedder is loaded
     (weights in memory) before any caller sees it. ``loads`` counts what was opened."""
 
-    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+    def __init__(self, settings: Settings, *, store: Store | None = None, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self._parts: dict[str, Any] = {"store": store} if store is not None else {}
+        if embedder is not None:  # e.g. one pinned to a query encoder under test (bot/train)
+            self._parts["embedder"] = embedder
         self._lock = threading.RLock()
         self._model_checked = False
         self.loads: Counter[str] = Counter()
@@ -84,9 +86,18 @@ class RagCore:
         return self._part("embedder", self._load_embedder)
 
     def _load_embedder(self) -> Embedder:
-        embedder = Embedder(self.settings.embedding, cache_dir=self.settings.data_dir / "models")
+        models = self.settings.data_dir / "models"  # also where trained query encoders live (ragbot train)
+        embedder = Embedder(self.settings.embedding, cache_dir=models, query_models=models)
         embedder.dimension  # noqa: B018  (loads the weights now, under the lock)
+        embedder.on_switch = self._record_query_encoder
         return embedder
+
+    def _record_query_encoder(self, name: str) -> None:
+        """The index records which query encoder searches it (`ragbot train --activate` may not
+        have been able to write it: an embedded index is held by the serving process)."""
+        value = None if name == "base" else name
+        if self.store.collection_exists() and self.store.meta().get("query_encoder") != value:
+            self.store.update_meta({"query_encoder": value})
 
     @property
     def retriever(self) -> Retriever:
@@ -153,14 +164,18 @@ class RagCore:
             raise IndexEmpty(_EMPTY_INDEX)
         self._check_model_fits_index()
         with metrics.STAGE_SECONDS.labels("retrieve").time():
-            sources = self.retriever.retrieve(question, k or self.settings.retrieval.k, source=source, sets=sets)
+            # One query vector per question: a query encoder activated meanwhile applies from the next one.
+            vector = self.embedder.embed_query(question)
+            sources = self.retriever.retrieve(
+                question, k or self.settings.retrieval.k, source=source, sets=sets, vector=vector
+            )
         if not sources and self.store.count() == 0:  # counted only when nothing came back
             raise IndexEmpty(_EMPTY_INDEX)
         names = identifiers(question)
         if sources:
             metrics.TOP_SCORE.observe(max(s.score for s in sources))
         with metrics.STAGE_SECONDS.labels("select").time():
-            units = self.ranker.rank(question, sources)
+            units = self.ranker.rank(question, sources, query=vector)
             decision = self._decide(question, names, sources, units, source, sets)
         relevant, units = _renumbered(self._citable(names, sources) if decision.answer else [], units)
         metrics.RETRIEVAL_HITS.inc(len(relevant))

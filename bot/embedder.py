@@ -1,10 +1,18 @@
-"""Sentence embeddings with transformers: mean pooling + L2 norm (the all-MiniLM-L6-v2 recipe)."""
+"""Sentence embeddings with transformers: mean pooling + L2 norm (the all-MiniLM-L6-v2 recipe).
+
+Documents always go through the document encoder, whose vectors are in the index. Questions go
+through the active query encoder when one was trained (``ragbot train``: a fine-tuned copy of the
+document encoder, under ``data_dir/models/query-<n>/``), else through the document encoder too.
+"""
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import logging
+import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +27,7 @@ if TYPE_CHECKING:  # torch and transformers are imported lazily: they cost secon
 
     from bot.embedder_int8 import Int8Encoder
 
-__all__ = ["Embedder", "resolve_embedding_model"]
+__all__ = ["Embedder", "QueryEncoder", "resolve_embedding_model"]
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +49,24 @@ def resolve_embedding_model(name: str) -> str:
     return name
 
 
-class Embedder:
-    """Encodes texts into unit vectors; cosine similarity is then a dot product."""
+class QueryEncoder:
+    """A trained query encoder, loaded: its name and the function that encodes a batch of questions."""
 
-    def __init__(self, config: EmbeddingConfig, cache_dir: Path | None = None) -> None:
+    def __init__(self, name: str, encode: Callable[[list[str]], np.ndarray]) -> None:
+        self.name = name
+        self.encode = encode
+
+
+class Embedder:
+    """Encodes texts into unit vectors; cosine similarity is then a dot product.
+
+    With ``query_models`` (``data_dir/models``), :meth:`embed_query` uses the query encoder that
+    ``models/active.json`` names, and notices a new choice on the next question: a serving process
+    switches between two questions without a restart."""
+
+    def __init__(
+        self, config: EmbeddingConfig, cache_dir: Path | None = None, query_models: Path | None = None
+    ) -> None:
         self.config = config
         self.model_name = config.model
         self.cache_dir = cache_dir or Path.home() / ".cache" / "ragbot"  # the int8 model is built here once
@@ -55,6 +77,12 @@ class Embedder:
         self._dimension = 0
         self._device: torch.device | None = None
         self._load_lock = threading.RLock()  # questions, the indexer and the scheduler share one embedder
+        self.query_models = query_models
+        self._query: QueryEncoder | None = None  # None: questions go through the document encoder
+        self._query_stamp: tuple[int, int] | None = None  # (mtime, size) of active.json when last read
+        self._query_pinned = False  # a view made by with_query_encoder(): never follows active.json
+        self.on_switch: Callable[[str], None] | None = None  # told the new encoder's name (``base``: none)
+        self._fingerprint = ""
 
     @property
     def loaded(self) -> bool:
@@ -132,10 +160,13 @@ class Embedder:
         return min(self.config.max_length, int(limit))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Return an (n, dim) float32 array of L2-normalised vectors, in input order."""
+        """Return an (n, dim) float32 array of L2-normalised vectors, in input order (document encoder)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         self._load()
+        return self._batched(texts, self._encode_int8 if self._int8 is not None else self._encode_torch)
+
+    def _batched(self, texts: Sequence[str], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
         import torch
 
         assert self._tokenizer is not None
@@ -146,38 +177,157 @@ class Embedder:
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
-                batch = [texts[i] for i in idx]
-                out[idx] = self._encode_int8(batch) if self._int8 is not None else self._encode_torch(batch)
+                out[idx] = encode([texts[i] for i in idx])
         return out
 
     def _tokenize(self, batch: list[str], tensors: str):  # type: ignore[no-untyped-def]
         assert self._tokenizer is not None
         return self._tokenizer(batch, padding=True, truncation=True, max_length=self.max_length, return_tensors=tensors)
 
-    def _encode_torch(self, batch: list[str]) -> np.ndarray:
+    def _encode_torch(self, batch: list[str], model: object = None) -> np.ndarray:
         import torch
 
-        assert self._model is not None
+        if model is None:
+            model = self._model
+        assert model is not None
         encoded = self._tokenize(batch, "pt").to(self._device)
-        hidden = self._model(**encoded).last_hidden_state
+        hidden = model(**encoded).last_hidden_state  # type: ignore[operator]
         vectors = _mean_pool(hidden, encoded["attention_mask"])
         return torch.nn.functional.normalize(vectors.float(), p=2, dim=1).cpu().numpy()
 
-    def _encode_int8(self, batch: list[str]) -> np.ndarray:
-        assert self._int8 is not None
+    def _encode_int8(self, batch: list[str], session: Int8Encoder | None = None) -> np.ndarray:
+        if session is None:
+            session = self._int8
+        assert session is not None
         encoded = self._tokenize(batch, "np")
-        hidden = self._int8(encoded)
+        hidden = session(encoded)
         mask = encoded["attention_mask"][..., None].astype(np.float32)
         vectors = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
         return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed([text])[0]
+        """A question's vector, from the active query encoder (checked anew on every call)."""
+        return self.embed_queries([text])[0]
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        self._load()
+        encoder = self.query_encoder()
+        if encoder is None or not texts:
+            return self.embed(texts)
+        return self._batched(texts, encoder.encode)
+
+    # -- query encoders ----------------------------------------------------------------
+    @property
+    def query_encoder_name(self) -> str:
+        """The query encoder questions go through now: ``query-<n>``, or ``base`` (the document encoder)."""
+        encoder = self.query_encoder()
+        return encoder.name if encoder is not None else "base"
+
+    @property
+    def document_fingerprint(self) -> str:
+        """A hash of the document encoder's weights: a query encoder is only valid beside them."""
+        if not self._fingerprint:
+            digest = hashlib.sha256()
+            root = Path(self._model_path)
+            weights = sorted(p for p in root.glob("*") if p.suffix in (".safetensors", ".bin") and p.is_file())
+            if not weights:  # a hub id: the name is all there is to go on
+                digest.update(self.model_name.encode())
+            for path in weights:
+                with path.open("rb") as handle:
+                    for block in iter(lambda: handle.read(1 << 20), b""):
+                        digest.update(block)
+            self._fingerprint = digest.hexdigest()[:16]
+        return self._fingerprint
+
+    def query_encoder(self) -> QueryEncoder | None:
+        """The active query encoder, switched here when ``active.json`` changed since the last call.
+
+        A failed switch (another document encoder, a missing folder) raises the first time, so
+        ``ask`` and ``eval`` say why; a process that already answers keeps its encoder and logs it."""
+        if self._query_pinned or self.query_models is None:
+            return self._query
+        stamp = _stamp(self.query_models / "active.json")
+        if stamp == self._query_stamp:
+            return self._query
+        with self._load_lock:
+            if stamp != self._query_stamp:
+                first = self._query_stamp is None
+                try:
+                    self._switch_query_encoder()
+                except Exception as exc:
+                    if first:
+                        raise
+                    log.error("keeping query encoder %s: %s", self._query.name if self._query else "base", exc)
+                self._query_stamp = stamp
+        return self._query
+
+    def _switch_query_encoder(self) -> None:
+        from bot.train.registry import Registry, check_document_encoder
+
+        assert self.query_models is not None
+        version = Registry(self.query_models).active()
+        if version is None:
+            if self._query is not None:
+                log.info("questions now go through the document encoder (no trained query encoder active)")
+            self._query = None
+            self._switched("base")
+            return
+        if self._query is not None and self._query.name == version.name:
+            return
+        check_document_encoder(version, self.model_name, self.document_fingerprint)
+        self._query = self.load_query_encoder(version.encoder_path, version.name)
+        log.info("questions now go through query encoder %s", version.name)
+        self._switched(version.name)
+
+    def _switched(self, name: str) -> None:
+        if self.on_switch is not None:
+            try:
+                self.on_switch(name)
+            except Exception as exc:  # recording the switch must never cost the question
+                log.warning("could not record query encoder %s: %s", name, exc)
+
+    def load_query_encoder(self, path: Path, name: str) -> QueryEncoder:
+        """Load a trained query encoder folder, on this embedder's device and precision."""
+        self._load()
+        if self._int8 is not None:
+            from bot.embedder_int8 import Int8Encoder
+
+            names = list(self.tokenizer.model_input_names)
+            session = Int8Encoder(str(path), names, self.cache_dir, self.config.threads)
+            return QueryEncoder(name, lambda batch: self._encode_int8(batch, session))
+        from transformers import AutoModel
+
+        try:
+            model = AutoModel.from_pretrained(str(path))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot load query encoder {name} from {path}: {exc}") from None
+        model.to(self._device).eval()
+        if self._device is not None and self._device.type == "cuda":
+            model.half()
+        return QueryEncoder(name, lambda batch: self._encode_torch(batch, model))
+
+    def with_query_encoder(self, encoder: QueryEncoder | None) -> Embedder:
+        """This embedder (same document encoder, same weights in memory) with questions pinned to
+        ``encoder`` (None: the document encoder); for comparing encoders without switching this one."""
+        self._load()
+        view = copy.copy(self)
+        view._query = encoder
+        view._query_pinned = True
+        return view
 
 
 def _mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     weights = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """When and how big the file last was; (0, 0) when it does not exist."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (0, 0)
+    return (stat.st_mtime_ns, stat.st_size)
 
 
 def _pick_device(requested: str) -> str:

@@ -76,10 +76,17 @@ class Retriever:
         self.keyword_weight = keyword_weight
 
     def retrieve(
-        self, question: str, k: int, source: str | None = None, sets: Collection[str] | None = None
+        self,
+        question: str,
+        k: int,
+        source: str | None = None,
+        sets: Collection[str] | None = None,
+        vector: np.ndarray | None = None,
     ) -> list[RetrievedSource]:
-        """Up to ``k`` distinct documents in rank order, numbered from 1; only from ``sets`` if given."""
-        vector = self.embedder.embed_query(question)
+        """Up to ``k`` distinct documents in rank order, numbered from 1; only from ``sets`` if given.
+        ``vector``: the question's vector, if the caller has it already."""
+        if vector is None:
+            vector = self.embedder.embed_query(question)
         if self.fusion == "weighted" and self.store.hybrid:
             hits = self._weighted(vector, question, k * 4, source, sets)
         else:

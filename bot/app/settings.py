@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from adapters.discord.settings import DiscordSettings
 from adapters.slack.settings import SlackSettings
+from bot.app.training import TrainingSettings
 from bot.errors import ConfigError
 from indexer.config import FilesSource, GitSource, IndexerSettings
 
@@ -60,6 +61,7 @@ class AppSettings(IndexerSettings):
 
     slack: SlackSettings | None = None
     discord: DiscordSettings | None = None
+    training: TrainingSettings = TrainingSettings()
 
 
 def find_config_file(explicit: str | os.PathLike[str] | None) -> Path | None:
@@ -110,6 +112,7 @@ def _resolve_paths(settings: AppSettings, base: Path) -> None:
         settings.data_dir = base / settings.data_dir
     if settings.chat.state_dir is not None and not settings.chat.state_dir.is_absolute():
         settings.chat.state_dir = base / settings.chat.state_dir
+    settings.training.qa = [path if path.is_absolute() else base / path for path in settings.training.qa]
     for source in settings.sources:
         if isinstance(source, FilesSource) and not source.path.is_absolute():
             source.path = (base / source.path).resolve()

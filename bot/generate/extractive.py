@@ -59,8 +59,10 @@ class UnitRanker:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
-    def rank(self, question: str, sources: Sequence[RetrievedSource]) -> list[ScoredUnit]:
-        """All candidate units, best first."""
+    def rank(
+        self, question: str, sources: Sequence[RetrievedSource], query: np.ndarray | None = None
+    ) -> list[ScoredUnit]:
+        """All candidate units, best first; ``query``: the question's vector, if the caller has it."""
         candidates: list[tuple[int, tuple[int, int, int], Unit, str]] = []
         for source in sources[:_UNIT_SOURCES]:
             for p_rank, passage in enumerate(source.reading):
@@ -73,7 +75,8 @@ class UnitRanker:
                     )
         if not candidates:
             return []
-        query = self.embedder.embed_query(question)
+        if query is None:
+            query = self.embedder.embed_query(question)
         similarity = self._vectors([c[3] for c in candidates]) @ query
         neighbour = _neighbour_similarity(candidates, similarity)
         terms = content_terms(question)

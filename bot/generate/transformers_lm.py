@@ -12,6 +12,7 @@ import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from bot import metrics
 from bot.config import DEFAULT_GENERATOR_MODEL, GeneratorConfig
@@ -63,6 +64,11 @@ class TransformersGenerator(StreamingGenerator):
             if not self._ready:
                 self._load()
                 self._ready = True
+
+    def loaded_model(self) -> tuple[Any, Any]:
+        """(model, tokenizer), loaded: ``bot/train`` scores answers, writes questions and trains LoRA with them."""
+        self.load()
+        return self._model, self._tokenizer
 
     def _load(self) -> None:
         import torch

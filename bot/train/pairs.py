@@ -1,0 +1,265 @@
+"""Training pairs (question -> the chunks that answer it) from three places.
+
+1. The corpus itself, no labels: pseudo-queries made from each section's heading, its first
+   sentence, and the identifiers it defines (``doc2query.py`` adds model-written questions).
+2. Feedback from chat: a 👍 makes (question -> cited chunks) positive, a 👎 makes the cited
+   chunks hard negatives for that question.
+3. QA files in the ``ragbot eval`` format (question, expected_urls, answer_contains, answerable).
+
+Positives are corpus rows (see ``corpus.py``). A page named by a QA line stands for all of its
+chunks: which chunk answers is latent, and the loss sums over them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from bot.chatstate import FeedbackRecord
+from bot.errors import InputError
+from bot.generate.base import CITATION
+from bot.sparse import identifiers
+from bot.train.corpus import Corpus, page_of
+from bot.units import answer_units, flatten
+
+__all__ = [
+    "Pair",
+    "Origin",
+    "CORPUS_METHODS",
+    "corpus_pairs",
+    "feedback_pairs",
+    "load_qa",
+    "qa_pairs",
+    "QaLine",
+    "stable_fraction",
+]
+
+log = logging.getLogger(__name__)
+
+Origin = Literal["heading", "first_sentence", "identifier", "doc2query", "feedback", "qa"]
+CORPUS_METHODS: tuple[Origin, ...] = ("heading", "first_sentence", "identifier", "doc2query")
+
+_GENERIC_HEADINGS = frozenset(
+    "overview introduction intro examples example notes note usage basic usage see also details summary "
+    "background reference contents faq tips caveats limitations".split()
+)
+_HEADING_FORMS = ("{h}", "what is {h}", "how does {h} work", "{h} explained", "tell me about {h}")
+_IDENTIFIER_FORMS = ("what does {i} do", "{i}", "how do i use {i}", "{i} example")
+_DEFINES = re.compile(r"^(?:[-*+]\s+)?(?:class |exception |async |def |`|\*\*)?(?P<name>[A-Za-z_][\w.:/-]+)")
+_DEFINITION_SENTENCE = re.compile(r"^(?:the |a |an )?(?P<subject>[\w .,'/-]{3,60}?) (?P<verb>is|are|means) ", re.I)
+_MAX_QUERY_WORDS = 20
+_CLEAN = re.compile(r"[`*¶]+|^#+\s*|^\d+(?:\.\d+)*\s+")
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One training or held-out example.
+
+    ``group`` decides the held-out split: a document id for pseudo-queries (held-out documents
+    contribute none of their pseudo-queries to training), the question for QA and feedback."""
+
+    query: str
+    positives: tuple[int, ...]
+    origin: Origin
+    group: str
+    negatives: tuple[int, ...] = ()  # rows known to be wrong for this question (👎)
+    answer: str = ""  # the answer-bearing text, for the marginal-likelihood term ("": none known)
+    answerable: bool = True  # QA lines marked "answerable": false (refusal accuracy)
+
+
+def stable_fraction(seed: int, key: str) -> float:
+    """A number in [0, 1) fixed by the seed and the key: the same split on every run."""
+    digest = hashlib.blake2b(f"{seed}:{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def _choose(seed: int, key: str, forms: tuple[str, ...]) -> str:
+    return forms[int(stable_fraction(seed, key) * len(forms))]
+
+
+# -- 1. the corpus ---------------------------------------------------------------------
+def corpus_pairs(corpus: Corpus, seed: int, methods: Iterable[Origin] = CORPUS_METHODS) -> list[Pair]:
+    """Pseudo-queries for the sections of every document (doc2query is made elsewhere)."""
+    wanted = set(methods)
+    sections: dict[tuple[str, str], list[int]] = {}
+    for row, passage in enumerate(corpus.passages):
+        sections.setdefault((passage.doc_id, passage.section), []).append(row)
+    pairs: list[Pair] = []
+    for (doc_id, section), rows in sections.items():
+        first = corpus.passages[rows[0]]
+        if "heading" in wanted and (query := _heading_query(first.title, section, seed)):
+            pairs.append(Pair(query, tuple(rows), "heading", doc_id, answer=_first_unit(first.text)))
+        if "first_sentence" in wanted and (found := _first_sentence_query(first.text, seed)):
+            query, sentence = found
+            pairs.append(Pair(query, (rows[0],), "first_sentence", doc_id, answer=sentence))
+    if "identifier" in wanted:
+        pairs.extend(_identifier_pairs(corpus, seed))
+    return pairs
+
+
+def _clean(text: str) -> str:
+    return " ".join(_CLEAN.sub("", text).split()).strip(" .:-—")
+
+
+def _heading_query(title: str, section: str, seed: int) -> str | None:
+    """The section's own heading as a question; a generic heading ("Examples") borrows the title."""
+    heading = _clean(section.split(" > ")[-1]) if section else ""
+    topic = _clean(title.split(" — ")[0]) if title else ""
+    if not heading:
+        heading = _clean(title.replace(" — ", ": "))
+    elif heading.lower() in _GENERIC_HEADINGS or len(heading) < 4:
+        heading = f"{topic} {heading}".strip()
+    if len(heading) < 4:
+        return None
+    return _choose(seed, f"h:{title}:{section}", _HEADING_FORMS).format(h=heading.lower())
+
+
+def _first_unit(text: str) -> str:
+    units = answer_units(text)
+    return flatten(units[0].text) if units else ""
+
+
+def _first_sentence_query(text: str, seed: int) -> tuple[str, str] | None:
+    """A definition sentence becomes "what is <subject>"; another first sentence, its first words."""
+    for unit in answer_units(text):
+        if unit.kind != "sentence":
+            continue
+        sentence = flatten(unit.text)
+        words = sentence.split()
+        if len(words) < 6:
+            return None
+        definition = _DEFINITION_SENTENCE.match(sentence)
+        if definition:
+            subject = _clean(definition.group("subject")).lower()
+            return f"what {definition.group('verb').lower()} {subject}", sentence
+        query = " ".join(words[:_MAX_QUERY_WORDS]).rstrip(".,;:").lower()
+        return _clean(query), sentence
+    return None
+
+
+def _identifier_pairs(corpus: Corpus, seed: int) -> list[Pair]:
+    """Identifiers a chunk defines (a line that starts with the name: ``json.dumps(obj, ...)``,
+    ``ERR_CONN_RESET: ...``), asked about; every chunk that defines the name is a positive."""
+    defined: dict[str, list[tuple[int, str]]] = {}
+    for row, passage in enumerate(corpus.passages):
+        lines = passage.text.split("\n")
+        for number, line in enumerate(lines):
+            match = _DEFINES.match(line.strip())
+            if not match:
+                continue
+            name = match.group("name").rstrip(".:")
+            if name not in identifiers(name):
+                continue
+            rest = " ".join(part.strip() for part in lines[number : number + 3])
+            entries = defined.setdefault(name, [])
+            if all(r != row for r, _ in entries):
+                entries.append((row, rest))
+    pairs = []
+    for name, entries in defined.items():
+        if len(entries) > 3:  # named everywhere (a common prefix), defined nowhere in particular
+            continue
+        rows = tuple(row for row, _ in entries)
+        query = _choose(seed, f"i:{name}", _IDENTIFIER_FORMS).format(i=name)
+        pairs.append(Pair(query, rows, "identifier", corpus.doc(rows[0]), answer=entries[0][1][:300]))
+    return pairs
+
+
+# -- 2. feedback -------------------------------------------------------------------------
+def feedback_pairs(records: list[FeedbackRecord], corpus: Corpus, not_found_text: str) -> list[Pair]:
+    """👍 on an answer: its question -> the chunks it cited. 👎: those chunks are hard negatives.
+
+    A vote on a refusal ("not in the docs") says nothing about which chunk answers, and is skipped."""
+    pairs = []
+    for record in records:
+        if record.answer.strip() == not_found_text or not record.sources:
+            continue
+        cited = {int(n) for n in CITATION.findall(record.answer)}
+        urls = [url for n, url in enumerate(record.sources, start=1) if n in cited] or record.sources[:1]
+        rows = tuple(sorted({row for url in urls for row in corpus.by_url.get(url, [])}))
+        if not rows:
+            log.warning("feedback on %r cites pages no longer in the index; skipped", record.question[:60])
+            continue
+        answer = " ".join(CITATION.sub("", record.answer).split())
+        if record.vote == "up":
+            pairs.append(Pair(record.question, rows, "feedback", f"q:{record.question.lower()}", answer=answer))
+        else:
+            pairs.append(Pair(record.question, (), "feedback", f"q:{record.question.lower()}", negatives=rows))
+    return pairs
+
+
+# -- 3. QA files -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QaLine:
+    path: Path
+    line: int
+    question: str
+    expected_urls: tuple[str, ...]
+    answer_contains: tuple[str, ...]
+    answerable: bool
+
+
+def load_qa(path: Path) -> list[QaLine]:
+    """Read a QA file; a line that isn't a QA case is an error naming the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the QA file ({exc})") from None
+    lines = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}, line {number}: not JSON ({exc.msg})") from None
+        question = row.get("question") if isinstance(row, dict) else None
+        if not isinstance(question, str) or not question.strip():
+            raise InputError(f'{path}, line {number}: no "question"; each line needs {{"question": ..., ...}}')
+        urls = row.get("expected_urls", [])
+        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+            raise InputError(f'{path}, line {number}: "expected_urls" must be a list of URLs')
+        contains = row.get("answer_contains", [])
+        answerable = bool(row.get("answerable", True))
+        lines.append(QaLine(path, number, question.strip(), tuple(urls), tuple(map(str, contains)), answerable))
+    if not lines:
+        raise InputError(f"{path}: no questions in the QA file")
+    return lines
+
+
+def qa_pairs(lines: list[QaLine], corpus: Corpus) -> list[Pair]:
+    """QA lines as pairs; a URL that is not in the index is warned about (file and line) and skipped."""
+    pairs = []
+    for qa in lines:
+        group = f"q:{qa.question.lower()}"
+        if not qa.answerable:
+            pairs.append(Pair(qa.question, (), "qa", group, answerable=False))
+            continue
+        rows: list[int] = []
+        for url in qa.expected_urls:
+            found = corpus.by_page.get(page_of(url), [])
+            if not found:
+                log.warning("%s, line %d: %s is not in the index; skipped", qa.path, qa.line, url)
+            rows.extend(found)
+        if not rows:
+            continue
+        pairs.append(Pair(qa.question, tuple(rows), "qa", group, answer=_answer_unit(qa, rows, corpus)))
+    return pairs
+
+
+def _answer_unit(qa: QaLine, rows: list[int], corpus: Corpus) -> str:
+    """The unit of an expected page that holds every ``answer_contains`` string: what the answer quotes."""
+    if not qa.answer_contains:
+        return ""
+    wanted = [s.lower() for s in qa.answer_contains]
+    for row in rows:
+        for unit in answer_units(corpus.passages[row].text):
+            text = flatten(unit.text)
+            if all(s in text.lower() for s in wanted):
+                return text
+    return ""
