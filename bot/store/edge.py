@@ -12,7 +12,8 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+from uuid import UUID
 
 import qdrant_edge as qe
 
@@ -131,14 +132,14 @@ class EdgeStore(StoreEngine):
 
     def _delete(self, ids: list[str] | None = None, where: Where | None = None) -> None:
         if ids is not None:
-            self.shard.update(qe.UpdateOperation.delete_points(ids))
+            self.shard.update(qe.UpdateOperation.delete_points(_ids(ids)))
         if where is not None:
             self.shard.update(qe.UpdateOperation.delete_points_by_filter(_filter(where)))
 
     def _leg(self, leg: Leg) -> dict[str, Any]:
-        if leg.keywords is not None:
-            return {"query": qe.Query.Nearest(self._sparse(leg.keywords), using=SPARSE_VECTOR)}
-        return {"query": qe.Query.Nearest(leg.dense), "params": qe.SearchParams(hnsw_ef=self.config.hnsw_ef)}
+        if isinstance(leg.vector, tuple):
+            return {"query": qe.Query.Nearest(self._sparse(leg.vector), using=SPARSE_VECTOR)}
+        return {"query": qe.Query.Nearest(leg.vector), "params": qe.SearchParams(hnsw_ef=self.config.hnsw_ef)}
 
     def _query(self, query: Query) -> list[Hit]:
         wanted: dict[str, Any] = {"with_payload": True, "with_vector": [""] if query.with_dense else False}
@@ -150,12 +151,12 @@ class EdgeStore(StoreEngine):
                 qe.Prefetch(limit=leg.limit, filter=_filter(leg.where), **self._leg(leg)) for leg in query.legs
             ]
             request = qe.QueryRequest(
-                limit=query.limit, prefetches=prefetches, query=qe.Fusion.Rrf(k=query.rrf_k), **wanted
+                limit=query.limit, prefetches=prefetches, query=cast(qe.Fusion, qe.Fusion.Rrf(k=query.rrf_k)), **wanted
             )
         return [Hit(hit.score, hit.payload or {}, hit.vector) for hit in self.shard.query(request)]
 
     def _retrieve(self, ids: list[str], dense: bool = False) -> list[Hit]:
-        records = self.shard.retrieve(ids, with_payload=True, with_vector=[""] if dense else False)
+        records = self.shard.retrieve(_ids(ids), with_payload=True, with_vector=[""] if dense else False)
         return [Hit(0.0, record.payload or {}, record.vector, str(record.id)) for record in records]
 
     def _scroll(self, where: Where, limit: int, offset: Any, fields: list[str]) -> tuple[list[dict[str, Any]], Any]:
@@ -186,8 +187,12 @@ def _condition(condition: Condition) -> qe.FieldCondition:
     )
 
 
-def _filter(where: Where) -> qe.Filter | None:
-    if not where.must and not where.must_not:
-        return None
-    must, must_not = [_condition(c) for c in where.must], [_condition(c) for c in where.must_not]
-    return qe.Filter(must=must or None, must_not=must_not or None)
+def _filter(where: Where) -> qe.Filter:
+    """An empty ``where`` makes a filter that matches every point."""
+    return qe.Filter(
+        must=[_condition(c) for c in where.must] or None, must_not=[_condition(c) for c in where.must_not] or None
+    )
+
+
+def _ids(ids: list[str]) -> list[int | UUID | str]:
+    return list(ids)  # the binding's type for point ids

@@ -101,7 +101,7 @@ class StoreEngine(ABC):
 
     @abstractmethod
     def _delete(self, ids: list[str] | None = None, where: Where | None = None) -> None:
-        """Delete the points with these ids, or those matching ``where``."""
+        """Delete the points with these ids, or those matching ``where`` (never an empty filter)."""
 
     @abstractmethod
     def _query(self, query: Query) -> list[Hit]: ...
@@ -210,13 +210,13 @@ class StoreEngine(ABC):
             dense = vector.astype(float).tolist()
             keywords = query_vector(text) if text and self.hybrid else None
             if not keywords or not keywords[0]:
-                hits = self._query(Query((Leg(k, live, dense=dense),), k))
+                hits = self._query(Query((Leg(k, live, dense),), k))
                 return [passage_from_payload(hit.payload, hit.score) for hit in hits]
             if keywords_only:
-                hits = self._query(Query((Leg(k, live, keywords=keywords),), k, with_dense=True))
+                hits = self._query(Query((Leg(k, live, keywords),), k, with_dense=True))
                 return [passage_from_payload(hit.payload, cosine(vector, hit.dense)) for hit in hits]
             candidates = k * HYBRID_CANDIDATES
-            legs = (Leg(candidates, live, dense=dense), Leg(candidates, live, keywords=keywords))
+            legs = (Leg(candidates, live, dense), Leg(candidates, live, keywords))
             hits = self._query(Query(legs, k, with_dense=True))
             return fused_order(
                 [(hit.score, passage_from_payload(hit.payload, cosine(vector, hit.dense))) for hit in hits]

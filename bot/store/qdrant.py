@@ -143,16 +143,16 @@ class QdrantClientStore(StoreEngine):
 
     def _delete(self, ids: list[str] | None = None, where: Where | None = None) -> None:
         if ids is not None:
-            selector = models.PointIdsList(points=list(ids))
-            self._call("delete stale chunks", self.client.delete, self.collection, points_selector=selector, wait=True)
+            by_id = models.PointIdsList(points=list(ids))
+            self._call("delete stale chunks", self.client.delete, self.collection, points_selector=by_id, wait=True)
         if where is not None:
-            selector = models.FilterSelector(filter=_filter(where) or models.Filter())
-            self._call("delete a document", self.client.delete, self.collection, points_selector=selector, wait=True)
+            matching = models.FilterSelector(filter=_filter(where))
+            self._call("delete a document", self.client.delete, self.collection, points_selector=matching, wait=True)
 
     def _leg(self, leg: Leg) -> dict[str, Any]:
-        if leg.keywords is not None:
-            return {"query": self._sparse(leg.keywords), "using": SPARSE_VECTOR}
-        return {"query": leg.dense, "params": self._search_params()}
+        if isinstance(leg.vector, tuple):
+            return {"query": self._sparse(leg.vector), "using": SPARSE_VECTOR}
+        return {"query": leg.vector, "params": self._search_params()}
 
     def _search_params(self) -> models.SearchParams | None:
         if not self.shared_across_machines:
@@ -211,11 +211,11 @@ def _condition(condition: Condition) -> models.FieldCondition:
     return models.FieldCondition(key=key, match=match)
 
 
-def _filter(where: Where) -> models.Filter | None:
-    if not where.must and not where.must_not:
-        return None
-    must, must_not = [_condition(c) for c in where.must], [_condition(c) for c in where.must_not]
-    return models.Filter(must=must or None, must_not=must_not or None)
+def _filter(where: Where) -> models.Filter:
+    """An empty ``where`` makes a filter that matches every point."""
+    return models.Filter(
+        must=[_condition(c) for c in where.must] or None, must_not=[_condition(c) for c in where.must_not] or None
+    )
 
 
 def _dense_of(stored: object) -> object:

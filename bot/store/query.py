@@ -50,12 +50,11 @@ class Where:
 
 @dataclass(frozen=True)
 class Leg:
-    """One ranked candidate list: nearest by the dense vector, or (``keywords``) by the sparse one."""
+    """One ranked candidate list: the points nearest a dense vector, or a keyword (sparse) one."""
 
     limit: int
     where: Where
-    dense: list[float] | None = None
-    keywords: SparseVector | None = None
+    vector: list[float] | SparseVector  # a dense list, or keyword (indices, values)
 
 
 @dataclass(frozen=True)
