@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.admin import RunRecord
 from bot.logs import redact
 
 __all__ = ["SourceReport", "RunLog"]
@@ -30,31 +31,29 @@ class SourceReport:
     finished_at: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "added": self.added,
-            "updated": self.updated,
-            "deleted": self.deleted,
-            "unchanged": self.unchanged,
-            "chunks_embedded": self.chunks_embedded,
-            "errors": list(self.errors),
-            "warnings": list(self.warnings),
-            "fetched": self.fetched,
-            "failed": self.failed_documents,
-            "complete": self.complete,
-            "status": "failed" if self.failed else "ok" if self.complete and not self.errors else "partial",
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-        }
+        return self.record().to_json()
 
     def summary(self) -> str:
-        """One line for chat and logs."""
-        state = "failed" if self.failed else "done" if self.complete else "done (incomplete listing: nothing deleted)"
-        return (
-            f"{self.name}: {state}: {self.fetched} fetched, {self.added} added, {self.updated} updated, "
-            f"{self.deleted} deleted, {self.unchanged} unchanged, {self.failed_documents} failed, "
-            f"{self.chunks_embedded} chunks embedded, {len(self.errors)} errors"
-            + (f", {len(self.warnings)} warnings" if self.warnings else "")
+        """One line for chat and logs (worded once, by :meth:`bot.admin.RunRecord.summary`)."""
+        return self.record().summary()
+
+    def record(self) -> RunRecord:
+        """This run as the run history and the status report see it."""
+        return RunRecord(
+            name=self.name,
+            status="failed" if self.failed else "ok" if self.complete and not self.errors else "partial",
+            fetched=self.fetched,
+            added=self.added,
+            updated=self.updated,
+            deleted=self.deleted,
+            unchanged=self.unchanged,
+            failed=self.failed_documents,
+            chunks_embedded=self.chunks_embedded,
+            errors=list(self.errors),
+            warnings=list(self.warnings),
+            complete=self.complete,
+            started_at=self.started_at,
+            finished_at=self.finished_at,
         )
 
 
