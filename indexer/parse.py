@@ -31,6 +31,11 @@ _BOILERPLATE_CLASSES = re.compile(
 def parse_document(doc: Document) -> ParsedDocument:
     if doc.media_type == "html":
         return parse_html(doc.content, fallback_title=_stem(doc.path))
+    if doc.media_type in ("pdf", "docx"):  # indexer/formats: optional readers, imported when needed
+        from indexer.formats.docx import parse_docx
+        from indexer.formats.pdf import parse_pdf
+
+        return (parse_pdf if doc.media_type == "pdf" else parse_docx)(doc.content, fallback_title=_stem(doc.path))
     text = doc.content.decode("utf-8-sig")
     if doc.media_type == "markdown":
         return parse_markdown(text, fallback_title=_stem(doc.path))

@@ -25,6 +25,7 @@ from bot.models import Chunk, Document
 from bot.store import DocumentState, Store
 from indexer.chunk import Chunker
 from indexer.config import IndexerSettings, SourceConfig
+from indexer.formats import NotIndexable
 from indexer.parse import parse_document
 from indexer.runs import RunLog, SourceReport
 from indexer.sources import list_documents
@@ -123,6 +124,13 @@ class Indexer:
     def _prepare(self, doc: Document, previous: DocumentState | None, report: SourceReport) -> _Pending | None:
         try:
             chunks = self.chunker.chunk(doc, parse_document(doc))
+        except NotIndexable as exc:  # a scanned PDF: nothing wrong with the run, but say why it is missing
+            report.warnings.append(f"{doc.path}: skipped: {exc}")
+            return None
+        except RagbotError as exc:  # e.g. the PDF reader's extra is not installed: the message says what to do
+            report.errors.append(f"{doc.path}: skipped: {exc}")
+            report.failed_documents += 1
+            return None
         except Exception as exc:  # one unparsable file must not stop the source
             report.errors.append(f"{doc.path}: skipped: cannot parse ({type(exc).__name__}: {exc})")
             report.failed_documents += 1

@@ -84,7 +84,7 @@ def test_first_crawl_indexes_the_site_and_leaves_out_what_it_should(
     assert site.requested("/missing.html") == [404]
     assert site.requested("/old/deploying.html") == [301]
     assert site.requested("/guide/deploy.html") == [200]  # the redirect target is fetched once
-    assert site.requested("/downloads/handbook.pdf") == []  # obviously not a page: not requested
+    assert site.requested("/downloads/handbook.pdf") == [404]  # a PDF is a document: requested (none here)
     assert site.requested("/guide/intro-print.html") == [200]  # same page; its canonical URL dedups it
     assert site.requested("/guide/oncall.html") == [200]  # ?utm_source and #fragment stripped
 

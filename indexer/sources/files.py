@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from indexer.config import FilesSource
+from indexer.formats import BINARY_MEDIA_TYPES
 from indexer.sources.base import Listing, SourceError
 
 __all__ = ["list_files", "media_type_for", "selected", "content_problem", "too_big"]
@@ -27,6 +28,8 @@ _MEDIA_TYPES = {
     ".html": "html",
     ".htm": "html",
     ".txt": "text",
+    ".pdf": "pdf",
+    ".docx": "docx",
 }
 
 
@@ -128,6 +131,8 @@ def content_problem(content: bytes, media_type: str, max_bytes: int | None = Non
         return too_big(len(content), max_bytes)
     if not content.strip():
         return "skipped: empty file"
+    if media_type in BINARY_MEDIA_TYPES:  # PDF and Word: their reader checks them
+        return None
     if b"\x00" in content[:8192]:
         return "skipped: binary content"
     if media_type != "html":  # HTML declares its own charset; the parser handles it

@@ -303,6 +303,9 @@ class _Crawler:
             listing.fail(doc_id, f"{url}: HTTP {page.status}")
             self._follow_known_links(url, result.depth)
             return False
+        if page.document_type is not None:  # a PDF or Word file: indexed, no links followed
+            self._read_document(page, url, page.document_type)
+            return True
         if not page.is_html:
             log.info("skipped %s: content type %s", url, page.content_type or "unknown")
             return False
@@ -342,6 +345,30 @@ class _Crawler:
             doc_url,
             page.content,
             "html",
+            page.etag,
+            page.last_modified,
+        )
+
+    def _read_document(self, page: Page, requested: str, media_type: str) -> None:
+        self.current[requested] = _PageInfo(page.url, [])
+        doc_id = self._doc_id(page.url)
+        if page.url in self.doc_urls:
+            return
+        self.doc_urls.add(page.url)
+        self.listing.present.add(doc_id)
+        problem = content_problem(page.content, media_type)
+        if problem:
+            self.listing.fail(doc_id, f"{page.url}: {problem}")
+            return
+        path = urlsplit(page.url).path or "/"
+        self.listing.add(
+            doc_id,
+            self.source.name,
+            self.source.sets,
+            path,
+            page.url,
+            page.content,
+            media_type,
             page.etag,
             page.last_modified,
         )

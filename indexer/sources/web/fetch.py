@@ -22,6 +22,7 @@ import h11
 import httpx
 
 from bot.errors import FetchError, ForbiddenAddress, TooLarge
+from indexer.formats import MEDIA_TYPES_BY_MIME
 from indexer.sources.web.netguard import AddressPolicy
 from indexer.sources.web.transport import Budget, DeadlineExceeded, GuardedTransport, Stopped
 from indexer.sources.web.urls import BadURL, Scope, absolute
@@ -49,6 +50,11 @@ class Page:
     @property
     def is_html(self) -> bool:
         return self.content_type in HTML_TYPES
+
+    @property
+    def document_type(self) -> str | None:
+        """The media type ("pdf", "docx") of a PDF or Word file, which is indexed but not followed."""
+        return MEDIA_TYPES_BY_MIME.get(self.content_type)
 
 
 class _Inflater:
@@ -216,7 +222,7 @@ class Fetcher:
                 return page, response.headers["location"], None
             if response.status_code != 200:
                 return page, None, _retry_after(response.headers.get("retry-after"))
-            if html_only and not page.is_html:
+            if html_only and not page.is_html and page.document_type is None:
                 return page, None, None  # the body of an image or archive is never downloaded
             page.content = self._body(response)
             return page, None, None

@@ -23,10 +23,11 @@ _TAB_NEWLINE = re.compile(r"[\t\n\r]")
 _TRACKING = ("utm_", "fbclid", "gclid", "msclkid", "mc_cid", "mc_eid", "_hsenc", "_hsmi", "yclid")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Never fetched as pages: their type is obvious from the name (content type is checked anyway).
+# .pdf and .docx are not here: they are read as documents (indexer/formats).
 _ASSET_SUFFIXES = frozenset(
     ".png .jpg .jpeg .gif .svg .ico .webp .bmp .css .js .mjs .map .json .xml .txt .csv .zip .gz .tgz .bz2 .xz "
-    ".tar .whl .egg .exe .dmg .pkg .deb .rpm .woff .woff2 .ttf .otf .eot .mp3 .mp4 .webm .avi .mov .pdf .epub "
-    ".doc .docx .xls .xlsx .ppt .pptx .py .c .h .inv".split()
+    ".tar .whl .egg .exe .dmg .pkg .deb .rpm .woff .woff2 .ttf .otf .eot .mp3 .mp4 .webm .avi .mov .epub "
+    ".doc .xls .xlsx .ppt .pptx .py .c .h .inv".split()
 )
 
 
