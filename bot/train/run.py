@@ -103,11 +103,11 @@ def run_training(
 
         torch.set_num_threads(training.threads)
     report = progress or (lambda stage, done, total: None)
+    qa: list[QaLine] = [line for path in options.qa_files for line in load_qa(path)]  # bad input fails first
     store, embedder = core.store, core.embedder
     if not store.collection_exists():
         raise IndexEmpty("the index is empty; run `ragbot index` before `ragbot train`")
     store.ensure_collection(embedder.dimension, embedder.model_name)  # StoreMismatch: built by another model
-    qa: list[QaLine] = [line for path in options.qa_files for line in load_qa(path)]
     corpus = load_corpus(store)
     base = embedder.with_query_encoder(None)
     feedback = _feedback(chat_state) if options.feedback else []
