@@ -408,11 +408,10 @@ def test_recorded_metadata_cannot_change_what_the_vectors_are(store: Store, stor
         fresh.update_meta({"query_encoder": "enc-1"})
 
 
+@pytest.mark.parametrize("store_kind", ["edge", "edge-int8"])  # only its meta file ever used the old key
 def test_an_old_embedded_index_naming_its_model_the_old_way_refuses_another_model(
     store_kind: str, tmp_path: Path
 ) -> None:
-    if not store_kind.startswith("edge"):
-        pytest.skip("only the embedded engine's meta file ever used the old key")
     import json
 
     built_with_test_model(store_kind, tmp_path)
