@@ -48,6 +48,7 @@ class FakeDiscord(FakeServer):
         self._sockets: list[web.WebSocketResponse] = []
         self._lock = threading.Lock()
         self.url = ""
+        self.unavailable: dict[str, int] = {}  # REST path -> how many more times it answers HTTP 503
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -86,6 +87,9 @@ class FakeDiscord(FakeServer):
 
     async def _answer(self, method: str, path: str, body: dict[str, Any], request: web.Request) -> web.Response:
         parts = path.strip("/").split("/")
+        if self.unavailable.get(path, 0) > 0:
+            self.unavailable[path] -= 1
+            return _json({"message": "upstream unavailable", "code": 0}, 503)
         if request.headers.get("Authorization") == "Bot bad-token":
             return _json({"message": "401: Unauthorized", "code": 0}, 401)
         if path == "/users/@me":

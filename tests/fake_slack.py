@@ -27,6 +27,9 @@ class FakeSlack(FakeServer):
         self.socket_acks: list[dict[str, Any]] = []
         self.rate_limit_once: set[str] = set()  # methods that answer 429 the first time
         self.private_channels: set[str] = set()
+        self.errors: dict[str, str] = {}  # method -> the Slack error it answers ({"ok": false}), e.g. invalid_auth
+        self.unavailable: dict[str, int] = {}  # method -> how many more times it answers HTTP 503
+        self.granted_scopes: str | None = None  # auth.test's X-OAuth-Scopes header, when set
         self._ts = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
         self._lock = threading.Lock()
@@ -61,7 +64,13 @@ class FakeSlack(FakeServer):
         if method in self.rate_limit_once:
             self.rate_limit_once.discard(method)
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"})
-        return web.json_response(self._reply(method, params))
+        if self.unavailable.get(method, 0) > 0:
+            self.unavailable[method] -= 1
+            return web.Response(status=503, text="upstream unavailable")
+        if method in self.errors:
+            return web.json_response({"ok": False, "error": self.errors[method]})
+        headers = {"X-OAuth-Scopes": self.granted_scopes} if method == "auth.test" and self.granted_scopes else None
+        return web.json_response(self._reply(method, params), headers=headers)
 
     def _reply(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":

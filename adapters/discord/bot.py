@@ -76,6 +76,9 @@ class FeedbackView(discord.ui.View):
 
 class RagbotDiscord(discord.Client):
     def __init__(self, service: ChatService, settings: DiscordSettings, **options) -> None:  # type: ignore[no-untyped-def]
+        # The bot never joins voice: discord.py's "PyNaCl/davey is not installed" warnings are noise.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         intents = discord.Intents.default()  # no privileged intents unless asked for
         intents.message_content = settings.message_content
         super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none(), **options)

@@ -8,6 +8,7 @@ import discord
 
 from adapters.discord.bot import RagbotDiscord, use_endpoints
 from adapters.discord.settings import DiscordSettings
+from adapters.discord.startup import check_discord
 from bot.chat import ChatService
 from bot.errors import ConfigError
 
@@ -15,6 +16,9 @@ __all__ = ["run_discord"]
 
 
 async def run_discord(service: ChatService, settings: DiscordSettings, stop: asyncio.Event) -> None:
+    """Check the token (ConfigError when Discord refuses it), then run the client until ``stop``."""
+    if await check_discord(settings, stop) is None:
+        return  # stopped while Discord was unreachable
     use_endpoints(settings)
     client = RagbotDiscord(service, settings)
     running = asyncio.create_task(client.start(settings.bot_token))

@@ -23,6 +23,7 @@ from adapters.slack.format import (
     feedback_done_blocks,
     partial_text,
 )
+from adapters.slack.permissions import MESSAGE_EVENTS, SLASH_COMMAND, SUBSCRIBED_EVENTS
 from adapters.slack.settings import SlackSettings
 from bot.access import Conversation
 from bot.chat import ChatReply, ChatService
@@ -38,6 +39,7 @@ _MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
 
 
 def create_slack_app(service: ChatService, slack: SlackSettings) -> AsyncApp:
+    _quiet_token_skipped_warning()
     client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
     app = AsyncApp(
@@ -47,11 +49,32 @@ def create_slack_app(service: ChatService, slack: SlackSettings) -> AsyncApp:
         process_before_response=False,  # ack within Slack's 3 s, answer afterwards
     )
     handler = _Handlers(service, slack)
-    app.event("app_mention")(handler.on_mention)
-    app.event("message")(handler.on_message)
+    if "app_mention" in SUBSCRIBED_EVENTS:
+        app.event("app_mention")(handler.on_mention)
+    if set(MESSAGE_EVENTS.values()) & set(SUBSCRIBED_EVENTS):
+        app.event("message")(handler.on_message)
     app.action(re.compile(f"^({FEEDBACK_UP}|{FEEDBACK_DOWN})$"))(handler.on_feedback)
-    app.command("/ragbot")(handler.on_command)
+    app.command(SLASH_COMMAND)(handler.on_command)
     return app
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self.message
+
+
+def _quiet_token_skipped_warning() -> None:
+    """Bolt warns that SLACK_BOT_TOKEN "will be unused" whenever it is set and a client is given,
+    which it always is here (the client carries the same token and the API URL): noise at start."""
+    from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+
+    logger = logging.getLogger("slack_bolt.AsyncApp")
+    if not any(isinstance(f, _DropMessage) for f in logger.filters):
+        logger.addFilter(_DropMessage(warning_client_prioritized_and_token_skipped()))
 
 
 class _Handlers:
@@ -65,23 +88,40 @@ class _Handlers:
         await self._question(body, event, client, context.get("bot_user_id"))
 
     async def on_message(self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, context) -> None:  # type: ignore[no-untyped-def]
-        if event.get("channel_type") != "im" or event.get("subtype"):
-            return  # channel messages arrive as app_mention; edits and joins are not questions
-        await self._question(body, event, client, context.get("bot_user_id"))
+        """A direct message is a question. In a channel, only a follow-up is: a reply without a
+        mention, in a thread where the bot answered, from someone who asked it there (a message
+        with a mention arrives as app_mention too, and is answered from that)."""
+        subscription = MESSAGE_EVENTS.get(event.get("channel_type", ""))
+        if subscription not in SUBSCRIBED_EVENTS or event.get("subtype"):
+            return  # edits, joins and bot posts are not questions
+        bot_user = context.get("bot_user_id")
+        if subscription == "message.im":
+            await self._question(body, event, client, bot_user)
+        elif event.get("thread_ts") and not (bot_user and f"<@{bot_user}>" in event.get("text", "")):
+            await self._question(body, event, client, bot_user, follow_up_only=True)
 
     async def _question(
-        self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, bot_user: str | None
+        self,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        client: AsyncWebClient,
+        bot_user: str | None,
+        follow_up_only: bool = False,
     ) -> None:
         if event.get("bot_id") or event.get("subtype") == "bot_message" or event.get("user") == bot_user:
-            return
-        if not self.service.first_time(body.get("event_id")):
-            log.info("ignoring redelivered event %s", body.get("event_id"))
             return
         channel = event["channel"]
         is_dm = event.get("channel_type") == "im"
         thread_ts = event.get("thread_ts") or (None if is_dm else event["ts"])
         question = _MENTION.sub("", event.get("text", "")).strip()
-        history = await self._history(client, channel, event, bot_user) if event.get("thread_ts") else []
+        history: list[Turn] = []
+        if event.get("thread_ts"):
+            history, asked_here = await self._history(client, channel, event, bot_user)
+            if follow_up_only and not (history and asked_here):
+                return  # people talking among themselves in a thread
+        if not self.service.first_time(body.get("event_id")):
+            log.info("ignoring redelivered event %s", body.get("event_id"))
+            return
         sets = self.service.sets_for(await self._conversation(client, channel, event.get("channel_type")))
         placeholder = await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=WORKING_TEXT)
 
@@ -115,25 +155,29 @@ class _Handlers:
 
     async def _history(
         self, client: AsyncWebClient, channel: str, event: dict[str, Any], bot_user: str | None
-    ) -> list[Turn]:
-        """Earlier turns of the thread, if the bot already answered in it."""
+    ) -> tuple[list[Turn], bool]:
+        """Earlier turns of the thread if the bot already answered in it, and whether the event's
+        author asked the bot something in this thread before (mentioned it)."""
         limit = self.service.history_messages
         if not limit:
-            return []
+            return [], False
         try:
             replies = await client.conversations_replies(channel=channel, ts=event["thread_ts"], limit=limit + 1)
         except Exception as exc:  # the question is still answerable without its history
             log.warning("could not read thread history: %s", exc)
-            return []
+            return [], False
         turns = []
+        asked_here = False
         for message in replies.get("messages", []):
             if message.get("ts") == event["ts"]:
                 continue
             if message.get("bot_id") or message.get("user") == bot_user:
                 turns.append(Turn("bot", message.get("text", "")))
             else:
-                turns.append(Turn("user", _MENTION.sub("", message.get("text", "")).strip()))
-        return turns[-limit:] if any(t.role == "bot" for t in turns) else []
+                text = message.get("text", "")
+                asked_here = asked_here or (message.get("user") == event.get("user") and f"<@{bot_user}>" in text)
+                turns.append(Turn("user", _MENTION.sub("", text).strip()))
+        return (turns[-limit:] if any(t.role == "bot" for t in turns) else []), asked_here
 
     async def _deliver(
         self, client: AsyncWebClient, channel: str, thread_ts: str | None, ts: str, reply: ChatReply

@@ -12,7 +12,9 @@ import logging
 import signal
 
 from adapters.discord.settings import DiscordSettings
+from adapters.discord.startup import check_token_shape
 from adapters.slack.settings import SlackSettings
+from adapters.slack.startup import check_token_shapes
 from bot.app.build import Runtime, build_core
 from bot.app.settings import AppSettings
 from bot.errors import ConfigError
@@ -36,6 +38,9 @@ async def serve(settings: AppSettings, *, slack: bool = True, discord: bool = Tr
         )
     if slack_settings is not None:
         slack_settings.check()
+        check_token_shapes(slack_settings)  # a token of the wrong kind fails now, not after the models load
+    if discord_settings is not None:
+        check_token_shape(discord_settings.bot_token)
     with build_core(settings) as app:
         # Models load now, not on the first question. Nothing here needs the store.
         log.info("encoder ready (%d-d)", app.core.load_models())
@@ -68,13 +73,12 @@ async def _run_until_stopped(
     tasks = []
     if slack is not None:
         from adapters.slack import create_slack_app
-        from adapters.slack.server import run_socket_mode, slack_routes
+        from adapters.slack.server import run_slack, slack_routes
 
         slack_app = create_slack_app(service, slack)
-        if slack.socket_mode:
-            tasks.append(run_socket_mode(slack_app, slack, stop))
-        else:
+        if not slack.socket_mode:
             http.add_routes(slack_routes(slack_app))
+        tasks.append(run_slack(slack_app, slack, stop))  # checks the tokens; Socket Mode: holds the connection
     if discord is not None:
         from adapters.discord.runner import run_discord
 
