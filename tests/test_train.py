@@ -218,3 +218,65 @@ def test_an_interrupted_run_resumes_and_ends_where_an_uninterrupted_one_does(tra
     first = load_file(root / "data" / "models" / "query-1" / "encoder" / "model.safetensors")
     second = load_file(tmp_path / "data" / "models" / "query-2" / "encoder" / "model.safetensors")
     assert all(torch.equal(first[name], second[name]) for name in first)
+
+
+def _mention(port: int, event_id: str, ts: str, text: str) -> None:
+    """A signed Slack app_mention event, as Slack posts it to `ragbot serve`."""
+    import hashlib
+    import hmac
+    import time
+    import urllib.request
+
+    from fake_slack import BOT_USER
+    from test_serve import SECRET
+
+    event = {"type": "app_mention", "user": "U1", "text": f"<@{BOT_USER}> {text}", "ts": ts, "channel": "C9"}
+    body = json.dumps({"type": "event_callback", "team_id": "T1", "event_id": event_id, "event": event})
+    stamp = str(int(time.time()))
+    signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/slack/events",
+        data=body.encode(),
+        headers={
+            "Content-Type": "application/json",
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": signature,
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+
+
+def test_serve_switches_to_a_newly_activated_encoder_between_questions(trained, tmp_path: Path, fake_slack) -> None:  # type: ignore[no-untyped-def]
+    import signal
+
+    from conftest import start_serve
+    from test_serve import free_port, slack_env, wait_healthy
+
+    config = _copy(trained, tmp_path)
+    port = free_port()
+    process = start_serve(config, slack_env(port, fake_slack.url + "/api/"))
+    try:
+        wait_healthy(port, process)
+        _mention(port, "EvTRAIN1", "7.1", "how do I connect to a database replica?")
+        fake_slack.wait_for(lambda: [u for u in fake_slack.calls_to("chat.update") if "replica" in u["text"]])
+        activated = run_cli("--config", str(config), "train", "--activate", "1")
+        _mention(port, "EvTRAIN2", "7.2", "what is the on-call stipend?")
+        fake_slack.wait_for(lambda: [u for u in fake_slack.calls_to("chat.update") if "300 EUR" in u["text"]])
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+
+    # The embedded index is the serving process's: the CLI checks against the config and says so.
+    assert activated.returncode == 0, activated.stderr
+    assert "in use by another ragbot process" in activated.stderr
+    lines = output.splitlines()
+    answers = [i for i, line in enumerate(lines) if "answered=" in line]
+    switch = [i for i, line in enumerate(lines) if "questions now go through query encoder query-1" in line]
+    assert len(answers) == 2 and len(switch) == 1, output
+    assert answers[0] < switch[0] < answers[1]
+    store = open_store(load_settings(config))
+    try:
+        assert store.meta()["query_encoder"] == "query-1"  # recorded by the serving process
+    finally:
+        store.close()
