@@ -149,3 +149,9 @@ class AdminOps(Protocol):
     def status(self) -> Status:
         """The status report now. Raises StoreUnavailable when the store can't be reached."""
         ...
+
+    def train(self) -> str:
+        """Train the query encoder now, on what ``[training]`` names (``ragbot train``), and return
+        a few lines saying what came of it. Raises RagbotError when the run can't start (no index,
+        a run already going on)."""
+        ...

@@ -210,6 +210,22 @@ class ChatService:
     def sets_text(self, conversation: Conversation) -> str:
         return f"This conversation can search: {describe_sets(self.sets_for(conversation))}."
 
+    async def train(self) -> str:
+        """Train the query encoder for a chat admin: the run's summary, or why it did not run.
+        Never raises (a chat command always gets an answer)."""
+        if self.admin is None:
+            return NO_ADMIN_TEXT
+        try:
+            return redact(await asyncio.to_thread(self.admin.train))
+        except RagbotError as exc:
+            log.warning("training not started: %s", exc)
+            return redact(f"Training did not run: {exc}")
+        except Exception as exc:
+            rid = new_request_id()
+            log.exception("training failed unexpectedly (ref %s)", rid, exc_info=exc)
+            kind = type(exc).__name__
+            return f"Training failed: an unexpected {kind}; the details are in the bot's logs (ref {rid})."
+
     def status_text(self) -> str:
         """What is indexed, per source, for admins; never raises (a chat command always gets an answer)."""
         if self.admin is None:

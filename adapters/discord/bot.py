@@ -145,6 +145,13 @@ class RagbotDiscord(discord.Client):
                 private = f"Only you can see this:\n```\n{summary.private[:1900]}\n```"
                 await interaction.followup.send(private, ephemeral=True)
 
+        @self.tree.command(name="train", description="Train the query encoder on the docs and feedback (admins)")
+        async def train(interaction: discord.Interaction) -> None:
+            if not await self._admin_only(interaction):
+                return
+            await interaction.response.defer(thinking=True, ephemeral=True)
+            await interaction.followup.send(f"```\n{(await self.service.train())[:1900]}\n```", ephemeral=True)
+
         @self.tree.command(name="status", description="Show what is indexed (admins)")
         async def status(interaction: discord.Interaction) -> None:
             if not await self._admin_only(interaction):

@@ -219,9 +219,10 @@ class _Handlers:
     ) -> None:
         words = command.get("text", "").split()
         action, args = (words[0].lower(), words[1:]) if words else ("help", [])
-        if action not in ("reindex", "status", "sets"):
+        if action not in ("reindex", "status", "sets", "train"):
             await ack(
-                response_type="ephemeral", text="Usage: `/ragbot reindex [source]`, `/ragbot status` or `/ragbot sets`"
+                response_type="ephemeral",
+                text="Usage: `/ragbot reindex [source]`, `/ragbot status`, `/ragbot sets` or `/ragbot train`",
             )
             return
         if not await self._is_admin(client, command["user_id"]):
@@ -233,6 +234,10 @@ class _Handlers:
         if action == "sets":
             conversation = await self._conversation(client, command["channel_id"], None)
             await ack(response_type="ephemeral", text=escape(self.service.sets_text(conversation)))
+            return
+        if action == "train":
+            await ack(response_type="ephemeral", text="Training the query encoder; the result follows here…")
+            await respond(response_type="ephemeral", text=f"```{escape(await self.service.train())}```")
             return
         target = args[0] if args else None
         # Ephemeral: the source named may be one this channel must not learn about.

@@ -58,6 +58,10 @@ def run_scheduler(args: argparse.Namespace) -> int:
             logging.getLogger(__name__).warning("%s; the schedules keep running and each run tries again", exc)
         stop_http = start_ops_thread(app.core, settings.http.host, settings.http.port)
         scheduler.start()
+        if settings.training.schedule:
+            from bot.app.training import start_training_schedule
+
+            app.on_close(start_training_schedule(settings, app.core, app.chat_state))
         for name, when in scheduler.next_runs().items():
             print(f"scheduled {name}: next run {when:%Y-%m-%d %H:%M:%S %Z}" if when else f"scheduled {name}")
             if args.run_now:

@@ -53,6 +53,10 @@ async def serve(settings: AppSettings, *, slack: bool = True, discord: bool = Tr
             index_scheduler = IndexScheduler(settings, app.store, app.embedder)
             index_scheduler.start()
             app.on_close(index_scheduler.shutdown)
+        if scheduler and settings.scheduler.enabled and settings.training.schedule:
+            from bot.app.training import start_training_schedule
+
+            app.on_close(start_training_schedule(settings, app.core, app.chat_state))
         await _run_until_stopped(app, watch, slack_settings, discord_settings)
 
 

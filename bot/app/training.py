@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the run imports torch: only commands that train pay for it
     from bot.core import RagCore
     from bot.train.run import TrainOptions, TrainReport
 
-__all__ = ["TrainingSettings", "train", "default_options", "scheduled_run", "TRAIN_LOCK"]
+__all__ = ["TrainingSettings", "train", "default_options", "scheduled_run", "start_training_schedule", "TRAIN_LOCK"]
 
 log = logging.getLogger(__name__)
 
@@ -89,3 +89,33 @@ def scheduled_run(settings, core: RagCore, state: ChatState | None) -> TrainRepo
     report = train(settings, core, state, default_options(settings))
     log.info("scheduled training: %s", report.summary().replace("\n", "; "))
     return report
+
+
+def start_training_schedule(settings, core: RagCore, state: Callable[[], ChatState]) -> Callable[[], None]:  # type: ignore[no-untyped-def]
+    """Run ``[training] schedule`` in the background (``serve``, ``scheduler``); returns the stop.
+
+    Its own scheduler, one run at a time, missed runs coalesced: a nightly run that finds no new
+    feedback is skipped (``require_new_feedback``)."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from indexer.schedule import cron_trigger
+
+    config = settings.scheduler
+    scheduler = BackgroundScheduler(
+        timezone=config.timezone,
+        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": config.misfire_grace_time_s},
+    )
+
+    def job() -> None:
+        try:
+            scheduled_run(settings, core, state())
+        except Exception as exc:  # logged; the schedule, and the bot, go on
+            log.error("scheduled training failed: %s", exc)
+
+    trigger = cron_trigger(settings.training.schedule, config.jitter_s, config.timezone)
+    scheduler.add_job(job, trigger, id="train", name="train the query encoder")
+    scheduler.start()
+    log.info("scheduled training: next run %s", scheduler.get_job("train").next_run_time)
+    return lambda: scheduler.shutdown(wait=False)

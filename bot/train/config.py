@@ -7,6 +7,7 @@ questions (a minute or two), bounded by ``max_minutes`` whatever the data.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -29,6 +30,13 @@ class TrainingConfig(Section):
     heldout_fraction: float = Field(default=0.2, gt=0, lt=1)  # of QA and feedback questions, and of documents
     heldout_max: int = Field(default=200, ge=10)  # held-out questions evaluated at most (sampled)
     corpus_pairs: int = Field(default=4000, ge=0)  # pseudo-queries trained on at most (sampled)
+    # How pseudo-queries are made (doc2query only where generator.backend = "transformers").
+    corpus_methods: list[Literal["heading", "first_sentence", "identifier", "doc2query"]] = [
+        "heading",
+        "first_sentence",
+        "identifier",
+        "doc2query",
+    ]
     doc2query: int = Field(default=200, ge=0)  # chunks a model generator writes questions for (transformers)
     hard_negatives: int = Field(default=7, ge=0)
 

@@ -59,7 +59,7 @@ def build_dataset(
     """Pairs from the corpus (``extra_corpus``: model-written ones), feedback and QA lines, split."""
     made: Counter[str] = Counter()
     labelled = feedback_pairs(feedback, corpus, not_found_text) + qa_pairs(qa, corpus)
-    pseudo = (corpus_pairs(corpus, seed) + list(extra_corpus or [])) if use_corpus else []
+    pseudo = (corpus_pairs(corpus, seed, config.corpus_methods) + list(extra_corpus or [])) if use_corpus else []
     pseudo = _unique_queries(pseudo)
     made.update(p.origin for p in labelled + pseudo)
 

@@ -222,7 +222,7 @@ def _model_questions(settings, training, options, corpus, base, deadline, report
     from bot.generate.transformers_lm import TransformersGenerator
 
     lm = TransformersGenerator(settings.generator, settings.data_dir / "models").loaded_model()
-    if not options.corpus or training.doc2query == 0:
+    if not options.corpus or training.doc2query == 0 or "doc2query" not in training.corpus_methods:
         return [], lm
     from bot.train.doc2query import write_questions
 
