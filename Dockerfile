@@ -17,9 +17,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     RAGBOT_HTTP_PORT=3000 \
     RAGBOT_LOG_FORMAT=json
 
-# git: for `type = "git"` sources.
+# git: for `type = "git"` sources; openssh-client for repositories reached over SSH (deploy keys).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git ca-certificates \
+    && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 
 # torch first, from the CPU (or CUDA) index, so the project's range never pulls another build.

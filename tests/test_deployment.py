@@ -103,3 +103,51 @@ def test_dockerfile_runs_as_non_root_with_cpu_torch_by_default(instruction: str)
     assert "download.pytorch.org/whl/${TORCH_INDEX}" in torch_line
     cmd = next(line for line in dockerfile.splitlines() if line.startswith("CMD"))
     assert build_parser().parse_args(shlex.split(cmd[4:].strip("[]").replace('"', "").replace(",", " ")))
+
+
+# -- an admin's first hour: own docs, private git, public HTTPS ----------------------------------
+GIT_OVERRIDES = sorted((REPO / "deploy").glob("compose.git-*.yml"))
+# Read by git itself (or, GIT_USERNAME, by the credential helper the override configures).
+GIT_ENV = re.compile(r"GIT_SSH_COMMAND|GIT_CONFIG_COUNT|GIT_CONFIG_(KEY|VALUE)_\d+|GIT_USERNAME")
+
+
+def test_the_docs_folder_is_mounted_read_only_at_docs_in_both_services() -> None:
+    for name in RAGBOT_SERVICES:
+        mounts = [v for v in SERVICES[name]["volumes"] if ":/docs" in v]
+        assert mounts == ["${RAGBOT_DOCS_DIR:-./samples/handbook}:/docs:ro"], (name, mounts)
+    readme = (REPO / "README.md").read_text()
+    assert 'path = "/docs"' in readme and "RAGBOT_DOCS_DIR" in readme
+
+
+def test_the_https_profile_puts_caddy_in_front_of_the_slack_route_only() -> None:
+    caddy = SERVICES["caddy"]
+    assert caddy["profiles"] == ["https"] and re.fullmatch(r"caddy:\d+\.\d+\.\d+-alpine", caddy["image"])
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in caddy["volumes"]
+    caddyfile = (REPO / "deploy" / "Caddyfile").read_text()
+    proxied = re.findall(r"handle (\S+) \{\s*reverse_proxy (\S+)", caddyfile)
+    assert proxied == [("/slack/events", f"bot:{SERVICES['bot']['environment']['RAGBOT_HTTP_PORT']}")]
+    assert 'web.post("/slack/events"' in (REPO / "adapters" / "slack" / "server.py").read_text()
+    assert "respond 404" in caddyfile  # /metrics, /readyz and the rest stay private
+    assert "{$RAGBOT_PUBLIC_HOST}" in caddyfile and "RAGBOT_PUBLIC_HOST" in caddy["environment"]
+
+
+@pytest.mark.parametrize("override", GIT_OVERRIDES, ids=lambda path: path.name)
+def test_private_git_credentials_come_from_secret_files_never_the_environment(override) -> None:  # type: ignore[no-untyped-def]
+    data = yaml.safe_load(override.read_text())
+    secrets = data["secrets"]
+    assert secrets and all(set(secret) == {"file"} for secret in secrets.values())
+    for name, service in data["services"].items():
+        assert name in RAGBOT_SERVICES  # both: the indexer's schedules and the bot's chat reindex
+        assert set(service["secrets"]) == set(secrets)
+        for key, value in service["environment"].items():
+            assert GIT_ENV.fullmatch(key), f"{override.name}: {key} is not read by git"
+            assert key not in SECRET_ENV_VARS
+            for path in re.findall(r"/run/secrets/(\w+)", str(value)):
+                assert path in secrets, f"{override.name}: {key} reads a secret the service does not mount"
+        assert any("/run/secrets/" in str(value) for value in service["environment"].values())
+    assert "secrets/" in (REPO / ".gitignore").read_text().splitlines()
+
+
+def test_the_image_has_ssh_for_deploy_keys() -> None:
+    install = next(line for line in (REPO / "Dockerfile").read_text().splitlines() if "apt-get install" in line)
+    assert "openssh-client" in install and "git" in install
