@@ -79,7 +79,7 @@ def test_commands_are_synced_to_the_configured_guild(discord_bot: DiscordBot) ->
     (synced,) = discord_bot.fake.wait_for(
         lambda: discord_bot.fake.calls_to("PUT", f"/applications/{BOT_ID}/guilds/{GUILD_ID}/commands")
     )
-    assert {command["name"] for command in synced} == {"ask", "reindex", "status", "sets"}
+    assert {command["name"] for command in synced} == {"ask", "reindex", "status", "sets", "train"}
 
 
 def test_ask_defers_then_answers_with_linked_sources(discord_bot: DiscordBot) -> None:
