@@ -21,6 +21,7 @@ from bot.app import (
     commands_index,
     commands_serve,
     commands_sets,
+    commands_setup,
     commands_status,
 )
 from bot.errors import RagbotError
@@ -35,6 +36,7 @@ COMMANDS = (
     commands_sets,
     commands_status,
     commands_serve,
+    commands_setup,
 )
 
 
