@@ -18,9 +18,11 @@ from urllib.parse import urlsplit
 from pydantic import Discriminator, Field, Tag, field_validator
 
 from bot.config import Section, Settings, SourceInfo
+from indexer.sources.confluence.config import ConfluenceSource
 
 __all__ = [
     "IndexerSettings",
+    "SOURCE_TYPES",
     "SourceConfig",
     "FilesSource",
     "GitSource",
@@ -30,7 +32,10 @@ __all__ = [
     "SchedulerConfig",
 ]
 
-_DEFAULT_FILE_GLOBS = ["**/*.md", "**/*.markdown", "**/*.rst", "**/*.html", "**/*.htm", "**/*.txt"]
+_DEFAULT_FILE_GLOBS = [
+    *("**/*.md", "**/*.markdown", "**/*.rst", "**/*.html", "**/*.htm", "**/*.txt"),
+    *("**/*.pdf", "**/*.docx"),  # read by indexer/formats (the `docs` extra)
+]
 _DEFAULT_IGNORE = [".git/**", "**/node_modules/**", "**/.*/**", "**/_build/**"]
 
 
@@ -136,9 +141,18 @@ def _source_type(value: Any) -> str:
     return value.get("type", "files") if isinstance(value, dict) else getattr(value, "type", "files")
 
 
+SOURCE_TYPES = ("files", "git", "web", "confluence")  # the tags of SourceConfig
+
 SourceConfig = Annotated[
-    Annotated[FilesSource, Tag("files")] | Annotated[GitSource, Tag("git")] | Annotated[WebSource, Tag("web")],
-    Discriminator(_source_type, custom_error_type="source_type", custom_error_message="type must be files, git or web"),
+    Annotated[FilesSource, Tag("files")]
+    | Annotated[GitSource, Tag("git")]
+    | Annotated[WebSource, Tag("web")]
+    | Annotated[ConfluenceSource, Tag("confluence")],
+    Discriminator(
+        _source_type,
+        custom_error_type="source_type",
+        custom_error_message="type must be files, git, web or confluence",
+    ),
 ]
 
 

@@ -36,6 +36,10 @@ def parse_document(doc: Document) -> ParsedDocument:
         from indexer.formats.pdf import parse_pdf
 
         return (parse_pdf if doc.media_type == "pdf" else parse_docx)(doc.content, fallback_title=_stem(doc.path))
+    if doc.media_type == "page":  # a page from an API connector: title, breadcrumbs, HTML
+        from indexer.formats.page import parse_page
+
+        return parse_page(doc.content, fallback_title=_stem(doc.path))
     text = doc.content.decode("utf-8-sig")
     if doc.media_type == "markdown":
         return parse_markdown(text, fallback_title=_stem(doc.path))

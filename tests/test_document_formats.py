@@ -26,7 +26,6 @@ def files_settings(tmp_path: Path, folder: Path) -> AppSettings:
 name = "docs"
 type = "files"
 path = "{folder}"
-include = ["**/*.md", "**/*.pdf", "**/*.docx"]
 """,
         )
     )

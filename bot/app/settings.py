@@ -24,7 +24,7 @@ from adapters.discord.settings import DiscordSettings
 from adapters.slack.settings import SlackSettings
 from bot.app.training import TrainingSettings
 from bot.errors import ConfigError
-from indexer.config import FilesSource, GitSource, IndexerSettings
+from indexer.config import SOURCE_TYPES, FilesSource, GitSource, IndexerSettings
 
 __all__ = ["AppSettings", "ENV_OVERRIDES", "load_settings", "find_config_file"]
 
@@ -143,7 +143,7 @@ def _describe_validation_error(
 ) -> str:
     first = exc.errors()[0]
     loc = first["loc"]
-    if loc[:1] == ("sources",) and len(loc) > 2 and loc[2] in ("files", "git", "web"):
+    if loc[:1] == ("sources",) and len(loc) > 2 and loc[2] in SOURCE_TYPES:
         loc = loc[:2] + loc[3:]  # drop the union tag pydantic adds: sources.0.path, not sources.0.files.path
     if first["type"] == "source_type":
         loc = (*loc, "type")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from bot.store import DocumentState
-from indexer.config import FilesSource, GitSource, IndexerSettings, SourceConfig, WebSource
 from indexer.sources.base import Listing, SourceError
+
+if TYPE_CHECKING:  # indexer.config imports the connectors' models from this package
+    from indexer.config import IndexerSettings, SourceConfig
 
 __all__ = ["Listing", "SourceError", "list_documents"]
 
@@ -22,6 +25,9 @@ def list_documents(
 
     ``stop`` (set on shutdown) ends a crawl and its fetches in flight.
     """
+    from indexer.config import FilesSource, GitSource, WebSource
+    from indexer.sources.confluence.config import ConfluenceSource
+
     if isinstance(source, FilesSource):
         from indexer.sources.files import list_files
 
@@ -41,4 +47,8 @@ def list_documents(
             known=known,
             stop=stop,
         )
+    if isinstance(source, ConfluenceSource):
+        from indexer.sources.confluence.sync import list_confluence
+
+        return list_confluence(source, settings.crawl.user_agent, settings.limits.max_file_bytes, known, stop)
     raise SourceError(f"source {source.name!r}: unsupported type {source.type!r}")

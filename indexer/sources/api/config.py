@@ -1,0 +1,46 @@
+"""What every API connector's ``[[sources]]`` table shares: timeouts, retries, a run deadline.
+
+The connectors' own models (``indexer/sources/<platform>/config.py``) extend
+:class:`ConnectorSource`. Credentials never appear in the file: each model names the
+environment variables it reads them from.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+
+from bot.config import SourceInfo
+
+__all__ = ["ConnectorSource", "env_value", "http_url"]
+
+
+class ConnectorSource(SourceInfo):
+    timeout_s: float = Field(default=30.0, gt=0)  # per request, its whole body included
+    retries: int = Field(default=4, ge=0, le=10)  # on 429 (after Retry-After), 5xx and timeouts
+    run_deadline_s: float = Field(default=3600.0, gt=0)  # past it, nothing is deleted
+    max_bytes: int | None = Field(default=None, ge=1)  # one page or file; default: limits.max_file_bytes
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            from indexer.schedule import cron_trigger
+
+            cron_trigger(value)  # raises ValueError with the reason
+        return value
+
+
+def http_url(value: str) -> str:
+    """``value`` if it is an http(s) URL; ValueError (shown with the key) if not."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value.rstrip("/")
+
+
+def env_value(name: str) -> str:
+    """An environment variable's value, blanks trimmed ('' if unset)."""
+    return os.environ.get(name, "").strip()
