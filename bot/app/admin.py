@@ -24,7 +24,12 @@ class IndexAdmin:
     def reindex(self, source: str | None) -> list[RunRecord]:
         names = [self.settings.source(source).name] if source else None
         reports = run_index(self.settings, self.core.store, self.core.embedder, names)
-        return [RunRecord.from_json(report.to_json()) for report in reports]
+        return [report.record() for report in reports]
 
     def status(self) -> Status:
         return collect_status(self.settings, self.core.store, self.state)
+
+    def train(self) -> str:
+        from bot.app.training import default_options, train
+
+        return train(self.settings, self.core, self.state, default_options(self.settings)).summary()

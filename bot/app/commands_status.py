@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from bot.admin import Status
 from bot.app.common import load, print_json
 
 __all__ = ["register", "run", "print_status"]
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_status(status: Any) -> None:
+def print_status(status: Status) -> None:
     """The report as the terminal shows it."""
     print(f"store: {status.store_backend}, collection {status.collection!r}, {status.chunks} chunks")
     print(f"embedding model: {status.embedding_model}; generator: {status.generator}")
