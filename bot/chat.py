@@ -1,5 +1,5 @@
 """What every chat adapter needs around the core, written once: rate limits, de-duplication,
-follow-up rewriting, timeouts, friendly errors, feedback, admin reindex and status.
+follow-up rewriting, timeouts, friendly errors, feedback, the question log, admin reindex and status.
 
 Adapters translate platform events into these calls and the replies into platform messages.
 Reindex and status go through an :class:`~bot.admin.AdminOps` that the composition root hands
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -30,6 +31,7 @@ from bot.errors import (
     StoreMismatch,
     StoreUnavailable,
 )
+from bot.insights.log import QuestionLog
 from bot.logs import new_request_id, redact
 from bot.models import Answer
 from bot.ratelimit import RateLimiter
@@ -52,6 +54,7 @@ class ChatReply:
     text: str  # the answer text, or the message to show instead
     answer: Answer | None = None
     question: str = ""  # the standalone question that was answered
+    question_id: str | None = None  # its record in the question log ([insights]), if one was kept
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class ChatService:
         self.admin = admin
         chat = self.settings.chat
         self.limiter = RateLimiter(chat.user_questions_per_minute, chat.questions_per_minute)
+        self.questions = QuestionLog(self.state, self.settings.insights, self.settings.access)
 
     @property
     def history_messages(self) -> int:
@@ -93,19 +97,27 @@ class ChatService:
         history: list[Turn] | None = None,
         sets: Collection[str] | None = None,
         on_partial: PartialSink | None = None,
+        *,
+        conversation: Conversation | None = None,
     ) -> ChatReply:
         """Answer for one chat user; ``sets`` are the document sets the conversation may search.
 
         ``on_partial`` shows a streaming generator's answer while it is written (throttled to
-        ``chat.stream_interval_s``); it is never called after this returns."""
+        ``chat.stream_interval_s``); it is never called after this returns. ``conversation`` says
+        where it was asked, for the question log: every outcome is recorded there, here."""
         rid = new_request_id()  # on every log line about this question, and on error replies
+        started = time.perf_counter()
         question = " ".join(question.split())
         if not question:
             return ChatReply("error", EMPTY_QUESTION)
+        logged = functools.partial(
+            self._logged, conversation=conversation, user_id=user_id, question=question, sets=sets, started=started
+        )
         wait = self.limiter.check(user_id)
         if wait is not None:
             metrics.QUESTIONS.labels("rate_limited").inc()
-            return ChatReply("busy", f"I'm answering a lot of questions right now; please try again in {wait} s.")
+            busy = f"I'm answering a lot of questions right now; please try again in {wait} s."
+            return await logged(ChatReply("busy", busy), "rate_limited", standalone=question)
         standalone = standalone_question(history or [], question)
         log.info("question from %s (%d chars)", user_id, len(standalone))
         chat = self.settings.chat
@@ -118,19 +130,48 @@ class ChatService:
             metrics.QUESTIONS.labels("error").inc()
             metrics.ERRORS.labels("timeout").inc()
             log.warning("answer timed out after %.0f s", timeout)
-            return ChatReply(
-                "error", f"Sorry, that took longer than {timeout:.0f} s. Try a more specific question. (ref {rid})"
-            )
+            slow = f"Sorry, that took longer than {timeout:.0f} s. Try a more specific question. (ref {rid})"
+            return await logged(ChatReply("error", slow), "error", standalone=standalone)
         except Exception as exc:  # every failure ends in a message to the user, never silence
             metrics.QUESTIONS.labels("error").inc()
             metrics.ERRORS.labels(type(exc).__name__).inc()
-            return ChatReply("error", redact(f"{self.explain(exc)} (ref {rid})"))
+            failed = ChatReply("error", redact(f"{self.explain(exc)} (ref {rid})"))
+            return await logged(failed, "error", standalone=standalone)
         finally:
             if updates is not None:
                 await updates.close()
-        metrics.QUESTIONS.labels("answered" if answer.answered else "refused").inc()
+        outcome = "answered" if answer.answered else "refused"
+        metrics.QUESTIONS.labels(outcome).inc()
         answer = _redacted(answer)
-        return ChatReply("answer", answer.text, answer, standalone)
+        return await logged(ChatReply("answer", answer.text, answer, standalone), outcome, standalone=standalone)
+
+    async def _logged(
+        self,
+        reply: ChatReply,
+        outcome: str,
+        *,
+        conversation: Conversation | None,
+        user_id: str,
+        question: str,
+        standalone: str,
+        sets: Collection[str] | None,
+        started: float,
+    ) -> ChatReply:
+        """``reply``, with the question's record in the question log (if ``[insights]`` keeps one)."""
+        if not self.questions.enabled:
+            return reply
+        record = functools.partial(
+            self.questions.record,
+            conversation=conversation,
+            user_id=user_id,
+            question=question,
+            standalone=standalone,
+            outcome=outcome,
+            sets=sets,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            answer=reply.answer,
+        )
+        return replace(reply, question_id=await asyncio.to_thread(record))
 
     def vote(self, platform: str, message_id: str, user_id: str, vote: str) -> FeedbackRecord | None:
         """Store a 👍/👎 on a posted answer (one per user and answer); None if the answer is unknown
@@ -142,7 +183,13 @@ class ChatService:
             return None
         if record is not None:
             metrics.FEEDBACK_VOTES.labels(vote).inc()
+            self.questions.voted(platform, message_id)
         return record
+
+    def escalate(self, platform: str, message_id: str) -> bool:
+        """Note that the answer posted as ``message_id`` was handed to a person (the question log's
+        ``escalated``, which makes its question a coverage gap); False if that answer is unknown."""
+        return self.questions.escalated(platform, message_id)
 
     def explain(self, exc: Exception) -> str:
         """The chat reply for a failure, chosen by the error's type (never its text)."""
@@ -171,6 +218,7 @@ class ChatService:
             self.state.remember_answer(platform, message_id, reply.question, reply.answer.text, sources)
         except Exception as exc:
             log.warning("could not remember answer %s:%s for feedback: %s", platform, message_id, exc)
+        self.questions.attach(reply.question_id, platform, message_id)
 
     async def reindex(self, source: str | None, sets: Collection[str] | None = None) -> ReindexSummary:
         """Run one indexing pass (all sources, or one) and describe it in a line per source.

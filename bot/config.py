@@ -35,6 +35,7 @@ __all__ = [
     "ChatConfig",
     "AccessConfig",
     "AccessRule",
+    "InsightsConfig",
     "DEFAULT_EMBEDDING_MODEL",
     "DEFAULT_GENERATOR_MODEL",
 ]
@@ -175,6 +176,20 @@ class AccessConfig(Section):
     rules: list[AccessRule] = []
 
 
+class InsightsConfig(Section):
+    """The question log, coverage gaps and their weekly digest (``bot/insights``, ``ragbot gaps``, /admin)."""
+
+    enabled: bool = True  # false: no question is recorded (votes on answers are still kept for training)
+    retention_days: int = Field(default=90, ge=1)  # older questions are pruned by the scheduler
+    store_user_ids: bool = False  # false: a salted hash (enough to count distinct askers) instead of the id
+    # Where the scheduler posts the weekly gaps digest: "slack:C0123ABC" or "discord:<channel id>".
+    digest_channel: str | None = Field(default=None, pattern=r"^(slack|discord):[A-Za-z0-9]+$")
+    digest_schedule: str = "0 9 * * 1"  # cron, in [scheduler] timezone: Mondays 09:00
+    # Two questions join one gap when their cosine distance (average linkage) is under this;
+    # chosen on samples/gaps-tune.jsonl by bench/gaps_quality.py (docs/benchmarks.md).
+    cluster_distance: float = Field(default=0.5, gt=0, lt=2)
+
+
 class LimitsConfig(Section):
     max_question_chars: int = Field(default=4000, ge=10)
     max_file_bytes: int = Field(default=5_000_000, ge=1)  # the indexer's limit per document
@@ -194,6 +209,7 @@ class Settings(Section):
     chat: ChatConfig = ChatConfig()
     access: AccessConfig = AccessConfig()
     http: HttpConfig = HttpConfig()
+    insights: InsightsConfig = InsightsConfig()
     sources: Sequence[SourceInfo] = []
 
     @field_validator("sources")

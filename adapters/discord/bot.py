@@ -104,9 +104,8 @@ class RagbotDiscord(discord.Client):
         @app_commands.describe(question="What do you want to know?")
         async def ask(interaction: discord.Interaction, question: str) -> None:
             await interaction.response.defer(thinking=True)
-            sets = self.service.sets_for(
-                conversation_of(interaction.channel, interaction.guild_id, interaction.channel_id)
-            )
+            conversation = conversation_of(interaction.channel, interaction.guild_id, interaction.channel_id)
+            sets = self.service.sets_for(conversation)
             shown = False
 
             async def show_partial(text: str) -> None:
@@ -114,7 +113,9 @@ class RagbotDiscord(discord.Client):
                 await interaction.edit_original_response(content=partial_content(text))
                 shown = True
 
-            reply = await self.service.answer(str(interaction.user.id), question, sets=sets, on_partial=show_partial)
+            reply = await self.service.answer(
+                str(interaction.user.id), question, sets=sets, on_partial=show_partial, conversation=conversation
+            )
             # The message that showed the answer being written becomes the answer.
             edit_first = interaction.edit_original_response if shown else None
             await self._deliver(functools.partial(interaction.followup.send, wait=True), reply, edit_first)
@@ -205,7 +206,8 @@ class RagbotDiscord(discord.Client):
                 thread, history = channel, await self._history(channel, message)
             else:
                 thread, history = await message.create_thread(name=(question or "Question")[:90]), []
-            sets = self.service.sets_for(conversation_of(channel, message.guild.id, channel.id))
+            conversation = conversation_of(channel, message.guild.id, channel.id)
+            sets = self.service.sets_for(conversation)
             partial: discord.Message | None = None
 
             async def show_partial(text: str) -> None:
@@ -216,7 +218,9 @@ class RagbotDiscord(discord.Client):
                     await partial.edit(content=partial_content(text))
 
             async with thread.typing():
-                reply = await self.service.answer(str(message.author.id), question, history, sets, show_partial)
+                reply = await self.service.answer(
+                    str(message.author.id), question, history, sets, show_partial, conversation=conversation
+                )
             await self._deliver(thread.send, reply, partial.edit if partial else None)
         except discord.HTTPException as exc:
             log.warning("could not answer message %s: %s", message.id, exc)

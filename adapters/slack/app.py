@@ -122,13 +122,16 @@ class _Handlers:
         if not self.service.first_time(body.get("event_id")):
             log.info("ignoring redelivered event %s", body.get("event_id"))
             return
-        sets = self.service.sets_for(await self._conversation(client, channel, event.get("channel_type")))
+        conversation = await self._conversation(client, channel, event.get("channel_type"))
+        sets = self.service.sets_for(conversation)
         placeholder = await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=WORKING_TEXT)
 
         async def show_partial(text: str) -> None:
             await client.chat_update(channel=channel, ts=placeholder["ts"], text=partial_text(text))
 
-        reply = await self.service.answer(event.get("user", ""), question, history, sets, on_partial=show_partial)
+        reply = await self.service.answer(
+            event.get("user", ""), question, history, sets, on_partial=show_partial, conversation=conversation
+        )
         await self._deliver(client, channel, thread_ts, placeholder["ts"], reply)
 
     async def _conversation(self, client: AsyncWebClient, channel: str, channel_type: str | None) -> Conversation:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from bot.chatstate.base import ChatState, FeedbackRecord
+from bot.chatstate.questions import QuestionRecord
 from bot.chatstate.sqlite import SqliteChatState
 from bot.config import Settings
 from bot.store import Store
 
-__all__ = ["ChatState", "FeedbackRecord", "SqliteChatState", "open_chat_state"]
+__all__ = ["ChatState", "FeedbackRecord", "QuestionRecord", "SqliteChatState", "open_chat_state"]
 
 
 def open_chat_state(settings: Settings, store: Store) -> ChatState:

@@ -1,11 +1,14 @@
-"""What chat adapters remember between events: seen event ids, posted answers, feedback votes."""
+"""What chat adapters remember between events: seen event ids, posted answers, feedback votes,
+and the question log (``bot/chatstate/questions.py``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["ChatState", "FeedbackRecord", "SEEN_TTL_S"]
+from bot.chatstate.questions import QuestionRecord
+
+__all__ = ["ChatState", "FeedbackRecord", "QuestionRecord", "SEEN_TTL_S"]
 
 SEEN_TTL_S = 24 * 3600  # Slack retries within minutes; a day covers any redelivery
 
@@ -34,5 +37,27 @@ class ChatState(Protocol):
     def feedback_counts(self) -> dict[str, int]: ...
 
     def feedback(self) -> list[FeedbackRecord]: ...
+
+    # -- the question log ([insights]) ---------------------------------------------------
+    def log_question(self, record: QuestionRecord) -> None:
+        """Store one asked question (its id is new)."""
+
+    def attach_question(self, question_id: str, platform: str, message_id: str) -> None:
+        """Link a logged question to the message that posted its answer (votes arrive by message)."""
+
+    def tally_question_votes(self, platform: str, message_id: str) -> bool:
+        """Copy the message's current 👍/👎 counts onto its question; False if no question has it."""
+
+    def escalate_question(self, platform: str, message_id: str) -> bool:
+        """Mark the question answered by that message as escalated; False if no question has it."""
+
+    def questions(self, since: float | None = None) -> list[QuestionRecord]:
+        """Logged questions asked at or after ``since`` (Unix time; None: all), oldest first."""
+
+    def prune_questions(self, before: float) -> int:
+        """Delete questions asked before ``before``; how many were deleted."""
+
+    def insights_salt(self) -> bytes:
+        """The secret salt user ids are hashed with; made once, then the same for every replica."""
 
     def close(self) -> None: ...

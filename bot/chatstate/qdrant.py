@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import threading
 import time
 import uuid
@@ -20,6 +21,7 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import UnexpectedResponse
 
 from bot.chatstate.base import SEEN_TTL_S, FeedbackRecord
+from bot.chatstate.questions import QuestionRecord
 from bot.config import StoreConfig
 from bot.store.qdrant import connect_server
 
@@ -79,7 +81,7 @@ class QdrantChatState:
                     if not client.collection_exists(collection):  # not just another replica winning the race
                         raise
                 if self._server:
-                    for field in ("kind", "vote"):
+                    for field in ("kind", "vote", "message_id"):
                         client.create_payload_index(collection, field, models.PayloadSchemaType.KEYWORD)
                     client.create_payload_index(collection, "at", models.PayloadSchemaType.FLOAT)
             self._ready = True
@@ -165,6 +167,91 @@ class QdrantChatState:
                 )
             if offset is None:
                 return records
+
+    # -- the question log: one point per question, looked up by id or by its posted message -------
+    def log_question(self, record: QuestionRecord) -> None:
+        self._put(_point_id("question", record.id), {"kind": "question", **record.to_json(), "at": record.asked_at})
+
+    def attach_question(self, question_id: str, platform: str, message_id: str) -> None:
+        self._ensure_collection()
+        self.client.set_payload(
+            self.collection, {"message_id": message_id}, points=[_point_id("question", question_id)], wait=True
+        )
+
+    def _question_point(self, platform: str, message_id: str) -> str | None:
+        self._ensure_collection()
+        points, _ = self.client.scroll(
+            self.collection,
+            scroll_filter=_kind("question", platform=platform, message_id=message_id),
+            limit=1,
+            with_payload=False,
+        )
+        return str(points[0].id) if points else None
+
+    def tally_question_votes(self, platform: str, message_id: str) -> bool:
+        point = self._question_point(platform, message_id)
+        if point is None:
+            return False
+        votes = {
+            f"votes_{vote}": self.client.count(
+                self.collection,
+                count_filter=_kind("feedback", platform=platform, message_id=message_id, vote=vote),
+                exact=True,
+            ).count
+            for vote in ("up", "down")
+        }
+        self.client.set_payload(self.collection, votes, points=[point], wait=True)
+        return True
+
+    def escalate_question(self, platform: str, message_id: str) -> bool:
+        point = self._question_point(platform, message_id)
+        if point is not None:
+            self.client.set_payload(self.collection, {"escalated": True}, points=[point], wait=True)
+        return point is not None
+
+    def _asked(self, since: float | None, before: float | None = None) -> models.Filter:
+        window = models.Range(gte=since, lt=before)
+        return models.Filter(
+            must=[
+                models.FieldCondition(key="kind", match=models.MatchValue(value="question")),
+                models.FieldCondition(key="at", range=window),
+            ]
+        )
+
+    def questions(self, since: float | None = None) -> list[QuestionRecord]:
+        self._ensure_collection()
+        records, offset = [], None
+        while True:
+            points, offset = self.client.scroll(
+                self.collection, scroll_filter=self._asked(since), limit=512, offset=offset, with_payload=True
+            )
+            records.extend(QuestionRecord.from_json(point.payload or {}) for point in points)
+            if offset is None:
+                return sorted(records, key=lambda r: r.asked_at)
+
+    def prune_questions(self, before: float) -> int:
+        self._ensure_collection()
+        expired = self._asked(None, before)
+        count = self.client.count(self.collection, count_filter=expired, exact=True).count
+        if count:
+            self.client.delete(self.collection, points_selector=models.FilterSelector(filter=expired), wait=True)
+        return count
+
+    def insights_salt(self) -> bytes:
+        """One salt for every replica, whichever machine it runs on: the first to store it wins
+        (an insert-only upsert, as for event claims), the others read it back."""
+        self._ensure_collection()
+        point = _point_id("insights-salt")
+        proposal = {"kind": "salt", "salt": secrets.token_hex(32), "at": time.time()}
+        with self._claim_lock:
+            self.client.upsert(
+                self.collection,
+                [models.PointStruct(id=point, vector={}, payload=proposal)],
+                update_mode=models.UpdateMode.INSERT_ONLY,
+                wait=True,
+            )
+            stored = self.client.retrieve(self.collection, [point], with_payload=True)
+        return bytes.fromhex((stored[0].payload or {})["salt"])
 
     def close(self) -> None:
         if self._owns_client:

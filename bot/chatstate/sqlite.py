@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
+import secrets
 import sqlite3
 import threading
 import time
 from pathlib import Path
 
 from bot.chatstate.base import SEEN_TTL_S, FeedbackRecord
+from bot.chatstate.questions import QuestionRecord
 
 __all__ = ["SqliteChatState"]
 
@@ -39,7 +42,17 @@ CREATE TABLE IF NOT EXISTS feedback (
     created_at REAL NOT NULL,
     PRIMARY KEY (platform, message_id, user_id)
 );
+CREATE TABLE IF NOT EXISTS questions (
+    id TEXT PRIMARY KEY,
+    asked_at REAL NOT NULL,
+    platform TEXT NOT NULL,
+    message_id TEXT,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS questions_asked_at ON questions (asked_at);
+CREATE INDEX IF NOT EXISTS questions_message ON questions (platform, message_id);
 """
+_SALT_FILE = "insights.salt"
 
 
 class SqliteChatState:
@@ -118,6 +131,77 @@ class SqliteChatState:
                 "SELECT platform, message_id, user_id, vote, question, answer, sources FROM feedback"
             ).fetchall()
         return [FeedbackRecord(*row[:6], sources=json.loads(row[6])) for row in rows]
+
+    # -- the question log: one JSON record per row, with the columns it is looked up by ------------
+    def log_question(self, record: QuestionRecord) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO questions VALUES (?, ?, ?, ?, ?)",
+                (record.id, record.asked_at, record.platform, record.message_id, json.dumps(record.to_json())),
+            )
+
+    def attach_question(self, question_id: str, platform: str, message_id: str) -> None:
+        with self._lock:
+            self._update(question_id, message_id=message_id)
+            self._db.execute("UPDATE questions SET message_id = ? WHERE id = ?", (message_id, question_id))
+
+    def tally_question_votes(self, platform: str, message_id: str) -> bool:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT vote, COUNT(*) FROM feedback WHERE platform = ? AND message_id = ? GROUP BY vote",
+                (platform, message_id),
+            ).fetchall()
+            counts = dict(rows)
+            return self._update_by_message(
+                platform, message_id, votes_up=counts.get("up", 0), votes_down=counts.get("down", 0)
+            )
+
+    def escalate_question(self, platform: str, message_id: str) -> bool:
+        with self._lock:
+            return self._update_by_message(platform, message_id, escalated=True)
+
+    def _update_by_message(self, platform: str, message_id: str, **fields: object) -> bool:
+        row = self._db.execute(
+            "SELECT id FROM questions WHERE platform = ? AND message_id = ?", (platform, message_id)
+        ).fetchone()
+        return row is not None and self._update(row[0], **fields)
+
+    def _update(self, question_id: str, **fields: object) -> bool:
+        """Change fields of one record in place (the caller holds the lock)."""
+        row = self._db.execute("SELECT record FROM questions WHERE id = ?", (question_id,)).fetchone()
+        if row is None:
+            return False
+        record = {**json.loads(row[0]), **fields}
+        self._db.execute("UPDATE questions SET record = ? WHERE id = ?", (json.dumps(record), question_id))
+        return True
+
+    def questions(self, since: float | None = None) -> list[QuestionRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT record FROM questions WHERE asked_at >= ? ORDER BY asked_at", (since or 0.0,)
+            ).fetchall()
+        return [QuestionRecord.from_json(json.loads(row[0])) for row in rows]
+
+    def prune_questions(self, before: float) -> int:
+        with self._lock:
+            return self._db.execute("DELETE FROM questions WHERE asked_at < ?", (before,)).rowcount
+
+    def insights_salt(self) -> bytes:
+        """Kept in a file of its own (mode 600) beside the database, so an exported log or a copied
+        database alone does not let anyone test guesses of user ids against the hashes."""
+        path = self.path.parent / _SALT_FILE
+        if not path.exists():
+            partial = path.with_name(f".{_SALT_FILE}.{os.getpid()}")
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(32))
+            try:
+                os.link(partial, path)  # fails if another process published its salt first: use that one
+            except FileExistsError:
+                pass
+            finally:
+                partial.unlink(missing_ok=True)
+        return bytes.fromhex(path.read_text().strip())
 
     def close(self) -> None:
         self._db.close()
