@@ -88,6 +88,7 @@ class TransformersGenerator(StreamingGenerator):
                     self._save_dequantised(cached)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot load generator model {self.config.model!r}: {exc}") from None
+        self._model = _with_active_adapter(self._model, self.cache_dir)
         self._model.to(self.config.device).eval()
         metrics.MODEL_LOADS.labels("generator").inc()
 
@@ -160,6 +161,23 @@ class TransformersGenerator(StreamingGenerator):
             worker.join()
         if failures:
             raise GeneratorError(f"the language model failed to generate an answer: {failures[0]}")
+
+
+def _with_active_adapter(model: Any, models_dir: Path) -> Any:
+    """The model with the LoRA adapter `ragbot train --generator` activated (if any) merged in."""
+    from bot.train.registry import Registry
+
+    version = Registry(models_dir, "generator").active()
+    if version is None:
+        return model
+    try:
+        from peft import PeftModel
+    except ImportError:
+        raise ConfigError(
+            f"generator adapter {version.name} is active, and it needs peft: pip install 'ragbot[train]'"
+        ) from None
+    log.info("generator adapter %s merged into the model", version.name)
+    return PeftModel.from_pretrained(model, str(version.path / "adapter")).merge_and_unload()
 
 
 class _StopWhenSet:

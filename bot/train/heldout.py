@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.config import Settings
 from bot.core import RagCore
+from bot.embedder import Embedder, QueryEncoder
 from bot.train.corpus import Corpus, page_of
 from bot.train.pairs import Pair
 
-__all__ = ["HeldoutMetrics", "evaluate_heldout", "decide"]
+__all__ = ["HeldoutMetrics", "Judge", "evaluate_heldout", "decide"]
 
 _RANK_DEPTH = 10
 _TOLERANCE = 1  # questions a secondary count may lose
@@ -90,3 +92,28 @@ def decide(before: HeldoutMetrics, after: HeldoutMetrics) -> tuple[bool, str]:
                 f"{change}, but {name} dropped by {old - new} questions ({old} -> {new}); keeping the current encoder",
             )
     return True, f"{change}; nothing else dropped by more than one question"
+
+
+class Judge:
+    """Held-out evaluation through the real answer path with the extractive generator: whether
+    a question is refused depends on the retriever and the decision, not on how it is phrased."""
+
+    def __init__(self, settings: Settings) -> None:
+        generator = settings.generator.model_copy(update={"backend": "extractive"})
+        self.settings = settings.model_copy(update={"generator": generator})
+
+    def core(self, core: RagCore, embedder: Embedder, encoder: QueryEncoder | None) -> RagCore:
+        return RagCore(self.settings, store=core.store, embedder=embedder.with_query_encoder(encoder))
+
+    def run(
+        self,
+        core: RagCore,
+        embedder: Embedder,
+        encoder: QueryEncoder | None,
+        pairs: list[Pair],
+        corpus: Corpus,
+        report: Callable[[str, int, int], None],
+    ) -> HeldoutMetrics:
+        judge = self.core(core, embedder, encoder)
+        stage = f"held-out ({encoder.name if encoder else 'base'})"
+        return evaluate_heldout(judge, pairs, corpus, lambda done, total: report(stage, done, total))

@@ -6,7 +6,9 @@ Layout::
     models/query-<n>/meta.json   training config, data counts, held-out metrics, the document
                                  encoder it was trained against
     models/query-<n>.partial/    a run in progress: checkpoints, so an interrupted run resumes
-    models/active.json           {"query_encoder": "query-<n>" | null, "history": [...]}
+    models/generator-<n>/adapter/  a LoRA adapter for the `transformers` generator (--generator)
+    models/active.json           {"query_encoder": "query-<n>" | null, "history": [...],
+                                  "generator": "generator-<n>" | null, "generator_history": [...]}
 
 ``active.json`` is the one switch every process reads (``ask``, ``eval``, ``serve`` between two
 questions); it is replaced atomically, so a reader sees the old or the new choice, never half.
@@ -28,6 +30,7 @@ from bot.errors import InputError, StoreMismatch
 __all__ = [
     "Registry",
     "ModelVersion",
+    "KINDS",
     "ACTIVE_FILE",
     "BASE_NAME",
     "check_document_encoder",
@@ -36,7 +39,8 @@ __all__ = [
 
 ACTIVE_FILE = "active.json"
 BASE_NAME = "base"  # no trained query encoder: questions go through the document encoder
-_NAME = re.compile(r"^query-(\d+)$")
+# kind -> (folder holding the weights, key in active.json, key of its history there)
+KINDS = {"query": ("encoder", "query_encoder", "history"), "generator": ("adapter", "generator", "generator_history")}
 
 
 @dataclass(frozen=True)
@@ -44,10 +48,11 @@ class ModelVersion:
     number: int
     path: Path
     meta: dict[str, Any]
+    kind: str = "query"
 
     @property
     def name(self) -> str:
-        return f"query-{self.number}"
+        return f"{self.kind}-{self.number}"
 
     @property
     def encoder_path(self) -> Path:
@@ -55,10 +60,13 @@ class ModelVersion:
 
 
 class Registry:
-    """The trained query encoders of one data dir."""
+    """The trained query encoders (``kind="query"``) or generator adapters (``"generator"``) of one data dir."""
 
-    def __init__(self, models_dir: Path) -> None:
+    def __init__(self, models_dir: Path, kind: str = "query") -> None:
         self.root = models_dir
+        self.kind = kind
+        self._weights, self._key, self._history = KINDS[kind]
+        self._name = re.compile(rf"^{kind}-(\d+)$")
 
     # -- versions ------------------------------------------------------------------
     def versions(self) -> list[ModelVersion]:
@@ -66,9 +74,9 @@ class Registry:
         found = []
         if self.root.is_dir():
             for path in self.root.iterdir():
-                match = _NAME.match(path.name)
-                if match and (path / "meta.json").is_file() and (path / "encoder").is_dir():
-                    found.append(ModelVersion(int(match.group(1)), path, _read_json(path / "meta.json")))
+                match = self._name.match(path.name)
+                if match and (path / "meta.json").is_file() and (path / self._weights).is_dir():
+                    found.append(ModelVersion(int(match.group(1)), path, _read_json(path / "meta.json"), self.kind))
         return sorted(found, key=lambda v: v.number)
 
     def get(self, number: int) -> ModelVersion:
@@ -76,21 +84,22 @@ class Registry:
             if version.number == number:
                 return version
         known = ", ".join(v.name for v in self.versions()) or "none yet"
+        what = "query encoder" if self.kind == "query" else "generator adapter"
         raise InputError(
-            f"no query encoder query-{number} under {self.root} (trained: {known}); see `ragbot train --list`"
+            f"no {what} {self.kind}-{number} under {self.root} (trained: {known}); see `ragbot train --list`"
         )
 
     def by_name(self, name: str) -> ModelVersion:
-        match = _NAME.match(name)
+        match = self._name.match(name)
         if not match:
-            raise InputError(f"{name!r} is not a query encoder name (query-<n>)")
+            raise InputError(f"{name!r} is not a name of the form {self.kind}-<n>")
         return self.get(int(match.group(1)))
 
     def next_number(self) -> int:
         numbers = [0]
         if self.root.is_dir():
             for path in self.root.iterdir():
-                match = _NAME.match(path.name.removesuffix(".partial"))
+                match = self._name.match(path.name.removesuffix(".partial"))
                 if match:
                     numbers.append(int(match.group(1)))
         return max(numbers) + 1
@@ -99,12 +108,12 @@ class Registry:
         """The folder for a run with this fingerprint: an interrupted one with the same fingerprint is
         resumed; otherwise a fresh ``query-<n>.partial`` (older partials of other runs are removed)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        for path in self.root.glob("query-*.partial"):
+        for path in self.root.glob(f"{self.kind}-*.partial"):
             marker = path / "fingerprint"
             if marker.is_file() and marker.read_text(encoding="utf-8").strip() == fingerprint:
                 return path
             shutil.rmtree(path, ignore_errors=True)
-        path = self.root / f"query-{self.next_number()}.partial"
+        path = self.root / f"{self.kind}-{self.next_number()}.partial"
         path.mkdir()
         (path / "fingerprint").write_text(fingerprint, encoding="utf-8")
         return path
@@ -119,21 +128,23 @@ class Registry:
             (partial / leftover).unlink(missing_ok=True)
         target = self.root / name
         os.replace(partial, target)
-        return ModelVersion(number, target, meta)
+        return ModelVersion(number, target, meta, self.kind)
 
     def record(self, version: ModelVersion, **fields: Any) -> ModelVersion:
         """Update a version's meta.json (e.g. whether it was activated, and why)."""
         meta = {**version.meta, **fields}
         _write_json(version.path / "meta.json", meta)
-        return ModelVersion(version.number, version.path, meta)
+        return ModelVersion(version.number, version.path, meta, self.kind)
 
     # -- the switch ----------------------------------------------------------------
-    def state(self) -> dict[str, Any]:
+    def _file(self) -> dict[str, Any]:
         path = self.root / ACTIVE_FILE
-        if not path.is_file():
-            return {"query_encoder": None, "history": []}
-        state = _read_json(path)
-        return {"query_encoder": state.get("query_encoder"), "history": list(state.get("history", []))}
+        return _read_json(path) if path.is_file() else {}
+
+    def state(self) -> dict[str, Any]:
+        """{"query_encoder": name | None, "history": [...]} (for generators too: same two keys)."""
+        state = self._file()
+        return {"query_encoder": state.get(self._key), "history": list(state.get(self._history, []))}
 
     def active(self) -> ModelVersion | None:
         name = self.state()["query_encoder"]
@@ -147,10 +158,11 @@ class Registry:
         self._write_state(version.name, [*state["history"], current or BASE_NAME])
 
     def rollback(self) -> str:
-        """Go back to the encoder active before the current one; returns its name (``base``: none)."""
+        """Go back to the version active before the current one; returns its name (``base``: none)."""
         state = self.state()
         if not state["query_encoder"]:
-            raise InputError("nothing to roll back: the base encoder (no trained query encoder) is active")
+            what = "the base encoder (no trained query encoder)" if self.kind == "query" else "the base generator"
+            raise InputError(f"nothing to roll back: {what} is active")
         history = state["history"]
         previous = history.pop() if history else BASE_NAME
         self._write_state(None if previous == BASE_NAME else previous, history)
@@ -158,7 +170,8 @@ class Registry:
 
     def _write_state(self, name: str | None, history: list[str]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        _write_json(self.root / ACTIVE_FILE, {"query_encoder": name, "history": history[-20:]})
+        state = {**self._file(), self._key: name, self._history: history[-20:]}
+        _write_json(self.root / ACTIVE_FILE, state)
 
 
 def same_model(a: str, b: str) -> bool:

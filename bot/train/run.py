@@ -23,14 +23,15 @@ from typing import Any
 from bot.chatstate import ChatState
 from bot.config import Settings
 from bot.core import NOT_FOUND_TEXT, RagCore
-from bot.embedder import Embedder, QueryEncoder, resolve_embedding_model
+from bot.embedder import Embedder, resolve_embedding_model
 from bot.errors import IndexEmpty, InputError
 from bot.train.answers import lm_answer_logp, unit_table
 from bot.train.config import TrainingConfig
 from bot.train.corpus import Corpus, load_corpus
 from bot.train.dataset import Dataset, build_dataset
 from bot.train.deploy import activate
-from bot.train.heldout import HeldoutMetrics, decide, evaluate_heldout
+from bot.train.generator import tune_generator
+from bot.train.heldout import HeldoutMetrics, Judge, decide
 from bot.train.mine import mine_hard_negatives
 from bot.train.pairs import QaLine, load_qa
 from bot.train.registry import Registry
@@ -85,6 +86,13 @@ class TrainReport:
             old, new = self.before.get(name), self.after.get(name)
             if old is not None:
                 rows.append(f"  {name}: {old:.3f} -> {new:.3f}")
+        generator = self.details.get("generator")
+        if generator and generator.get("trained"):
+            loss = generator["heldout_loss_per_token"]
+            verdict = "activated" if generator["activated"] else "not activated"
+            rows.append(
+                f"Generator {generator['model']} ({verdict}): held-out loss {loss['before']} -> {loss['after']}"
+            )
         return "\n".join(rows)
 
 
@@ -103,6 +111,8 @@ def run_training(
 
         torch.set_num_threads(training.threads)
     report = progress or (lambda stage, done, total: None)
+    if options.generator and settings.generator.backend != "transformers":
+        raise InputError('--generator tunes the local model: set [generator] backend = "transformers"')
     qa: list[QaLine] = [line for path in options.qa_files for line in load_qa(path)]  # bad input fails first
     store, embedder = core.store, core.embedder
     if not store.collection_exists():
@@ -121,9 +131,11 @@ def run_training(
     registry = Registry(settings.data_dir / "models")
     partial = registry.partial_run(_fingerprint(settings, training, options, data, embedder))
     current = embedder.query_encoder()
-    evaluation = _EvalSettings(settings)
+    evaluation = Judge(settings)
     eval_started = time.monotonic()
-    before = _cached(partial / "before.json", lambda: evaluation.run(core, embedder, current, data, corpus, report))
+    before = _cached(
+        partial / "before.json", lambda: evaluation.run(core, embedder, current, data.heldout, corpus, report)
+    )
     eval_seconds = time.monotonic() - eval_started
     prepared_seconds = eval_started - started
 
@@ -145,7 +157,7 @@ def run_training(
     trainer.save(partial / "encoder")
     name = partial.name.removesuffix(".partial")
     candidate = embedder.load_query_encoder(partial / "encoder", name)
-    after = evaluation.run(core, embedder, candidate, data, corpus, report)
+    after = evaluation.run(core, embedder, candidate, data.heldout, corpus, report)
     activated, reason = decide(before, after)
     if outcome.stopped_early:
         reason += f" (training stopped at step {outcome.steps} of {outcome.planned}: --max-minutes)"
@@ -171,6 +183,23 @@ def run_training(
         "activated": activated,
         "reason": reason,
     }
+    if options.generator and lm is not None:
+        live = candidate if activated else current
+        judge = evaluation.core(core, embedder, live)
+        meta["generator"] = tune_generator(
+            lm,
+            data.train,
+            data.heldout,
+            lambda q: judge.retriever.retrieve(q, settings.retrieval.k),
+            training.scale,
+            settings.data_dir / "models",
+            settings.generator.model,
+            embedder.document_fingerprint,
+            training,
+            options.seed,
+            deadline,
+            lambda done, total: report("generator (LoRA)", done, total),
+        )
     version = registry.publish(partial, meta)
     if activated:
         activate(registry, version, store, embedder)
@@ -184,28 +213,6 @@ def run_training(
         seconds=time.monotonic() - started,
         details=meta,
     )
-
-
-class _EvalSettings:
-    """Held-out evaluation through the real answer path with the extractive generator: whether
-    a question is refused depends on the retriever and the decision, not on how it is phrased."""
-
-    def __init__(self, settings: Settings) -> None:
-        generator = settings.generator.model_copy(update={"backend": "extractive"})
-        self.settings = settings.model_copy(update={"generator": generator})
-
-    def run(
-        self,
-        core: RagCore,
-        embedder: Embedder,
-        encoder: QueryEncoder | None,
-        data: Dataset,
-        corpus: Corpus,
-        report: Progress,
-    ) -> HeldoutMetrics:
-        judge = RagCore(self.settings, store=core.store, embedder=embedder.with_query_encoder(encoder))
-        stage = f"held-out ({encoder.name if encoder else 'base'})"
-        return evaluate_heldout(judge, data.heldout, corpus, lambda done, total: report(stage, done, total))
 
 
 def _feedback(chat_state: ChatState | None) -> list:  # type: ignore[type-arg]
