@@ -10,13 +10,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Collection
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from bot import metrics
 from bot.answerability import Decision, load_model, signals_for
+from bot.citing import citation, renumbered
 from bot.config import Settings
 from bot.embedder import Embedder
 from bot.errors import IndexEmpty, InputError
@@ -24,7 +24,7 @@ from bot.generate import Generator, make_generator
 from bot.generate.base import declines, keep_valid_citations
 from bot.generate.extractive import ExtractiveGenerator, ScoredUnit, UnitRanker, render_units, select_units
 from bot.generate.guard import degenerate
-from bot.models import Answer, Citation
+from bot.models import Answer
 from bot.retriever import RetrievedSource, Retriever
 from bot.sparse import identifiers, query_vector
 from bot.store import Store, open_store
@@ -34,7 +34,6 @@ __all__ = ["RagCore", "NOT_FOUND_TEXT", "validate_question"]
 log = logging.getLogger(__name__)
 
 NOT_FOUND_TEXT = "I couldn't find this in the docs. The closest pages I found are listed below; they may help."
-_SNIPPET_CHARS = 240
 _CLOSEST_SHOWN = 3
 _EMPTY_INDEX = "the index is empty; run `ragbot index` first"
 
@@ -177,7 +176,7 @@ class RagCore:
         with metrics.STAGE_SECONDS.labels("select").time():
             units = self.ranker.rank(question, sources, query=vector)
             decision = self._decide(question, names, sources, units, source, sets)
-        relevant, units = _renumbered(self._citable(names, sources) if decision.answer else [], units)
+        relevant, units = renumbered(self._citable(names, sources) if decision.answer else [], units)
         metrics.RETRIEVAL_HITS.inc(len(relevant))
         with metrics.STAGE_SECONDS.labels("generate").time():
             text = self._generate(question, relevant, units, on_partial) if relevant else ""
@@ -189,7 +188,7 @@ class RagCore:
             question=question,
             text=text if answered else NOT_FOUND_TEXT,
             answered=answered,
-            citations=[_citation(s) for s in shown],
+            citations=[citation(s) for s in shown],
             decision={"probability": round(decision.probability, 4), **decision.signals.as_dict()},
         )
         answer.latency_ms = (time.perf_counter() - started) * 1000
@@ -307,25 +306,3 @@ class RagCore:
                 close()
             except Exception as exc:  # closing the rest matters more than this one failure
                 log.warning("closing the %s failed: %s", name, exc)
-
-
-def _renumbered(
-    sources: list[RetrievedSource], units: list[ScoredUnit]
-) -> tuple[list[RetrievedSource], list[ScoredUnit]]:
-    """Number the sources an answer may cite 1..n in rank order; units of other sources go."""
-    numbers = {source.n: i for i, source in enumerate(sources, start=1)}
-    kept_units = [
-        replace(unit, n=numbers[unit.n], order=(numbers[unit.n], *unit.order[1:]))
-        for unit in units
-        if unit.n in numbers
-    ]
-    return [replace(source, n=numbers[source.n]) for source in sources], kept_units
-
-
-def _citation(source: RetrievedSource) -> Citation:
-    best = source.best
-    snippet = " ".join(best.text.split())
-    if len(snippet) > _SNIPPET_CHARS:
-        snippet = snippet[: _SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
-    title = f"{best.title} › {best.section}" if best.section else best.title
-    return Citation(n=source.n, title=title, url=best.url, score=best.score, snippet=snippet)

@@ -6,7 +6,8 @@ failed for a reason that may pass (5xx, timeouts) and neither ``max_pages`` nor
 link, a malformed answer, a crawl-trap cap) are reported but leave the listing complete:
 otherwise one bad link would block every deletion for ever.
 Unchanged pages answer 304 without a body, so the links each page had are kept in a small
-state file under the data dir and followed again when the page itself is not re-read.
+state file under the data dir (``crawl_state.py``) and followed again when the page itself is
+not re-read. robots.txt and sitemaps are read by ``site_rules.py``.
 
 Nothing a site sends may end the run of the other sources: every failure is caught at the
 page it belongs to, and a stop (shutdown) or the run deadline ends fetches in flight.
@@ -14,26 +15,25 @@ page it belongs to, and a stop (shutdown) or the run deadline ends fetches in fl
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import threading
 from collections import Counter, deque
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import lxml.etree
 import lxml.html
-from protego import Protego
 
 from bot.store import DocumentState
 from indexer.config import CrawlConfig, WebSource
 from indexer.sources.base import Listing, SourceError
 from indexer.sources.files import content_problem
-from indexer.sources.web.fetch import Fetcher, FetchError, Page, TooLarge, inflate
+from indexer.sources.web.crawl_state import PageInfo, load_state, save_state
+from indexer.sources.web.fetch import Fetcher, FetchError, Page
+from indexer.sources.web.site_rules import SiteRules
 from indexer.sources.web.transport import Budget, Interrupted
 from indexer.sources.web.traps import TrapGuard
 from indexer.sources.web.urls import BadURL, Scope, absolute, canonical, looks_like_asset
@@ -42,8 +42,6 @@ __all__ = ["list_web"]
 
 log = logging.getLogger(__name__)
 
-_MAX_SITEMAPS = 50
-_MAX_CRAWL_DELAY_S = 10.0
 _MAX_WARNING_LINES = 10  # per kind, so a site full of junk cannot flood the run record
 
 
@@ -53,14 +51,6 @@ class _Result:
     depth: int
     page: Page | None = None
     error: FetchError | None = None
-
-
-@dataclass
-class _PageInfo:
-    """What the crawl state remembers of one fetched URL."""
-
-    doc_url: str | None  # the page's canonical URL (its document), None if not indexed (noindex)
-    links: list[str] = field(default_factory=list)
 
 
 def list_web(
@@ -123,11 +113,17 @@ class _Crawler:
             page_deadline_s=source.page_deadline_s,
             budget=budget,
         )
-        self.user_agent = crawl.user_agent
+        self.rules = SiteRules(
+            source,
+            fetcher=self.fetcher,
+            scope=scope,
+            user_agent=crawl.user_agent,
+            max_bytes=max_bytes,
+            absolute=self._absolute,
+        )
         self.state_path = state_path
-        self.previous = _load_state(self.state_path)
-        self.current: dict[str, _PageInfo] = {}
-        self.robots: dict[tuple[str, str], Protego | None] = {}
+        self.previous = load_state(self.state_path)
+        self.current: dict[str, PageInfo] = {}
         self.listing = Listing()
         self.seen: set[str] = set()
         self.doc_urls: set[str] = set()
@@ -146,7 +142,7 @@ class _Crawler:
     def run(self) -> Listing:
         starts = [canonical(url) for url in self.source.urls]  # checked by Scope already
         for url in starts:
-            self._robots_for(url)  # raises SourceError if the site is down
+            self.rules.load(url)  # raises SourceError if the site is down
         for url in starts:
             self._enqueue(url, 0)
         self.start_urls = {url for url, _ in self.frontier}
@@ -155,7 +151,7 @@ class _Crawler:
                 f"source {self.source.name!r}: robots.txt or the include/exclude patterns rule out every start page "
                 "(set robots = false for an intranet site that disallows all crawlers)"
             )
-        for url in self._sitemap_urls():
+        for url in self.rules.sitemap_pages(self.listing):
             self._enqueue(url, 0)
         start_ok = self._crawl()
         if self.budget.stop.is_set():
@@ -172,7 +168,7 @@ class _Crawler:
         self.listing.warnings += self.traps.warnings() + self._bad_link_warnings()
         if self.robots_skipped:
             log.info("%s: %d URLs disallowed by robots.txt", self.source.name, self.robots_skipped)
-        self._save_state()
+        save_state(self.state_path, self.current)
         return self.listing
 
     def _report_cut_short(self) -> None:
@@ -205,7 +201,7 @@ class _Crawler:
         """Fetch until the frontier is empty or max_pages is reached; True if a start page was read."""
         start_ok = False
         in_flight: dict[Future[_Result], str] = {}
-        delay = self._crawl_delay()
+        delay = self.rules.crawl_delay()
         concurrency = 1 if delay else self.source.concurrency  # a Crawl-delay means one request at a time
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="crawl") as pool:
             while self.frontier or in_flight:
@@ -279,7 +275,7 @@ class _Crawler:
         page = result.page
         assert page is not None
         if page.location is not None:  # a redirect is a link that counts as the same hop
-            self.current[url] = _PageInfo(None, [page.location])
+            self.current[url] = PageInfo(None, [page.location])
             if url in self.start_urls:
                 self.start_urls.add(page.location)
             self._enqueue(page.location, result.depth)
@@ -324,15 +320,24 @@ class _Crawler:
         robots_meta = " ".join(tree.xpath("//meta[@name='robots']/@content")).lower()
         links = [] if "nofollow" in robots_meta else self._links(tree, base)
         doc_url = None if "noindex" in robots_meta else self._canonical_of(tree, page.url)
-        self.current[requested] = _PageInfo(doc_url, links)
+        self.current[requested] = PageInfo(doc_url, links)
         for link in links:
             self._enqueue(link, depth + 1)
         if doc_url is None or doc_url in self.doc_urls:
             return  # noindex, or the same page under another URL
+        self._add_document(page, doc_url, "html")
+
+    def _read_document(self, page: Page, requested: str, media_type: str) -> None:
+        self.current[requested] = PageInfo(page.url, [])
+        if page.url not in self.doc_urls:
+            self._add_document(page, page.url, media_type)
+
+    def _add_document(self, page: Page, doc_url: str, media_type: str) -> None:
+        """The page's body as the document at ``doc_url`` (once per crawl), or why it can't be."""
         self.doc_urls.add(doc_url)
         doc_id = self._doc_id(doc_url)
         self.listing.present.add(doc_id)
-        problem = content_problem(page.content, "html")
+        problem = content_problem(page.content, media_type)
         if problem:
             self.listing.fail(doc_id, f"{doc_url}: {problem}")
             return
@@ -343,30 +348,6 @@ class _Crawler:
             self.source.sets,
             path,
             doc_url,
-            page.content,
-            "html",
-            page.etag,
-            page.last_modified,
-        )
-
-    def _read_document(self, page: Page, requested: str, media_type: str) -> None:
-        self.current[requested] = _PageInfo(page.url, [])
-        doc_id = self._doc_id(page.url)
-        if page.url in self.doc_urls:
-            return
-        self.doc_urls.add(page.url)
-        self.listing.present.add(doc_id)
-        problem = content_problem(page.content, media_type)
-        if problem:
-            self.listing.fail(doc_id, f"{page.url}: {problem}")
-            return
-        path = urlsplit(page.url).path or "/"
-        self.listing.add(
-            doc_id,
-            self.source.name,
-            self.source.sets,
-            path,
-            page.url,
             page.content,
             media_type,
             page.etag,
@@ -416,126 +397,10 @@ class _Crawler:
         self.seen.add(url)
         if not self.traps.admit(url, exempt=depth == 0):
             return
-        if not self._robots_allow(url):
+        if not self.rules.allows(url):
             self.robots_skipped += 1
             return
         self.frontier.append((url, depth))
 
     def _doc_id(self, url: str) -> str:
         return f"{self.source.name}:{url}"
-
-    # -- robots.txt and sitemaps -------------------------------------------------------
-    def _robots_for(self, url: str) -> Protego | None:
-        parts = urlsplit(url)
-        origin = (parts.scheme, parts.netloc)
-        if origin not in self.robots:
-            robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
-            try:
-                page = self.fetcher.get(robots_url, html_only=False)
-            except FetchError as exc:
-                raise SourceError(
-                    f"source {self.source.name!r}: cannot read {robots_url} ({exc}); the site may be down; "
-                    "nothing was changed"
-                ) from None
-            if page.status == 200:
-                self.robots[origin] = Protego.parse(page.content.decode("utf-8", "replace"))
-            elif page.status >= 500:
-                raise SourceError(
-                    f"source {self.source.name!r}: {robots_url} answered HTTP {page.status}; the site may be down; "
-                    "nothing was changed"
-                )
-            else:
-                self.robots[origin] = None  # no robots.txt: everything is allowed
-        return self.robots[origin]
-
-    def _crawl_delay(self) -> float:
-        """robots.txt's Crawl-delay for us (the longest of the start hosts), capped at 10 s."""
-        if not self.source.robots:
-            return 0.0
-        delays = [r.crawl_delay(self.user_agent) or 0.0 for r in self.robots.values() if r is not None]
-        return min(max(delays, default=0.0), _MAX_CRAWL_DELAY_S)
-
-    def _robots_allow(self, url: str) -> bool:
-        if not self.source.robots:
-            return True
-        robots = self.robots.get((urlsplit(url).scheme, urlsplit(url).netloc))
-        return robots is None or robots.can_fetch(url, self.user_agent)
-
-    def _sitemap_urls(self) -> list[str]:
-        if self.source.sitemap is False:
-            return []
-        explicit = isinstance(self.source.sitemap, str)
-        if explicit:
-            try:
-                queue = [canonical(str(self.source.sitemap))]
-            except BadURL as exc:
-                self._sitemap_problem(str(self.source.sitemap)[:200], f"cannot be fetched ({exc})", must_exist=True)
-                return []
-        else:
-            queue = [f"{scheme}://{netloc}/sitemap.xml" for scheme, netloc in self.robots]
-            for (scheme, netloc), robots in self.robots.items():
-                if robots is not None:
-                    base = f"{scheme}://{netloc}/"
-                    queue += [url for url in (self._absolute(base, entry) for entry in robots.sitemaps) if url]
-        pages: list[str] = []
-        done: set[str] = set()
-        while queue and len(done) < _MAX_SITEMAPS:
-            sitemap = queue.pop(0)
-            if sitemap in done or not self.scope.on_site(sitemap):
-                continue
-            done.add(sitemap)
-            try:
-                page = self.fetcher.get(sitemap, html_only=False)
-                children, urls = _parse_sitemap(page.content, self.max_bytes) if page.status == 200 else ([], [])
-            except FetchError as exc:
-                # One that exists but cannot be read (a decompression bomb) may hide pages.
-                self._sitemap_problem(sitemap, str(exc), must_exist=explicit or isinstance(exc, TooLarge))
-                continue
-            if page.status != 200:
-                self._sitemap_problem(sitemap, f"HTTP {page.status}", must_exist=explicit or page.status >= 500)
-                continue
-            queue += [url for url in (self._absolute(sitemap, child) for child in children) if url]
-            pages += [url for url in (self._absolute(sitemap, loc) for loc in urls) if url]
-        return pages
-
-    def _sitemap_problem(self, url: str, problem: str, must_exist: bool) -> None:
-        if must_exist:  # a missing page list may hide pages: delete nothing this run
-            self.listing.complete = False
-            self.listing.errors.append(f"sitemap {url}: {problem}; nothing was deleted")
-
-    # -- crawl state -------------------------------------------------------------------
-    def _save_state(self) -> None:
-        self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {url: {"doc": info.doc_url, "links": info.links} for url, info in sorted(self.current.items())}
-        temporary = self.state_path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(payload), encoding="utf-8")
-        os.replace(temporary, self.state_path)
-
-
-def _parse_sitemap(content: bytes, max_bytes: int) -> tuple[list[str], list[str]]:
-    """(child sitemaps, page URLs) of a sitemap or sitemap index, gzipped or not.
-
-    A gzipped one is decompressed to at most ``max_bytes`` (TooLarge beyond: a 1 MB bomb
-    must not become gigabytes in memory); a corrupt one is a FetchError.
-    """
-    if content[:2] == b"\x1f\x8b":
-        content = inflate(content, max_bytes)
-    parser = lxml.etree.XMLParser(resolve_entities=False, no_network=True, recover=True)
-    try:
-        root = lxml.etree.fromstring(content, parser)
-    except lxml.etree.XMLSyntaxError:
-        return [], []
-    if root is None:
-        return [], []
-    locs = [text.strip() for text in root.xpath("//*[local-name()='loc']/text()")]
-    if lxml.etree.QName(root).localname == "sitemapindex":
-        return locs, []
-    return [], locs
-
-
-def _load_state(path: Path) -> dict[str, _PageInfo]:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}  # no state: every page is fetched in full, which is always safe
-    return {url: _PageInfo(item.get("doc"), list(item.get("links", []))) for url, item in raw.items()}
