@@ -19,6 +19,7 @@ from pydantic import Discriminator, Field, Tag, field_validator
 
 from bot.config import Section, Settings, SourceInfo
 from indexer.sources.confluence.config import ConfluenceSource
+from indexer.sources.notion.config import NotionSource
 
 __all__ = [
     "IndexerSettings",
@@ -141,17 +142,18 @@ def _source_type(value: Any) -> str:
     return value.get("type", "files") if isinstance(value, dict) else getattr(value, "type", "files")
 
 
-SOURCE_TYPES = ("files", "git", "web", "confluence")  # the tags of SourceConfig
+SOURCE_TYPES = ("files", "git", "web", "confluence", "notion")  # the tags of SourceConfig
 
 SourceConfig = Annotated[
     Annotated[FilesSource, Tag("files")]
     | Annotated[GitSource, Tag("git")]
     | Annotated[WebSource, Tag("web")]
-    | Annotated[ConfluenceSource, Tag("confluence")],
+    | Annotated[ConfluenceSource, Tag("confluence")]
+    | Annotated[NotionSource, Tag("notion")],
     Discriminator(
         _source_type,
         custom_error_type="source_type",
-        custom_error_message="type must be files, git, web or confluence",
+        custom_error_message="type must be files, git, web, confluence or notion",
     ),
 ]
 

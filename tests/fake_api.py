@@ -8,6 +8,7 @@ platform, switched on by the test:
 - ``burst(n, status)``: the next ``n`` requests answer a 5xx;
 - ``down``: every request answers 503 (an outage);
 - ``valid_tokens``: requests without one of them answer 401 in the platform's shape;
+- ``before(predicate, action)``: change the data just before a request is answered;
 - ``log``: every request with its answer, for "what did the sync fetch" assertions.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +33,7 @@ class Request:
     query: dict[str, str]  # the last value of each parameter
     headers: dict[str, str]  # lower-case names
     body: bytes = b""
+    at: float = 0.0  # time.monotonic() at arrival
 
     def json(self) -> Any:
         return json.loads(self.body or b"{}")
@@ -64,6 +67,7 @@ class FakeApi:
         self.log: list[tuple[Request, int]] = []
         self._throttled: list[float] = []  # Retry-After of each 429 still to send
         self._burst: list[int] = []
+        self._hooks: list[tuple[Callable[[Request], bool], Callable[[], None]]] = []
         self._lock = threading.Lock()
         self.server = _QuietServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -82,6 +86,12 @@ class FakeApi:
     def burst(self, count: int, status: int = 503) -> None:
         with self._lock:
             self._burst += [status] * count
+
+    def before(self, predicate: Callable[[Request], bool], action: Callable[[], None]) -> None:
+        """Run ``action`` once, just before answering the first request that ``predicate`` accepts
+        (e.g. delete a page between the listing and the read of its content)."""
+        with self._lock:
+            self._hooks.append((predicate, action))
 
     def requests(self, predicate: Callable[[Request], bool] | None = None) -> list[Request]:
         with self._lock:
@@ -105,17 +115,26 @@ class FakeApi:
         return auth[7:] if auth.lower().startswith("bearer ") else auth
 
     def unauthorized(self, request: Request) -> Reply:
-        return json_reply({"message": "Unauthorized"}, 401)
+        return self.error(401, "Unauthorized")
+
+    def error(self, status: int, message: str, headers: dict[str, str] | None = None) -> Reply:
+        """An error answer in the platform's shape (subclasses override the body)."""
+        return json_reply({"message": message}, status, headers)
 
     # -- the server --------------------------------------------------------------------
     def _reply(self, request: Request) -> Reply:
         with self._lock:
+            due = [hook for hook in self._hooks if hook[0](request)]
+            self._hooks = [hook for hook in self._hooks if hook not in due]
+        for _, action in due:
+            action()
+        with self._lock:
             throttled = self._throttled.pop(0) if self._throttled else None
             burst = self._burst.pop(0) if (throttled is None and self._burst) else None
         if throttled is not None:
-            return json_reply({"message": "rate limited"}, 429, {"Retry-After": f"{throttled:g}"})
+            return self.error(429, "rate limited", {"Retry-After": f"{throttled:g}"})
         if burst is not None or self.down:
-            return json_reply({"message": "service unavailable"}, burst or 503)
+            return self.error(burst or 503, "service unavailable")
         if self.valid_tokens and self.token_of(request) not in self.valid_tokens:
             return self.unauthorized(request)
         return self.answer(request)
@@ -138,6 +157,7 @@ class FakeApi:
                     query={key: values[-1] for key, values in parse_qs(parts.query).items()},
                     headers={key.lower(): value for key, value in self.headers.items()},
                     body=self.rfile.read(length) if length else b"",
+                    at=time.monotonic(),
                 )
                 reply = api._reply(request)
                 with api._lock:

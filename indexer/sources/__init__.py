@@ -27,6 +27,7 @@ def list_documents(
     """
     from indexer.config import FilesSource, GitSource, WebSource
     from indexer.sources.confluence.config import ConfluenceSource
+    from indexer.sources.notion.config import NotionSource
 
     if isinstance(source, FilesSource):
         from indexer.sources.files import list_files
@@ -51,4 +52,10 @@ def list_documents(
         from indexer.sources.confluence.sync import list_confluence
 
         return list_confluence(source, settings.crawl.user_agent, settings.limits.max_file_bytes, known, stop)
+    if isinstance(source, NotionSource):
+        from indexer.sources.notion.sync import list_notion
+
+        return list_notion(
+            source, settings.crawl.user_agent, settings.data_dir, settings.limits.max_file_bytes, known, stop
+        )
     raise SourceError(f"source {source.name!r}: unsupported type {source.type!r}")
