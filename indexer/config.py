@@ -20,6 +20,7 @@ from pydantic import Discriminator, Field, Tag, field_validator
 from bot.config import Section, Settings, SourceInfo
 from indexer.sources.confluence.config import ConfluenceSource
 from indexer.sources.notion.config import NotionSource
+from indexer.sources.slack.config import SlackSource
 
 __all__ = [
     "IndexerSettings",
@@ -142,18 +143,19 @@ def _source_type(value: Any) -> str:
     return value.get("type", "files") if isinstance(value, dict) else getattr(value, "type", "files")
 
 
-SOURCE_TYPES = ("files", "git", "web", "confluence", "notion")  # the tags of SourceConfig
+SOURCE_TYPES = ("files", "git", "web", "confluence", "notion", "slack")  # the tags of SourceConfig
 
 SourceConfig = Annotated[
     Annotated[FilesSource, Tag("files")]
     | Annotated[GitSource, Tag("git")]
     | Annotated[WebSource, Tag("web")]
     | Annotated[ConfluenceSource, Tag("confluence")]
-    | Annotated[NotionSource, Tag("notion")],
+    | Annotated[NotionSource, Tag("notion")]
+    | Annotated[SlackSource, Tag("slack")],
     Discriminator(
         _source_type,
         custom_error_type="source_type",
-        custom_error_message="type must be files, git, web, confluence or notion",
+        custom_error_message="type must be files, git, web, confluence, notion or slack",
     ),
 ]
 

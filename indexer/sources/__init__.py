@@ -28,6 +28,7 @@ def list_documents(
     from indexer.config import FilesSource, GitSource, WebSource
     from indexer.sources.confluence.config import ConfluenceSource
     from indexer.sources.notion.config import NotionSource
+    from indexer.sources.slack.config import SlackSource
 
     if isinstance(source, FilesSource):
         from indexer.sources.files import list_files
@@ -58,4 +59,8 @@ def list_documents(
         return list_notion(
             source, settings.crawl.user_agent, settings.data_dir, settings.limits.max_file_bytes, known, stop
         )
+    if isinstance(source, SlackSource):
+        from indexer.sources.slack.sync import list_slack
+
+        return list_slack(source, settings.data_dir, known, stop)
     raise SourceError(f"source {source.name!r}: unsupported type {source.type!r}")
