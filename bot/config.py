@@ -187,7 +187,7 @@ class InsightsConfig(Section):
     digest_schedule: str = "0 9 * * 1"  # cron, in [scheduler] timezone: Mondays 09:00
     # Two questions join one gap when their cosine distance (average linkage) is under this;
     # chosen on samples/gaps-tune.jsonl by bench/gaps_quality.py (docs/benchmarks.md).
-    cluster_distance: float = Field(default=0.5, gt=0, lt=2)
+    cluster_distance: float = Field(default=0.75, gt=0, lt=2)
 
 
 class LimitsConfig(Section):

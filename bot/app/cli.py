@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from bot.app import (
     commands_ask,
     commands_eval,
+    commands_gaps,
     commands_index,
     commands_serve,
     commands_sets,
@@ -35,6 +36,7 @@ COMMANDS = (
     commands_eval,
     commands_sets,
     commands_status,
+    commands_gaps,
     commands_serve,
     commands_setup,
 )

@@ -220,7 +220,8 @@ class QdrantChatState:
 
     def questions(self, since: float | None = None) -> list[QuestionRecord]:
         self._ensure_collection()
-        records, offset = [], None
+        records: list[QuestionRecord] = []
+        offset = None
         while True:
             points, offset = self.client.scroll(
                 self.collection, scroll_filter=self._asked(since), limit=512, offset=offset, with_payload=True
