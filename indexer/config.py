@@ -19,6 +19,7 @@ from pydantic import Discriminator, Field, Tag, field_validator
 
 from bot.config import Section, Settings, SourceInfo
 from indexer.sources.confluence.config import ConfluenceSource
+from indexer.sources.gdrive.config import GDriveSource
 from indexer.sources.notion.config import NotionSource
 from indexer.sources.slack.config import SlackSource
 
@@ -143,7 +144,7 @@ def _source_type(value: Any) -> str:
     return value.get("type", "files") if isinstance(value, dict) else getattr(value, "type", "files")
 
 
-SOURCE_TYPES = ("files", "git", "web", "confluence", "notion", "slack")  # the tags of SourceConfig
+SOURCE_TYPES = ("files", "git", "web", "confluence", "notion", "slack", "gdrive")  # the tags of SourceConfig
 
 SourceConfig = Annotated[
     Annotated[FilesSource, Tag("files")]
@@ -151,11 +152,12 @@ SourceConfig = Annotated[
     | Annotated[WebSource, Tag("web")]
     | Annotated[ConfluenceSource, Tag("confluence")]
     | Annotated[NotionSource, Tag("notion")]
-    | Annotated[SlackSource, Tag("slack")],
+    | Annotated[SlackSource, Tag("slack")]
+    | Annotated[GDriveSource, Tag("gdrive")],
     Discriminator(
         _source_type,
         custom_error_type="source_type",
-        custom_error_message="type must be files, git, web, confluence, notion or slack",
+        custom_error_message="type must be files, git, web, confluence, notion, slack or gdrive",
     ),
 ]
 

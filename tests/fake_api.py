@@ -34,6 +34,11 @@ class Request:
     headers: dict[str, str]  # lower-case names
     body: bytes = b""
     at: float = 0.0  # time.monotonic() at arrival
+    raw_query: str = ""  # for parameters given more than once
+
+    def all(self, name: str) -> list[str]:
+        """Every value of a query parameter given more than once (``ranges=a&ranges=b``)."""
+        return parse_qs(self.raw_query).get(name, [])
 
     def json(self) -> Any:
         return json.loads(self.body or b"{}")
@@ -158,6 +163,7 @@ class FakeApi:
                     headers={key.lower(): value for key, value in self.headers.items()},
                     body=self.rfile.read(length) if length else b"",
                     at=time.monotonic(),
+                    raw_query=parts.query,
                 )
                 reply = api._reply(request)
                 with api._lock:

@@ -22,9 +22,11 @@ from pydantic import ValidationError
 
 from adapters.discord.settings import DiscordSettings
 from adapters.slack.settings import SlackSettings
+from bot.app.config_hints import did_you_mean, known_keys
 from bot.app.training import TrainingSettings
 from bot.errors import ConfigError
 from indexer.config import SOURCE_TYPES, FilesSource, GitSource, IndexerSettings
+from indexer.sources.gdrive.config import GDriveSource
 
 __all__ = ["AppSettings", "ENV_OVERRIDES", "load_settings", "find_config_file"]
 
@@ -118,6 +120,8 @@ def _resolve_paths(settings: AppSettings, base: Path) -> None:
             source.path = (base / source.path).resolve()
         elif isinstance(source, GitSource) and source.is_local and not Path(source.repo).is_absolute():
             source.repo = str((base / source.repo).resolve())
+        elif isinstance(source, GDriveSource) and source.credentials_file and not source.credentials_file.is_absolute():
+            source.credentials_file = (base / source.credentials_file).resolve()
 
 
 def _apply_env(raw: dict[str, Any]) -> dict[tuple[str, ...], str]:
@@ -141,8 +145,16 @@ def _apply_env(raw: dict[str, Any]) -> dict[tuple[str, ...], str]:
 def _describe_validation_error(
     exc: ValidationError, path: Path | None, text: str, env_keys: dict[tuple[str, ...], str]
 ) -> str:
-    first = exc.errors()[0]
+    errors = exc.errors()
+    # An unknown key first: it is usually the cause (a misspelt `paht`) of the other errors
+    # (`path` missing), and the one whose fix is obvious once named.
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = first["loc"]
+    suggestion = None
+    if first["type"] == "extra_forbidden":
+        suggestion = did_you_mean(str(loc[-1]), known_keys(AppSettings, loc))
+        explained = (*loc[:-1], suggestion)  # "path is missing" is the same problem as `paht`
+        errors = [e for e in errors if e is first or not (e["type"] == "missing" and e["loc"] == explained)]
     if loc[:1] == ("sources",) and len(loc) > 2 and loc[2] in SOURCE_TYPES:
         loc = loc[:2] + loc[3:]  # drop the union tag pydantic adds: sources.0.path, not sources.0.files.path
     if first["type"] == "source_type":
@@ -158,10 +170,10 @@ def _describe_validation_error(
             where += f", line {line}"
     message = first["msg"]
     if first["type"] == "extra_forbidden":
-        message = _UNKNOWN_KEY
+        message = f"unknown key; did you mean `{suggestion}`?" if suggestion else _UNKNOWN_KEY
     elif first["type"] == "missing":
         message = "required key is missing"
-    more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
     return f"{where}: {key}: {message}{more}"
 
 

@@ -27,6 +27,7 @@ def list_documents(
     """
     from indexer.config import FilesSource, GitSource, WebSource
     from indexer.sources.confluence.config import ConfluenceSource
+    from indexer.sources.gdrive.config import GDriveSource
     from indexer.sources.notion.config import NotionSource
     from indexer.sources.slack.config import SlackSource
 
@@ -63,4 +64,8 @@ def list_documents(
         from indexer.sources.slack.sync import list_slack
 
         return list_slack(source, settings.data_dir, known, stop)
+    if isinstance(source, GDriveSource):
+        from indexer.sources.gdrive.sync import list_gdrive
+
+        return list_gdrive(source, settings.crawl.user_agent, settings.limits.max_file_bytes, known, stop)
     raise SourceError(f"source {source.name!r}: unsupported type {source.type!r}")
