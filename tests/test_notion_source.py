@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from stored import stored_chunks, stored_ids
 
 from bot.app.settings import AppSettings, load_settings
 from bot.embedder import Embedder
+from bot.errors import ConfigError
 
 TOKEN = "ntn_secret_integration_token_42"
 ROOT, RUNBOOKS, BACKUPS, SERVICES, API_ROW, BILLING_ROW = uid(1), uid(2), uid(3), uid(100), uid(201), uid(202)
@@ -212,3 +214,17 @@ def test_a_page_holding_only_child_pages_is_walked_without_a_complaint(
 
     assert stored_ids(settings, "notion") == ALL | {f"notion:{uid(7)}"} and report.errors == []
     assert stored_chunks(settings, f"notion:{uid(7)}")[0].section == "Engineering > Teams"
+
+
+def test_a_missing_client_library_is_a_config_error_naming_the_extra(
+    tmp_path: Path, notion: FakeNotion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "notion_client", None)  # as if notion-client were not installed
+
+    with pytest.raises(ConfigError) as error:
+        notion_settings(tmp_path, notion)
+
+    assert str(error.value).endswith(
+        "line 2: sources.0: Value error, type 'notion' needs notion_client: install it with pip install "
+        "'ragbot[notion]'"
+    )

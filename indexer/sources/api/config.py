@@ -7,6 +7,7 @@ environment variables it reads them from.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from urllib.parse import urlsplit
 
@@ -14,7 +15,7 @@ from pydantic import Field, field_validator
 
 from bot.config import SourceInfo
 
-__all__ = ["ConnectorSource", "env_value", "http_url"]
+__all__ = ["ConnectorSource", "env_value", "http_url", "require_installed"]
 
 
 class ConnectorSource(SourceInfo):
@@ -44,3 +45,12 @@ def http_url(value: str) -> str:
 def env_value(name: str) -> str:
     """An environment variable's value, blanks trimmed ('' if unset)."""
     return os.environ.get(name, "").strip()
+
+
+def require_installed(modules: tuple[str, ...], extra: str, source_type: str) -> None:
+    """ValueError (a config error) if a client library of an optional extra is missing."""
+    missing = [module for module in modules if importlib.util.find_spec(module) is None]
+    if missing:
+        raise ValueError(
+            f"type {source_type!r} needs {', '.join(missing)}: install it with pip install 'ragbot[{extra}]'"
+        )

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from indexer.sources.api.config import ConnectorSource
+from indexer.sources.api.config import ConnectorSource, require_installed
 
 __all__ = ["GDriveSource", "SCOPES"]
 
@@ -33,4 +33,5 @@ class GDriveSource(ConnectorSource):
     def _something_to_index(self) -> GDriveSource:
         if not self.folders and not self.shared_drive:
             raise ValueError('set `folders = ["<folder id>", ...]` and/or `shared_drive = "<drive id>"`')
+        require_installed(("googleapiclient", "google.oauth2"), "gdrive", "gdrive")
         return self

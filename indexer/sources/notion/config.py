@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from indexer.sources.api.config import ConnectorSource, http_url
+from indexer.sources.api.config import ConnectorSource, http_url, require_installed
 
 __all__ = ["NotionSource", "notion_id"]
 
@@ -51,4 +51,5 @@ class NotionSource(ConnectorSource):
     def _something_to_index(self) -> NotionSource:
         if not self.root_pages and not self.databases:
             raise ValueError("set `root_pages` and/or `databases` (ids or URLs shared with the integration)")
+        require_installed(("notion_client",), "notion", "notion")
         return self
