@@ -151,14 +151,14 @@ class _RedactingFormatter(logging.Formatter):
         self.as_json = as_json
 
     def format(self, record: logging.LogRecord) -> str:
-        record.request_id = request_id.get()
+        record.request_id = current = request_id.get()
         if not self.as_json:
             return redact(super().format(record))
         entry = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "request_id": record.request_id,
+            "request_id": current,
             "message": record.getMessage(),
         }
         if record.exc_info:

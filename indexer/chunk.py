@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.blocks import LIST_MARK, SENTENCE_END, is_fence, is_table_rule, list_items, split_blocks
 from bot.models import Chunk, Document, ParsedDocument
 from indexer.config import ChunkingConfig
+
+if TYPE_CHECKING:  # the embedder's tokenizer; importing transformers here costs seconds
+    from transformers import PreTrainedTokenizerBase
 
 __all__ = ["Chunker"]
 
@@ -28,7 +32,7 @@ class _Piece:
 
 
 class Chunker:
-    def __init__(self, tokenizer, config: ChunkingConfig) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, config: ChunkingConfig) -> None:
         self.tokenizer = tokenizer
         self.config = config
 

@@ -207,12 +207,12 @@ def parse_html(content: bytes, fallback_title: str) -> ParsedDocument:
     page_title = soup.title.get_text(" ", strip=True) if soup.title else ""
     for tag in soup.find_all(_BOILERPLATE_TAGS):
         tag.decompose()
-    for tag in soup.find_all(attrs={"role": ["navigation", "banner", "contentinfo", "search"]}):
+    for tag in soup.find_all(role=["navigation", "banner", "contentinfo", "search"]):
         tag.decompose()
     for tag in soup.find_all(class_=_BOILERPLATE_CLASSES):
         if tag.name not in ("body", "html", "main", "article"):
             tag.decompose()
-    root = soup.find("main") or soup.find(attrs={"role": "main"}) or soup.find("article") or soup.body or soup
+    root = soup.find("main") or soup.find(role="main") or soup.find("article") or soup.body or soup
     _keep_structure(soup, root)
     headings: list[tuple[int, str, str | None]] = []
     for n, heading in enumerate(root.find_all(_HEADINGS)):

@@ -36,7 +36,7 @@ def answer_messages(answer: Answer) -> list[tuple[str, list[discord.Embed]]]:
         title = "Sources" if answer.answered else "Closest pages in the docs"
         lines = [f"[{c.n}] [{_escape(discord.utils.escape_markdown(c.title))}](<{c.url}>)" for c in answer.citations]
         embeds = [discord.Embed(title=title, description=piece) for piece in split_text("\n".join(lines), EMBED_LIMIT)]
-    messages = [(content, []) for content in contents]
+    messages: list[tuple[str, list[discord.Embed]]] = [(content, []) for content in contents]
     for start in range(0, len(embeds), _EMBEDS_PER_MESSAGE):
         batch = embeds[start : start + _EMBEDS_PER_MESSAGE]
         if start == 0:

@@ -7,8 +7,9 @@ here; search, filters and the model check are :class:`bot.store.engine.StoreEngi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
@@ -22,6 +23,8 @@ from bot.store.query import SPARSE_VECTOR, Condition, Hit, Leg, Query, Where
 
 __all__ = ["QdrantClientStore", "connect_server"]
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 _UNREACHABLE = (ResponseHandlingException, ConnectionError, TimeoutError, OSError)
 # A proxy or load balancer in front of Qdrant answers these while Qdrant itself is down.
 _UPSTREAM_DOWN = {502, 503, 504}
@@ -58,7 +61,7 @@ class QdrantClientStore(StoreEngine):
         # Local mode searches exhaustively and ignores payload indexes and HNSW settings.
         self.shared_across_machines = bool(config.url)
 
-    def _call(self, what: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def _call(self, what: str, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         """Run one client call; unreachable (connection failures, 502/503/504 from a proxy) becomes
         StoreUnavailable, any other refusal StoreError: callers choose by type."""
         try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Iterable
+from typing import Any
 
 import httpcore
 
@@ -82,7 +83,7 @@ class AddressPolicy:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc.strerror}") from None
-        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
         denied = [str(a) for a in addresses if self.is_denied(a)]
         if denied:
             raise ForbiddenAddress(f"{host} resolves to {denied[0]}, a link-local, metadata or denied address")
@@ -96,12 +97,21 @@ class GuardedBackend(httpcore.NetworkBackend):
         self.policy = policy
         self.inner = inner or httpcore.SyncBackend()
 
-    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # type: ignore[no-untyped-def]
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
         address = self.policy.resolve(host, port)
         # TLS still uses the host name: httpcore passes it to start_tls() separately.
         return self.inner.connect_tcp(address, port, timeout, local_address, socket_options)
 
-    def connect_unix_socket(self, path, timeout=None, socket_options=None):  # type: ignore[no-untyped-def]
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
         raise ForbiddenAddress("unix sockets are not crawled")
 
     def sleep(self, seconds: float) -> None:

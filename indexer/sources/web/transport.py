@@ -17,7 +17,7 @@ import math
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -140,13 +140,22 @@ class _BudgetBackend(httpcore.NetworkBackend):
         self.inner = inner
         self.budget = budget
 
-    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # type: ignore[no-untyped-def]
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
         self.budget.check()
         limit = min(timeout or math.inf, max(0.001, self.budget.remaining()))
         stream = self.inner.connect_tcp(host, port, limit, local_address, socket_options)
         return _BudgetStream(stream, self.budget)
 
-    def connect_unix_socket(self, path, timeout=None, socket_options=None):  # type: ignore[no-untyped-def]
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
         return self.inner.connect_unix_socket(path, timeout, socket_options)
 
     def sleep(self, seconds: float) -> None:
