@@ -1,7 +1,8 @@
 """A fake Notion API (version 2025-09-03, as notion-client 2.7 speaks it) on 127.0.0.1.
 
-Shaped on the API reference: ``GET /v1/pages/{id}``, ``GET /v1/blocks/{id}/children`` and
-``POST /v1/data_sources/{id}/query`` page by ``start_cursor``/``next_cursor``/``has_more``
+Shaped on the API reference: ``GET /v1/pages/{id}``, ``GET /v1/blocks/{id}/children``,
+``POST /v1/search`` (pages, newest edit first) and ``POST /v1/data_sources/{id}/query`` page
+by ``start_cursor``/``next_cursor``/``has_more``
 (at most ``page_size``, 100); ``GET /v1/databases/{id}`` lists the database's data sources.
 Errors are ``{"object": "error", "status", "code", "message"}``: 401 ``unauthorized``, 404
 ``object_not_found`` (also for pages not shared with the integration), 429 ``rate_limited``.
@@ -174,6 +175,12 @@ class FakeNotion(FakeApi):
                     "in_trash": False,
                 }
             )
+        if request.path == "/v1/search" and request.method == "POST":
+            body = request.json()
+            if (body.get("filter") or {}).get("value") != "page":
+                return self.error(400, "this fake searches pages only")
+            found = sorted((p for p in self.pages.values() if not p.in_trash), key=lambda p: p.edited, reverse=True)
+            return self._paginate([self._page(p) for p in found], body, "page_or_data_source")
         if match := re.fullmatch(r"/v1/data_sources/([0-9a-f-]{36})/query", request.path):
             database = next((d for d in self.databases.values() if d.source_id == match.group(1)), None)
             if database is None or request.method != "POST":
