@@ -7,6 +7,7 @@ import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -75,7 +76,7 @@ class FeedbackView(discord.ui.View):
 
 
 class RagbotDiscord(discord.Client):
-    def __init__(self, service: ChatService, settings: DiscordSettings, **options) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, service: ChatService, settings: DiscordSettings, **options: Any) -> None:
         # The bot never joins voice: discord.py's "PyNaCl/davey is not installed" warnings are noise.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
@@ -231,7 +232,8 @@ class RagbotDiscord(discord.Client):
             return []
         turns: list[Turn] = []
         try:
-            if thread.parent is not None:  # the message the thread was started from
+            # The message a channel's thread was started from; a forum post's opening message is in the thread.
+            if isinstance(thread.parent, discord.TextChannel):
                 starter = await thread.parent.fetch_message(thread.id)
                 turns.append(Turn("user", _MENTION.sub("", starter.content).strip()))
         except discord.HTTPException:
@@ -239,6 +241,6 @@ class RagbotDiscord(discord.Client):
         newest_first = [m async for m in thread.history(limit=limit, before=current)]
         bot_id = self.user.id if self.user else None
         for message in reversed(newest_first):
-            role = "bot" if message.author.id == bot_id else "user"
-            turns.append(Turn(role, _MENTION.sub("", message.content).strip()))
+            text = _MENTION.sub("", message.content).strip()
+            turns.append(Turn("bot" if message.author.id == bot_id else "user", text))
         return turns[-limit:]

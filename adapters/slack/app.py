@@ -9,7 +9,7 @@ import logging
 import re
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -84,10 +84,14 @@ class _Handlers:
         self._channel_types: dict[str, str] = {}
 
     # -- questions -------------------------------------------------------------------
-    async def on_mention(self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, context) -> None:  # type: ignore[no-untyped-def]
+    async def on_mention(
+        self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
         await self._question(body, event, client, context.get("bot_user_id"))
 
-    async def on_message(self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, context) -> None:  # type: ignore[no-untyped-def]
+    async def on_message(
+        self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
         """A direct message is a question. In a channel, only a follow-up is: a reply without a
         mention, in a thread where the bot answered, from someone who asked it there (a message
         with a mention arrives as app_mention too, and is answered from that)."""
@@ -171,7 +175,8 @@ class _Handlers:
             return [], False
         turns = []
         asked_here = False
-        for message in replies.get("messages", []):
+        messages: list[dict[str, Any]] = replies.get("messages") or []
+        for message in messages:
             if message.get("ts") == event["ts"]:
                 continue
             if message.get("bot_id") or message.get("user") == bot_user:
