@@ -12,13 +12,16 @@ import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import metrics
 from bot.config import DEFAULT_GENERATOR_MODEL, GeneratorConfig
 from bot.errors import ConfigError, GeneratorError
 from bot.generate.base import StreamingGenerator, build_prompt
 from bot.retriever import RetrievedSource
+
+if TYPE_CHECKING:  # torch loads in seconds: only a generator that runs imports it
+    import torch
 
 __all__ = ["TransformersGenerator", "resolve_generator_model"]
 
@@ -50,8 +53,10 @@ class TransformersGenerator(StreamingGenerator):
     def __init__(self, config: GeneratorConfig, cache_dir: Path) -> None:
         self.config = config
         self.cache_dir = cache_dir
-        self._model = None
-        self._tokenizer = None
+        # Any: AutoModel/AutoTokenizer return whichever class the checkpoint names, and a merged
+        # LoRA adapter hands back a plain nn.Module; generate() and the tokenizer are duck-typed.
+        self._model: Any = None
+        self._tokenizer: Any = None
         # Two questions arriving together must not both load (and de-quantise) the weights.
         self._load_lock = threading.Lock()
         self._ready = False  # set last: the model is in eval mode on its device
@@ -130,12 +135,12 @@ class TransformersGenerator(StreamingGenerator):
         def run() -> None:
             try:
                 with torch.inference_mode():
-                    self._model.generate(  # type: ignore[union-attr]
+                    self._model.generate(
                         **inputs,
                         max_new_tokens=self.config.max_new_tokens,
                         do_sample=False,
                         repetition_penalty=1.1,
-                        pad_token_id=self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,  # type: ignore[union-attr]
+                        pad_token_id=self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,
                         streamer=streamer,
                         stopping_criteria=StoppingCriteriaList([_StopWhenSet(done)]),
                     )
@@ -186,7 +191,7 @@ class _StopWhenSet:
     def __init__(self, event: threading.Event) -> None:
         self.event = event
 
-    def __call__(self, input_ids, scores, **kwargs):  # type: ignore[no-untyped-def]
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         import torch
 
         return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
