@@ -2,7 +2,8 @@
 
 Shaped on ``GET /wiki/rest/api/content/search`` (CQL, ``expand``, ``limit``, and a
 ``_links.next`` cursor relative to the ``/wiki`` context) and ``GET /wiki/rest/api/content/{id}``
-(404 for a missing or trashed page, ``status: archived`` for an archived one). It
+(404 for a missing or trashed page, ``status: archived`` for an archived one), and
+``GET /wiki/download/attachments/{page}/{file}`` for attachments (``type = attachment``). It
 understands the CQL the connector writes: ``type = page``, ``space in (...)``,
 ``space = "X"``, ``label = "x"`` and ``lastmodified >= "yyyy-MM-dd HH:mm"``, joined by ``and``.
 Basic auth (email + API token) and Bearer personal access tokens are both accepted.
@@ -19,7 +20,7 @@ from urllib.parse import urlencode
 
 from fake_api import FakeApi, Reply, Request, json_reply
 
-__all__ = ["FakeConfluence", "Page"]
+__all__ = ["FakeConfluence", "Page", "Attachment"]
 
 CONTEXT = "/wiki"
 _START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -38,10 +39,24 @@ class Page:
     when: datetime = _START
 
 
+@dataclass
+class Attachment:
+    id: str  # "att<number>"
+    title: str  # the file name
+    page: str  # the id of the page it is attached to
+    space: str
+    content: bytes
+    version: int = 1
+    when: datetime = _START
+    status: str = "current"
+    labels: list[str] = field(default_factory=list)
+
+
 class FakeConfluence(FakeApi):
     def __init__(self) -> None:
         super().__init__()
         self.pages: dict[str, Page] = {}
+        self.attachments: dict[str, Attachment] = {}
         self.clock = _START
         self.before_bulk_read: Callable[[], None] | None = None  # runs once, before a search with bodies
 
@@ -51,6 +66,12 @@ class FakeConfluence(FakeApi):
         page.when = self.clock
         self.pages[page.id] = page
         return page
+
+    def attach(self, attachment: Attachment) -> Attachment:
+        self.clock += timedelta(minutes=5)
+        attachment.when = self.clock
+        self.attachments[attachment.id] = attachment
+        return attachment
 
     def edit(self, page_id: str, body: str) -> None:
         self.clock += timedelta(days=3)
@@ -84,6 +105,11 @@ class FakeConfluence(FakeApi):
     def answer(self, request: Request) -> Reply:
         if request.path == f"{CONTEXT}/rest/api/content/search":
             return self._search(request)
+        if match := re.fullmatch(rf"{CONTEXT}/download/attachments/(\d+)/(.+)", request.path):
+            found = [a for a in self.attachments.values() if a.page == match.group(1) and a.title == match.group(2)]
+            if not found or found[0].status != "current":
+                return json_reply({"statusCode": 404, "message": "Attachment not found"}, 404)
+            return Reply(200, found[0].content, "application/octet-stream")
         match = re.fullmatch(rf"{CONTEXT}/rest/api/content/(\d+)", request.path)
         if match:
             page = self.pages.get(match.group(1))
@@ -108,14 +134,33 @@ class FakeConfluence(FakeApi):
         if start + limit < len(selected):
             query = {**request.query, "cursor": str(start + limit)}
             links["next"] = "/rest/api/content/search?" + urlencode(query)
-        results = [self._content(page, expand) for page in chunk]
+        results = [
+            self._content(item, expand) if isinstance(item, Page) else self._attachment(item, expand) for item in chunk
+        ]
         return json_reply({"results": results, "start": start, "limit": limit, "size": len(chunk), "_links": links})
 
-    def _matching(self, cql: str) -> list[Page]:
-        pages = sorted(self.pages.values(), key=lambda p: int(p.id))
+    def _matching(self, cql: str) -> list[Page | Attachment]:
+        if re.search(r"type\s*=\s*attachment", cql, re.I):
+            items: list[Page | Attachment] = sorted(self.attachments.values(), key=lambda a: a.id)
+        else:
+            items = sorted(self.pages.values(), key=lambda p: int(p.id))
         for clause in _clauses(cql):
-            pages = [page for page in pages if _holds(clause, page)]
-        return pages
+            items = [item for item in items if _holds(clause, item)]
+        return items
+
+    def _attachment(self, attachment: Attachment, expand: str) -> dict[str, object]:
+        page = self.pages[attachment.page]
+        return {
+            "id": attachment.id,
+            "type": "attachment",
+            "status": attachment.status,
+            "title": attachment.title,
+            "space": {"key": attachment.space, "name": attachment.space.title()},
+            "version": {"number": attachment.version, "when": attachment.when.isoformat().replace("+00:00", ".000Z")},
+            "container": {"id": page.id, "type": "page", "title": page.title},
+            "extensions": {"mediaType": "application/octet-stream", "fileSize": len(attachment.content)},
+            "_links": {"download": f"/download/attachments/{page.id}/{attachment.title}?version={attachment.version}"},
+        }
 
     def _content(self, page: Page, expand: str) -> dict[str, object]:
         slug = page.title.replace(" ", "+")
@@ -154,8 +199,8 @@ def _clauses(cql: str) -> list[str]:
     return [part.strip().strip("()").strip() for part in re.split(r"\s+and\s+", cql, flags=re.I) if part.strip()]
 
 
-def _holds(clause: str, page: Page) -> bool:
-    if re.fullmatch(r"type\s*=\s*page", clause, re.I):
+def _holds(clause: str, page: Page | Attachment) -> bool:
+    if re.fullmatch(r"type\s*=\s*(page|attachment)", clause, re.I):
         return True
     if match := re.fullmatch(r"space\s+in\s+\(?(.*?)\)?", clause, re.I):
         return page.space in re.findall(r'"([^"]*)"', match.group(1))

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from conftest import index_once, write_config
-from fake_confluence import FakeConfluence, Page
+from fake_confluence import Attachment, FakeConfluence, Page
+from sample_docs import handbook_pdf, runbook_docx
 from stored import stored_chunks, stored_ids
 
 from bot.app.settings import AppSettings, load_settings
@@ -232,3 +233,22 @@ def test_a_source_without_spaces_or_cql_is_a_config_error(tmp_path: Path) -> Non
     )
     with pytest.raises(ConfigError, match=r"sources\.0: .*set `spaces = \[\"KEY\", \.\.\.\]` or a `cql` filter"):
         load_settings(config)
+
+
+def test_pdf_and_word_attachments_are_indexed_when_asked_and_kept_when_unchanged(
+    tmp_path: Path, wiki: FakeConfluence, embedder: Embedder
+) -> None:
+    wiki.attach(Attachment("att1", "handbook.pdf", "3", "ENG", handbook_pdf()))
+    wiki.attach(Attachment("att2", "runbook.docx", "4", "ENG", runbook_docx()))
+    wiki.attach(Attachment("att3", "diagram.png", "4", "ENG", b"\x89PNG"))
+    settings = wiki_settings(tmp_path, wiki, extra="attachments = true")
+
+    first = index_once(settings, embedder)
+    wiki.clear_log()
+    second = index_once(settings, embedder)
+
+    assert stored_ids(settings, "wiki") == FIRST | {"wiki:attachment:att1", "wiki:attachment:att2"}
+    assert first.added == 7 and first.errors == [] and second.unchanged == 7
+    assert not [r for r in wiki.requests() if "/download/" in r.path]  # unchanged: not downloaded again
+    pdf = next(c for c in stored_chunks(settings, "wiki:attachment:att1") if "escalation window" in c.text)
+    assert pdf.url == f"{wiki.base_url()}/download/attachments/3/handbook.pdf#page=2"

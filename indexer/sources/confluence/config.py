@@ -22,6 +22,7 @@ class ConfluenceSource(ConnectorSource):
     cql: str | None = None  # a CQL filter (ANDed with `spaces` when both are given)
     space_sets: dict[str, list[Annotated[str, Field(pattern=SET_NAME)]]] = {}  # space key -> document sets
     page_size: int = Field(default=50, ge=1, le=250)
+    attachments: bool = False  # also index the PDF and Word files attached to pages in `spaces`
     email_env: str = "CONFLUENCE_EMAIL"
     token_env: str = "CONFLUENCE_API_TOKEN"
     pat_env: str = "CONFLUENCE_PAT"

@@ -130,7 +130,17 @@ class _Sync:
                 changed[meta.id] = meta
         if changed:
             self._read(changed)
+        if self.source.attachments:
+            self._attachments()
         return self.listing
+
+    def _attachments(self) -> None:
+        from indexer.sources.confluence.attachments import read_attachments
+
+        def search(params: dict[str, Any]) -> list[dict[str, Any]]:
+            return self._search(params, listing=True)
+
+        read_attachments(self.source, self.client, search, self.known, self.listing, self.max_bytes, self._auth_error)
 
     # -- the listing -------------------------------------------------------------------
     def _list(self) -> list[_Meta]:
