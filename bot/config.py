@@ -13,6 +13,7 @@ part receives only the section it reads.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Literal
@@ -183,11 +184,18 @@ class InsightsConfig(Section):
     retention_days: int = Field(default=90, ge=1)  # older questions are pruned by the scheduler
     store_user_ids: bool = False  # false: a salted hash (enough to count distinct askers) instead of the id
     # Where the scheduler posts the weekly gaps digest: "slack:C0123ABC" or "discord:<channel id>".
-    digest_channel: str | None = Field(default=None, pattern=r"^(slack|discord):[A-Za-z0-9]+$")
+    digest_channel: str | None = None
     digest_schedule: str = "0 9 * * 1"  # cron, in [scheduler] timezone: Mondays 09:00
     # Two questions join one gap when their cosine distance (average linkage) is under this;
     # chosen on samples/gaps-tune.jsonl by bench/gaps_quality.py (docs/benchmarks.md).
     cluster_distance: float = Field(default=0.75, gt=0, lt=2)
+
+    @field_validator("digest_channel")
+    @classmethod
+    def _platform_and_channel(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"(slack|discord):[A-Za-z0-9]+", value.strip()):
+            raise ValueError(f"{value!r}: write slack:<channel id> or discord:<channel id>, e.g. slack:C0123ABC")
+        return value.strip() if value else None
 
 
 class LimitsConfig(Section):

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from aiohttp import web
 
@@ -159,15 +159,16 @@ async def serve_http(app: web.Application, host: str, port: int, stop: asyncio.E
         await runner.cleanup()
 
 
-def start_ops_thread(core: RagCore, host: str, port: int) -> Callable[[], None]:
-    """The ops endpoints on an event loop in a thread of their own, for processes without one.
+def start_ops_thread(core: RagCore, host: str, port: int, routes: Sequence[web.RouteDef] = ()) -> Callable[[], None]:
+    """The ops endpoints (and ``routes``, e.g. /admin) on an event loop in a thread of their own,
+    for processes without one.
 
     Returns the function that stops the server. Raises ConfigError if the port can't be bound.
     """
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, name="ops-http", daemon=True).start()
     app = web.Application()
-    app.add_routes(ops_routes(core))
+    app.add_routes([*ops_routes(core), *routes])
     try:
         runner = asyncio.run_coroutine_threadsafe(_open(app, host, port), loop).result(timeout=30)
     except BaseException:

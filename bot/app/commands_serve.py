@@ -41,6 +41,7 @@ def run_scheduler(args: argparse.Namespace) -> int:
     import threading
 
     from bot.app.build import build_core
+    from bot.app.insights import admin_routes, start_insights_schedule
     from bot.errors import StoreUnavailable
     from bot.ops import start_ops_thread
     from indexer.scheduler import IndexScheduler
@@ -56,12 +57,13 @@ def run_scheduler(args: argparse.Namespace) -> int:
             app.store.ensure_collection(app.embedder.dimension, app.embedder.model_name)
         except StoreUnavailable as exc:  # ... an unreachable store is waited out: each run retries it
             logging.getLogger(__name__).warning("%s; the schedules keep running and each run tries again", exc)
-        stop_http = start_ops_thread(app.core, settings.http.host, settings.http.port)
+        stop_http = start_ops_thread(app.core, settings.http.host, settings.http.port, admin_routes(app))
         scheduler.start()
         if settings.training.schedule:
             from bot.app.training import start_training_schedule
 
             app.on_close(start_training_schedule(settings, app.core, app.chat_state))
+        app.on_close(start_insights_schedule(settings, app))  # prune the question log, post the digest
         for name, when in scheduler.next_runs().items():
             print(f"scheduled {name}: next run {when:%Y-%m-%d %H:%M:%S %Z}" if when else f"scheduled {name}")
             if args.run_now:

@@ -57,6 +57,10 @@ async def serve(settings: AppSettings, *, slack: bool = True, discord: bool = Tr
             from bot.app.training import start_training_schedule
 
             app.on_close(start_training_schedule(settings, app.core, app.chat_state))
+        if scheduler and settings.scheduler.enabled:  # the question log's pruning and weekly digest
+            from bot.app.insights import start_insights_schedule
+
+            app.on_close(start_insights_schedule(settings, app))
         await _run_until_stopped(app, watch, slack_settings, discord_settings)
 
 
@@ -65,6 +69,7 @@ async def _run_until_stopped(
 ) -> None:
     from aiohttp import web
 
+    from bot.app.insights import admin_routes
     from bot.ops import ops_routes, serve_http
 
     stop = asyncio.Event()
@@ -74,6 +79,7 @@ async def _run_until_stopped(
     service = app.chat_service()
     http = web.Application()
     http.add_routes(ops_routes(app.core, watch))
+    http.add_routes(admin_routes(app))  # /admin (off unless RAGBOT_ADMIN_TOKEN is set)
     tasks = []
     if slack is not None:
         from adapters.slack import create_slack_app

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from adapters.discord.settings import DiscordSettings
 from adapters.slack.settings import SlackSettings
 from bot.app.config_hints import did_you_mean, known_keys
+from bot.app.insights import InsightsSettings
 from bot.app.training import TrainingSettings
 from bot.errors import ConfigError
 from indexer.config import SOURCE_TYPES, FilesSource, GitSource, IndexerSettings
@@ -64,6 +65,7 @@ class AppSettings(IndexerSettings):
     slack: SlackSettings | None = None
     discord: DiscordSettings | None = None
     training: TrainingSettings = TrainingSettings()
+    insights: InsightsSettings = InsightsSettings()  # the core's [insights], its digest cron checked
 
 
 def find_config_file(explicit: str | os.PathLike[str] | None) -> Path | None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
-from bot.chatstate import ChatState
+from bot.chatstate import ChatState, QuestionRecord
 from bot.core import RagCore
 from bot.errors import InputError, RagbotError
 from bot.insights.gaps import ClosestPage, GapReport, Search, find_gaps
@@ -56,11 +56,14 @@ def gap_report(
     since_s: float | None,
     view_sets: frozenset[str] | None = None,
     closest: bool = True,
+    records: Sequence[QuestionRecord] | None = None,
 ) -> GapReport:
     """Gaps among the questions of the last ``since_s`` seconds (None: all kept) that a view of
-    ``view_sets`` may see (None: an admin's view), with the index's closest pages."""
+    ``view_sets`` may see (None: an admin's view), with the index's closest pages. ``records``:
+    the log as already read (else it is read from ``state``)."""
     since = time.time() - since_s if since_s is not None else None
-    records = state.questions(since)
+    if records is None:
+        records = state.questions(since)
     search: Search | None = None
     warnings: list[str] = []
     if closest:
