@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from bot.generate.extractive import ScoredUnit
 from bot.retriever import RetrievedSource
@@ -89,14 +90,15 @@ class AnswerabilityModel:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> AnswerabilityModel:
+    def from_json(cls, data: dict[str, Any]) -> AnswerabilityModel:
+        """The model from ``to_json``'s shape (parsed JSON: the values are whatever the file holds)."""
         return cls(
-            features=tuple(data["features"]),  # type: ignore[arg-type]
-            mean=tuple(data["mean"]),  # type: ignore[arg-type]
-            scale=tuple(data["scale"]),  # type: ignore[arg-type]
-            coef=tuple(data["coef"]),  # type: ignore[arg-type]
-            intercept=float(data["intercept"]),  # type: ignore[arg-type]
-            threshold=float(data.get("threshold", 0.5)),  # type: ignore[arg-type]
+            features=tuple(data["features"]),
+            mean=tuple(data["mean"]),
+            scale=tuple(data["scale"]),
+            coef=tuple(data["coef"]),
+            intercept=float(data["intercept"]),
+            threshold=float(data.get("threshold", 0.5)),
         )
 
 

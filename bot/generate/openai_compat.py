@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 
@@ -77,10 +78,11 @@ class OpenAICompatibleGenerator(StreamingGenerator):
         if response.status_code >= 400:
             raise GeneratorError(f"the LLM server at {self.config.base_url} answered HTTP {response.status_code}")
 
-    def _content(self, reply: object, field: str) -> str:
-        """The text of a completion (``message``) or of a streamed chunk (``delta``)."""
+    def _content(self, reply: Any, field: str) -> str:
+        """The text of a completion (``message``) or of a streamed chunk (``delta``); ``reply`` is the
+        server's parsed JSON, any shape: one that is not a chat completion raises ValueError."""
         try:
-            choices = reply["choices"]  # type: ignore[index]
+            choices = reply["choices"]
             return (choices[0][field].get("content") or "") if choices else ""
         except (KeyError, IndexError, TypeError, AttributeError):
             raise ValueError("not a chat completion") from None
