@@ -20,7 +20,7 @@ from prometheus_client import REGISTRY
 from bot.core import RagCore
 from bot.errors import InputError
 
-__all__ = ["EvalCase", "EvalResult", "load_cases", "evaluate", "summarise", "misses"]
+__all__ = ["EvalCase", "EvalResult", "load_cases", "evaluate", "summarise", "misses", "miss_kind", "question_rows"]
 
 
 @dataclass(frozen=True)
@@ -155,15 +155,7 @@ def misses(results: list[EvalResult]) -> list[dict[str, Any]]:
     without citing an expected page."""
     out = []
     for r in results:
-        kind = None
-        if r.case.answerable and not r.answered:
-            kind = "false_refusal"
-        elif not r.case.answerable and r.answered:
-            kind = "answered_unanswerable"
-        elif r.contains is False:
-            kind = "missing_fact"
-        elif r.cited_right_page is False:
-            kind = "wrong_page"
+        kind = miss_kind(r, ranking=False)
         if kind:
             out.append(
                 {
@@ -177,3 +169,41 @@ def misses(results: list[EvalResult]) -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+def miss_kind(r: EvalResult, ranking: bool = True) -> str | None:
+    """What went wrong with one question, None if nothing: the answer's misses (see :func:`misses`),
+    then, with ``ranking``, ``page_not_first`` (an expected page is retrieved, but not first) and
+    ``page_not_found`` (no expected page in the top 10)."""
+    if r.case.answerable and not r.answered:
+        return "false_refusal"
+    if not r.case.answerable and r.answered:
+        return "answered_unanswerable"
+    if r.contains is False:
+        return "missing_fact"
+    if r.cited_right_page is False:
+        return "wrong_page"
+    if ranking and r.case.answerable and r.case.expected_urls and r.rank != 1:
+        return "page_not_found" if r.rank is None else "page_not_first"
+    return None
+
+
+def question_rows(results: list[EvalResult]) -> list[dict[str, Any]]:
+    """One row per question, in file order: what was expected, what came back first, its score,
+    and the miss (``None`` when the question went right)."""
+    return [
+        {
+            "question": r.case.question,
+            "answerable": r.case.answerable,
+            "answered": r.answered,
+            "miss": miss_kind(r),
+            "expected_urls": list(r.case.expected_urls),
+            "rank": r.rank,
+            "top_url": r.urls[0] if r.urls else None,
+            "top_score": round(r.top_score, 4),
+            "answer_contains": r.contains,
+            "cites_expected_page": r.cited_right_page,
+            "latency_ms": round(r.latency_ms, 1),
+        }
+        for r in results
+    ]

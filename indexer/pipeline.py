@@ -34,7 +34,9 @@ __all__ = ["Indexer", "ProgressCallback"]
 
 log = logging.getLogger(__name__)
 
-# (source name, documents done, documents total)
+# (source name, chunks embedded, chunks to embed so far): called as documents are chunked and
+# after each embedded slice, so a progress bar moves while the slow part (embedding) runs. The
+# total grows while the listing is chunked; a run where nothing changed never calls it.
 ProgressCallback = Callable[[str, int, int], None]
 
 _EMBED_GROUP_CHUNKS = 256  # embed several small documents in one batch
@@ -96,9 +98,16 @@ class Indexer:
         report.fetched = listing.fetched
         report.failed_documents = listing.failed
         report.unchanged += len(listing.not_modified)
-        total = len(listing.documents)
         group: list[_Pending] = []
-        for done, doc in enumerate(listing.documents, start=1):
+        embedded = planned = 0
+
+        def on_embedded(count: int) -> None:
+            nonlocal embedded
+            embedded += count
+            if progress:
+                progress(source.name, embedded, planned)
+
+        for doc in listing.documents:
             if self.stop.is_set():
                 raise RunStopped("stopped by shutdown before the run finished; the next run finishes the job")
             previous = states.get(doc.doc_id)
@@ -106,12 +115,13 @@ class Indexer:
                 report.unchanged += 1
             elif pending := self._prepare(doc, previous, report):
                 group.append(pending)
+                planned += len(pending.chunks)
+                if progress:
+                    progress(source.name, embedded, planned)
                 if sum(len(p.chunks) for p in group) >= _EMBED_GROUP_CHUNKS:
-                    self._write(group, report)
+                    self._write(group, report, on_embedded)
                     group = []
-            if progress:
-                progress(source.name, done, total)
-        self._write(group, report)
+        self._write(group, report, on_embedded)
         # Pages the source says are gone (404/410) go now; whatever else vanished goes only
         # when the listing was complete: a crawl cut short must not delete what it missed.
         vanished = set(states) - listing.present if listing.complete else set()
@@ -146,12 +156,15 @@ class Indexer:
             raise RunStopped("stopped by shutdown before the run finished; the next run finishes the job")
         return self.embedder.embed(texts)
 
-    def _write(self, group: list[_Pending], report: SourceReport) -> None:
+    def _write(self, group: list[_Pending], report: SourceReport, on_embedded: Callable[[int], None]) -> None:
         if not group:
             return
         texts = [chunk.embedding_text for pending in group for chunk in pending.chunks]
-        slices = range(0, len(texts), _EMBED_SLICE)
-        vectors = np.concatenate([self._embed_slice(texts[i : i + _EMBED_SLICE]) for i in slices])
+        parts = []
+        for i in range(0, len(texts), _EMBED_SLICE):
+            parts.append(self._embed_slice(texts[i : i + _EMBED_SLICE]))
+            on_embedded(len(parts[-1]))
+        vectors = np.concatenate(parts)
         offset = 0
         for pending in group:
             count = len(pending.chunks)

@@ -6,6 +6,9 @@ Sunday (0 and 7 = sun), so numeric weekdays are translated to names before they 
 
 from __future__ import annotations
 
+import hashlib
+from datetime import timedelta
+
 from apscheduler.triggers.cron import CronTrigger
 
 __all__ = ["cron_trigger"]
@@ -22,24 +25,57 @@ _SHORTCUTS = {
 _CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def cron_trigger(expression: str, jitter_s: int | None = None, timezone: str | None = None) -> CronTrigger:
-    """A trigger for ``minute hour day month weekday`` (or @hourly, @daily, ...); ValueError if invalid."""
+class _OffsetCronTrigger(CronTrigger):
+    """A cron trigger that fires a fixed ``offset`` after each cron time.
+
+    It replaces APScheduler's random jitter, which draws a new delay each time the next run is
+    computed, so the time ``ragbot scheduler`` prints and the time of the run after a
+    ``--run-now`` disagreed (06:00:07, then 06:00:29). A fixed offset per source still keeps
+    sources with the same cron from starting at once."""
+
+    def __init__(self, offset: timedelta, **fields: object) -> None:
+        super().__init__(**fields)  # type: ignore[arg-type]  # ``jitter`` stays the configured maximum
+        self.offset = offset
+
+    def _apply_jitter(self, next_fire_time, jitter, now):  # type: ignore[no-untyped-def]
+        return next_fire_time  # no random delay: the fixed offset is added below
+
+    def get_next_fire_time(self, previous_fire_time, now):  # type: ignore[no-untyped-def]
+        previous = previous_fire_time - self.offset if previous_fire_time else None
+        base = super().get_next_fire_time(previous, now - self.offset)
+        return base + self.offset if base else None
+
+
+def _offset(jitter_s: int, key: str) -> timedelta:
+    """The same delay in [0, jitter_s] every time for ``key`` (the source's name)."""
+    return timedelta(seconds=int(hashlib.sha256(key.encode()).hexdigest(), 16) % (jitter_s + 1))
+
+
+def cron_trigger(
+    expression: str, jitter_s: int | None = None, timezone: str | None = None, key: str = ""
+) -> CronTrigger:
+    """A trigger for ``minute hour day month weekday`` (or @hourly, @daily, ...); ValueError if invalid.
+
+    With ``jitter_s``, each run starts a fixed delay of up to ``jitter_s`` seconds after the cron
+    time, the same for the same ``key`` (e.g. the source's name)."""
     fields = _SHORTCUTS.get(expression.strip().lower(), expression).split()
     if len(fields) != 5:
         raise ValueError(
             f"cron {expression!r} needs 5 fields (minute hour day month weekday), e.g. '0 * * * *' for hourly"
         )
     minute, hour, day, month, weekday = fields
+    fields = {
+        "minute": minute,
+        "hour": hour,
+        "day": day,
+        "month": month,
+        "day_of_week": _weekday_names(weekday),
+        "timezone": timezone,
+    }
     try:
-        return CronTrigger(
-            minute=minute,
-            hour=hour,
-            day=day,
-            month=month,
-            day_of_week=_weekday_names(weekday),
-            jitter=jitter_s or None,
-            timezone=timezone,
-        )
+        if jitter_s:
+            return _OffsetCronTrigger(_offset(jitter_s, key or expression), jitter=jitter_s, **fields)
+        return CronTrigger(**fields)
     except ValueError as exc:
         raise ValueError(f"cron {expression!r}: {exc}") from None
 

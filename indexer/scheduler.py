@@ -53,7 +53,7 @@ class IndexScheduler:
             if source.schedule:
                 self.scheduler.add_job(
                     self.run_source,
-                    cron_trigger(source.schedule, config.jitter_s, config.timezone),
+                    cron_trigger(source.schedule, config.jitter_s, config.timezone, key=source.name),
                     args=[source.name],
                     id=source.name,
                     name=f"index {source.name}",
@@ -63,9 +63,10 @@ class IndexScheduler:
                 'no source has a schedule; add e.g. schedule = "0 * * * *" to a [[sources]] table for hourly runs'
             )
 
-    def start(self) -> None:
+    def start(self, announce: bool = True) -> None:
+        """Start the schedules; ``announce`` logs each next run (``ragbot scheduler`` prints them instead)."""
         self.scheduler.start()
-        for job in self.scheduler.get_jobs():
+        for job in self.scheduler.get_jobs() if announce else []:
             log.info("scheduled %s: next run %s", job.name, job.next_run_time)
 
     def trigger(self, source: str) -> None:

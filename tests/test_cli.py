@@ -48,7 +48,7 @@ def test_ask_json_answers_with_numbered_deep_linked_sources(indexed: Path) -> No
 
     assert result.returncode == 0, result.stderr
     answer = only_json(result.stdout)
-    assert set(answer) == {"answer", "answered", "sources", "latency_ms"}
+    assert set(answer) == {"answer", "answered", "sources", "latency_ms", "load_ms"}
     assert answer["answered"] is True and "Rollback" in answer["answer"] and "[1]" in answer["answer"]
     first = answer["sources"][0]
     assert set(first) == {"n", "title", "url", "score", "snippet"}

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from bot.app.build import build_core
-    from bot.evaluation import evaluate, load_cases, misses, summarise
+    from bot.evaluation import evaluate, load_cases, misses, question_rows, summarise
 
     path = Path(args.file)
     if not path.is_file():
@@ -34,10 +34,13 @@ def run(args: argparse.Namespace) -> int:
     cases = load_cases(path)
     settings = load(args)
     with build_core(settings) as app:
+        app.core.load_models()  # before the first question, so its latency is its own
         results = evaluate(app.core, cases, k=args.k)
     summary = summarise(results)
+    rows = question_rows(results)
     if args.json:
-        print_json({**summary, "misses": misses(results)} if args.explain else summary)
+        payload = {**summary, "rows": rows}
+        print_json({**payload, "misses": misses(results)} if args.explain else payload)
         return 0
     from rich.console import Console
     from rich.table import Table
@@ -50,9 +53,31 @@ def run(args: argparse.Namespace) -> int:
         if key != "questions":
             table.add_row(key, "n/a" if value is None else f"{value:g}")
     console.print(table)
+    _print_question_misses(console, [row for row in rows if row["miss"]])
     if args.explain:
         _print_misses(console, misses(results))
     return 0
+
+
+def _print_question_misses(console: Any, rows: list[dict[str, Any]]) -> None:
+    """The questions that went wrong: what was expected, what came back first instead, its score.
+    Long cells wrap (no column is cut to `handb…` at 80 columns)."""
+    from rich.table import Table
+
+    if not rows:
+        console.print("no misses: every question found its expected page first and was answered right")
+        return
+    table = Table(title=f"questions that missed: {len(rows)}", show_lines=True)
+    for column, justify in (("question", "left"), ("miss", "left"), ("expected", "left"), ("got instead", "left")):
+        table.add_column(column, overflow="fold", justify=justify)
+    table.add_column("top score", justify="right", no_wrap=True)
+    for row in rows:
+        expected = "\n".join(row["expected_urls"]) or "(none: unanswerable)"
+        got = row["top_url"] or "(nothing)"
+        if row["rank"]:
+            got += f"\n(expected page ranked {row['rank']})"
+        table.add_row(row["question"], row["miss"], expected, got, f"{row['top_score']:.3f}")
+    console.print(table)
 
 
 def _print_misses(console: Any, rows: list[dict[str, Any]]) -> None:

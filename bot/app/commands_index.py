@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bot.app.common import load, one_line, print_json
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
             settings.source(name)
         try:
             with build_core(settings) as app, _Progress(enabled=not args.json and sys.stderr.isatty()) as progress:
+                progress.loading(lambda: app.embedder.dimension)
                 reports = run_index(
                     settings, app.store, app.embedder, args.source, full=args.full, progress=progress.update
                 )
@@ -85,7 +87,9 @@ def _record_failed(settings: Any, names: list[str], exc: Exception) -> None:
 
 
 class _Progress:
-    """A rich progress bar per source on a terminal; silent otherwise."""
+    """On a terminal (stderr): a spinner while the embedding model loads (seconds, before anything
+    else moves), then a bar per source that advances with each slice of chunks embedded, the slow
+    part. Silent otherwise."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -94,24 +98,41 @@ class _Progress:
 
     def __enter__(self) -> _Progress:
         if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
             self._bar = Progress(
+                SpinnerColumn(),
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
-                MofNCompleteColumn(),
+                TextColumn("{task.fields[count]}"),
                 TimeElapsedColumn(),
+                console=Console(stderr=True),
                 transient=False,
             )
             self._bar.__enter__()
         return self
 
-    def update(self, source: str, done: int, total: int) -> None:
+    def loading(self, load: Callable[[], object]) -> None:
+        """Call ``load`` (the embedding model's load) under a spinner."""
+        if self._bar is None:
+            load()
+            return
+        task = self._bar.add_task("loading the embedding model…", total=None, count="")
+        started = time.perf_counter()
+        try:
+            load()
+        finally:
+            self._bar.remove_task(task)
+        self._bar.console.print(f"loaded the embedding model in {time.perf_counter() - started:.1f} s")
+
+    def update(self, source: str, embedded: int, planned: int) -> None:
+        """Chunks embedded of those to embed so far (the total grows while documents are chunked)."""
         if self._bar is None:
             return
         if source not in self._tasks:
-            self._tasks[source] = self._bar.add_task(source, total=total)
-        self._bar.update(self._tasks[source], completed=done, total=total)
+            self._tasks[source] = self._bar.add_task(source, total=planned, count="")
+        self._bar.update(self._tasks[source], completed=embedded, total=planned, count=f"{embedded}/{planned} chunks")
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
@@ -119,32 +140,50 @@ class _Progress:
 
 
 def _print_table(reports: list[Any], seconds: float) -> None:
+    """One row per source; on a console too narrow for every column (80 columns fit 6), one
+    block per source whose counts wrap, so no name or number is ever cut to `handb…`."""
+    import os
+
     from rich.console import Console
     from rich.markup import escape
+    from rich.measure import Measurement
     from rich.table import Table
 
     from bot.logs import redact
 
-    table = Table(title=f"Indexed in {seconds:.1f} s")
-    columns = ("source", "fetched", "added", "updated", "deleted", "unchanged", "failed", "chunks embedded", "errors")
-    for column in columns:
-        table.add_column(column, justify="left" if column == "source" else "right")
-    for r in reports:
-        table.add_row(
-            r.name,
-            str(r.fetched),
-            str(r.added),
-            str(r.updated),
-            str(r.deleted),
-            str(r.unchanged),
-            str(r.failed_documents),
-            str(r.chunks_embedded),
-            str(len(r.errors)),
-        )
     console = Console()
-    if not console.is_terminal:
+    if not console.is_terminal and "COLUMNS" not in os.environ:
         console.width = 120  # piped or in CI: room for every column header
-    console.print(table)
+    counts = [
+        {
+            "fetched": r.fetched,
+            "added": r.added,
+            "updated": r.updated,
+            "deleted": r.deleted,
+            "unchanged": r.unchanged,
+            "failed": r.failed_documents,
+            "chunks embedded": r.chunks_embedded,
+            "errors": len(r.errors),
+        }
+        for r in reports
+    ]
+    title = f"Indexed in {seconds:.1f} s"
+    table = Table(title=title)
+    table.add_column("source", no_wrap=True)
+    for column in counts[0] if counts else ():
+        table.add_column(column, justify="right", no_wrap=True)
+    for r, row in zip(reports, counts, strict=True):
+        table.add_row(r.name, *(str(value) for value in row.values()))
+    if Measurement.get(console, console.options.update_width(10_000), table).maximum <= console.width:
+        console.print(table)
+    else:
+        stacked = Table.grid(padding=(0, 2))
+        stacked.add_column(no_wrap=True)
+        stacked.add_column(overflow="fold")
+        for r, row in zip(reports, counts, strict=True):
+            stacked.add_row(f"[bold]{escape(r.name)}[/]", ", ".join(f"{value} {key}" for key, value in row.items()))
+        console.print(title)
+        console.print(stacked)
     for r in reports:
         if not r.complete and not r.failed:
             console.print(f"[yellow]{r.name}[/]: the listing was incomplete, so nothing was deleted", markup=True)

@@ -48,6 +48,7 @@ def run_scheduler(args: argparse.Namespace) -> int:
 
     settings = load(args)
     logging.getLogger().setLevel(logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its job chatter; ours says what ran
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -58,14 +59,15 @@ def run_scheduler(args: argparse.Namespace) -> int:
         except StoreUnavailable as exc:  # ... an unreachable store is waited out: each run retries it
             logging.getLogger(__name__).warning("%s; the schedules keep running and each run tries again", exc)
         stop_http = start_ops_thread(app.core, settings.http.host, settings.http.port, admin_routes(app))
-        scheduler.start()
+        scheduler.start(announce=False)  # printed below, once
         if settings.training.schedule:
             from bot.app.training import start_training_schedule
 
             app.on_close(start_training_schedule(settings, app.core, app.chat_state))
         app.on_close(start_insights_schedule(settings, app))  # prune the question log, post the digest
-        for name, when in scheduler.next_runs().items():
-            print(f"scheduled {name}: next run {when:%Y-%m-%d %H:%M:%S %Z}" if when else f"scheduled {name}")
+        for name, when in scheduler.next_runs().items():  # the same time after a --run-now run
+            now = ", and one now (--run-now)" if args.run_now else ""
+            print(f"scheduled {name}: next run {when:%Y-%m-%d %H:%M:%S %Z}{now}" if when else f"scheduled {name}")
             if args.run_now:
                 scheduler.trigger(name)
         sys.stdout.flush()

@@ -45,6 +45,7 @@ async def serve(settings: AppSettings, *, slack: bool = True, discord: bool = Tr
         # Models load now, not on the first question. Nothing here needs the store.
         log.info("encoder ready (%d-d)", app.core.load_models())
         logging.getLogger().setLevel(logging.INFO)  # from here on, serving logs what it does
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its job chatter; ours says what ran
         watch = StoreWatch(app.core).start()
         app.on_close(watch.stop)
         if scheduler and settings.scheduler.enabled and any(s.schedule for s in settings.sources):
