@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import InputError
+
+if TYPE_CHECKING:
+    from bot.app.init_config import Kind
 
 __all__ = ["register", "run_init", "run_doctor"]
 
@@ -40,6 +43,7 @@ def run_init(args: argparse.Namespace) -> int:
 
     path = Path(args.config or "ragbot.toml")
     refuse_existing(path)  # before any question: nothing the user answers could be written
+    kind: Kind
     if args.folder is not None:
         kind, target = "files", args.folder
     elif args.git is not None:
@@ -70,7 +74,7 @@ def _ask(question: str, default: str) -> str:
     return answer or default
 
 
-def _ask_source() -> tuple[str, str]:
+def _ask_source() -> tuple[Kind, str]:
     print("What should ragbot index?")
     print("  1) a folder of docs on this machine\n  2) a git repository\n  3) a docs website")
     while True:

@@ -39,7 +39,7 @@ def _point_id(*parts: str) -> str:
 
 
 def _kind(kind: str, **fields: str) -> models.Filter:
-    conditions = [models.FieldCondition(key="kind", match=models.MatchValue(value=kind))]
+    conditions: list[models.Condition] = [models.FieldCondition(key="kind", match=models.MatchValue(value=kind))]
     conditions += [models.FieldCondition(key=k, match=models.MatchValue(value=v)) for k, v in fields.items()]
     return models.Filter(must=conditions)
 

@@ -130,7 +130,7 @@ class SqliteChatState:
             rows = self._db.execute(
                 "SELECT platform, message_id, user_id, vote, question, answer, sources FROM feedback"
             ).fetchall()
-        return [FeedbackRecord(*row[:6], sources=json.loads(row[6])) for row in rows]
+        return [FeedbackRecord(p, m, u, v, q, a, json.loads(sources)) for p, m, u, v, q, a, sources in rows]
 
     # -- the question log: one JSON record per row, with the columns it is looked up by ------------
     def log_question(self, record: QuestionRecord) -> None:

@@ -138,7 +138,8 @@ class _Sync:
         items: list[Message] = []
         cursor = ""
         while True:
-            page = self._call(method, limit=200, **params, **({"cursor": cursor} if cursor else {}))
+            paging: dict[str, Any] = {"cursor": cursor} if cursor else {}
+            page = self._call(method, limit=200, **params, **paging)
             items += [item for item in page.get(key, []) if isinstance(item, dict)]
             cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
             if not cursor:
