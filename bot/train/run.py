@@ -125,8 +125,8 @@ def run_training(
     data = build_dataset(corpus, training, options.seed, qa, feedback, NOT_FOUND_TEXT, options.corpus, extra)
     if not data.train:
         raise InputError(
-            "nothing to train on: no pseudo-queries (--no-corpus), no usable QA lines and no feedback; "
-            "add --qa FILE.jsonl or drop --no-corpus"
+            "nothing to train on: no pseudo-queries from the index (--no-corpus, or [training] corpus_methods made "
+            "none), no usable QA lines and no feedback; add --qa FILE.jsonl"
         )
     registry = Registry(settings.data_dir / "models")
     partial = registry.partial_run(_fingerprint(settings, training, options, data, embedder))
