@@ -72,13 +72,26 @@ def build_dataset(
     heldout_pseudo = [p for p in pseudo if held(p)]
     train_pseudo = [p for p in pseudo if not held(p)]
     rng = random.Random(seed)
-    if len(train_pseudo) > config.corpus_pairs:
-        train_pseudo = rng.sample(train_pseudo, config.corpus_pairs)
+    train_pseudo = _balanced_sample(train_pseudo, config.corpus_pairs, rng)
     room = max(0, config.heldout_max - len(heldout_labelled))
     if len(heldout_pseudo) > room:
         heldout_pseudo = rng.sample(heldout_pseudo, room)
     heldout = heldout_labelled[: config.heldout_max] + heldout_pseudo
     return Dataset(train=train_labelled + train_pseudo, heldout=heldout, made=made)
+
+
+def _balanced_sample(pairs: list[Pair], limit: int, rng: random.Random) -> list[Pair]:
+    """At most ``limit`` pairs, shared evenly between the methods that made them: an API reference
+    defines thousands of names, and its identifier questions must not crowd out the prose ones."""
+    by_method: dict[str, list[Pair]] = {}
+    for pair in pairs:
+        by_method.setdefault(pair.origin, []).append(pair)
+    chosen: list[Pair] = []
+    remaining = sorted(by_method.items(), key=lambda item: len(item[1]))  # smallest first: they hand on their room
+    for i, (_, group) in enumerate(remaining):
+        share = (limit - len(chosen)) // (len(remaining) - i)
+        chosen.extend(group if len(group) <= share else rng.sample(group, share))
+    return chosen
 
 
 def _unique_queries(pairs: list[Pair]) -> list[Pair]:

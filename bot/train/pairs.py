@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from bot.blocks import SENTENCE_END
 from bot.chatstate import FeedbackRecord
 from bot.errors import InputError
 from bot.generate.base import CITATION
@@ -51,7 +52,76 @@ _GENERIC_HEADINGS = frozenset(
 )
 _HEADING_FORMS = ("{h}", "what is {h}", "how does {h} work", "{h} explained", "tell me about {h}")
 _IDENTIFIER_FORMS = ("what does {i} do", "{i}", "how do i use {i}", "{i} example")
-_DEFINES = re.compile(r"^(?:[-*+]\s+)?(?:class |exception |async |def |`|\*\*)?(?P<name>[A-Za-z_][\w.:/-]+)")
+# An API entry as reference docs write it: ``json.dumps(obj, *, ...) Serialize obj ...``, or a
+# constant or error code named at the start of a line and explained after it (``ERR_X: ...``).
+_DEFINES = re.compile(
+    r"^(?:class |exception |async |def |`|\*\*)?(?P<name>[A-Za-z_][\w.]*[A-Za-z0-9_])"
+    r"(?:\(|`?\*{0,2}:\s|\s+(?=[A-Z]))"
+)
+_MAX_DEFINITIONS = 12  # a chunk "defining" more names than this is a list or a table of contents
+# An entry's description that opens with an imperative ("Return the ...", "Remove any ...") is
+# what the name does, in the words a user asks for it: "how do i remove any common leading whitespace".
+_AFTER_SIGNATURE = re.compile(r"^[^\s(]+(?:\(.*?\))?\s+(?=[A-Z])")
+_ASKED_AS = {
+    "return": "get",
+    "returns": "get",
+    "create": "create",
+    "remove": "remove",
+    "convert": "convert",
+    "send": "send",
+    "set": "set",
+    "get": "get",
+    "read": "read",
+    "write": "write",
+    "open": "open",
+    "close": "close",
+    "parse": "parse",
+    "serialize": "serialize",
+    "deserialize": "deserialize",
+    "encode": "encode",
+    "decode": "decode",
+    "compute": "compute",
+    "calculate": "calculate",
+    "add": "add",
+    "delete": "delete",
+    "insert": "insert",
+    "copy": "copy",
+    "move": "move",
+    "make": "make",
+    "start": "start",
+    "stop": "stop",
+    "run": "run",
+    "execute": "run",
+    "raise": "raise",
+    "register": "register",
+    "split": "split",
+    "join": "join",
+    "sort": "sort",
+    "format": "format",
+    "check": "check",
+    "test": "test",
+    "wait": "wait",
+    "load": "load",
+    "save": "save",
+    "change": "change",
+    "print": "print",
+    "display": "display",
+    "generate": "generate",
+    "compress": "compress",
+    "decompress": "decompress",
+    "extract": "extract",
+    "search": "search",
+    "find": "find",
+    "match": "match",
+    "replace": "replace",
+    "construct": "construct",
+    "build": "build",
+    "apply": "apply",
+    "call": "call",
+    "schedule": "schedule",
+    "cancel": "cancel",
+}
+_DESCRIPTION_WORDS = 12
 _DEFINITION_SENTENCE = re.compile(r"^(?:the |a |an )?(?P<subject>[\w .,'/-]{3,60}?) (?P<verb>is|are|means) ", re.I)
 _MAX_QUERY_WORDS = 20
 _CLEAN = re.compile(r"[`*¶]+|^#+\s*|^\d+(?:\.\d+)*\s+")
@@ -148,26 +218,43 @@ def _identifier_pairs(corpus: Corpus, seed: int) -> list[Pair]:
     ``ERR_CONN_RESET: ...``), asked about; every chunk that defines the name is a positive."""
     defined: dict[str, list[tuple[int, str]]] = {}
     for row, passage in enumerate(corpus.passages):
-        lines = passage.text.split("\n")
-        for number, line in enumerate(lines):
-            match = _DEFINES.match(line.strip())
-            if not match:
+        found: dict[str, str] = {}
+        in_code = False
+        for line in passage.text.split("\n"):
+            stripped = line.strip()
+            if stripped.startswith(("```", "~~~")):
+                in_code = not in_code
+            if in_code or not stripped:
                 continue
-            name = match.group("name").rstrip(".:")
-            if name not in identifiers(name):
-                continue
-            rest = " ".join(part.strip() for part in lines[number : number + 3])
-            entries = defined.setdefault(name, [])
-            if all(r != row for r, _ in entries):
-                entries.append((row, rest))
+            match = _DEFINES.match(stripped)
+            if match and match.group("name") in identifiers(match.group("name")):
+                found.setdefault(match.group("name"), stripped[:300])
+        if len(found) > _MAX_DEFINITIONS:
+            continue
+        for name, line in found.items():
+            defined.setdefault(name, []).append((row, line))
     pairs = []
     for name, entries in defined.items():
         if len(entries) > 3:  # named everywhere (a common prefix), defined nowhere in particular
             continue
         rows = tuple(row for row, _ in entries)
+        description = _AFTER_SIGNATURE.sub("", entries[0][1], count=1)
+        answer = SENTENCE_END.split(description)[0] if description != entries[0][1] else entries[0][1]
         query = _choose(seed, f"i:{name}", _IDENTIFIER_FORMS).format(i=name)
-        pairs.append(Pair(query, rows, "identifier", corpus.doc(rows[0]), answer=entries[0][1][:300]))
+        pairs.append(Pair(query, rows, "identifier", corpus.doc(rows[0]), answer=answer))
+        if (asked := _asked_as(answer)) is not None:
+            pairs.append(Pair(asked, rows, "identifier", corpus.doc(rows[0]), answer=answer))
     return pairs
+
+
+def _asked_as(description: str) -> str | None:
+    """ "Remove any common leading whitespace from every line in text." -> "how do i remove any
+    common leading whitespace from every line"; None unless it opens with an imperative verb."""
+    words = description.rstrip(".").split()
+    verb = _ASKED_AS.get(words[0].lower()) if words else None
+    if verb is None or len(words) < 3:
+        return None
+    return " ".join(["how do i", verb, *words[1:_DESCRIPTION_WORDS]]).lower().rstrip(",;:")
 
 
 # -- 2. feedback -------------------------------------------------------------------------
