@@ -30,3 +30,14 @@ if ! .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+
 fi
 echo "installing ragbot"
 "${pip[@]}" -e ".[dev]"
+
+# The /admin browser test drives Debian's Chromium through Playwright (tests/test_admin_browser.py
+# skips, saying why, without it). Installed only as root, only where apt-get exists and Chromium
+# is missing; a failure here is a warning, not a failed set-up.
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing chromium (for the admin page's browser test)"
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } \
+        >/dev/null 2>&1; then
+        echo "warning: could not install chromium; the admin page's browser test will be skipped" >&2
+    fi
+fi

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bot.chatstate import ChatState, QuestionRecord
 
-__all__ = ["GYM", "PARKING", "KUBERNETES", "HR_ONLY", "ANSWERED", "OLD", "seed", "Seeded"]
+__all__ = ["GYM", "PARKING", "KUBERNETES", "HR_ONLY", "ANSWERED", "OLD", "seed", "seed_history", "Seeded"]
 
 DAY = 86400.0
 GYM = [  # refused, four people
@@ -97,3 +97,38 @@ def seed(state: ChatState) -> Seeded:
             record.top_score = None
         state.log_question(record)
     return Seeded(records)
+
+
+def seed_history(state: ChatState, days: int = 30) -> int:
+    """A month of ordinary traffic under the seeded gaps (answered questions, a few refusals and
+    errors, a few votes), deterministic, so the admin page's chart has something to draw."""
+    import json
+    import random
+
+    from conftest import REPO
+
+    rows = [json.loads(line) for line in (REPO / "samples" / "eval.jsonl").read_text().splitlines() if line]
+    answerable = [r["question"] for r in rows if r.get("answerable", True)]
+    unanswerable = [r["question"] for r in rows if not r.get("answerable", True)]
+    rng = random.Random(16)
+    n = 0
+    for day in range(days):
+        weekday_load = 4 if (days - day) % 7 in (0, 6) else 12
+        for _ in range(rng.randint(weekday_load // 2, weekday_load)):
+            n += 1
+            roll = rng.random()
+            outcome = "answered" if roll < 0.8 else "refused" if roll < 0.95 else "error"
+            question = rng.choice(answerable if outcome != "refused" else unanswerable)
+            record = _record(
+                900 + n,
+                f"UH{rng.randint(1, 40)}",
+                question,
+                outcome,
+                day + rng.random() * 0.9 + 0.05,
+                top_score=round(rng.uniform(0.45, 0.8) if outcome == "answered" else rng.uniform(0.1, 0.35), 3),
+                latency_ms=round(rng.lognormvariate(5.0, 0.5), 1),
+                votes_up=int(outcome == "answered" and rng.random() < 0.2),
+            )
+            record.id = f"hist{n:04d}"
+            state.log_question(record)
+    return n

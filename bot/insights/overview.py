@@ -13,7 +13,7 @@ import numpy as np
 
 from bot.chatstate.questions import OUTCOMES, QuestionRecord
 
-__all__ = ["DayCount", "Overview", "overview"]
+__all__ = ["DayCount", "Overview", "overview", "window_start"]
 
 _RECENT = 10
 
@@ -72,7 +72,7 @@ def overview(
     now = now if now is not None else time.time()
     today = _day(now)
     window = [_day(now - i * 86400) for i in range(max(days, 1) - 1, -1, -1)]
-    start = calendar.timegm(time.strptime(window[0], "%Y-%m-%d"))  # midnight UTC of the first day
+    start = window_start(days, now)
     shown = [r for r in records if r.visible_to(view_sets) and r.asked_at >= start and _day(r.asked_at) <= today]
     per_day: dict[str, Counter[str]] = {day: Counter() for day in window}
     for record in shown:
@@ -93,6 +93,13 @@ def overview(
         recent_down=[r for r in newest if r.votes_down > 0][:_RECENT],
         recent_escalated=[r for r in newest if r.escalated][:_RECENT],
     )
+
+
+def window_start(days: int, now: float | None = None) -> float:
+    """Midnight UTC of the first of the last ``days`` days, today included: where the overview's
+    chart starts, and so where the admin page's gaps start too (the numbers must agree)."""
+    now = now if now is not None else time.time()
+    return float(calendar.timegm(time.strptime(_day(now - (max(days, 1) - 1) * 86400), "%Y-%m-%d")))
 
 
 def _day(timestamp: float) -> str:

@@ -9,6 +9,7 @@ its own panel; the rest of the page still renders.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from bot.core import RagCore
 from bot.errors import RagbotError
 from bot.insights.chart import questions_per_day_svg
 from bot.insights.gaps import Gap, GapReport
-from bot.insights.overview import Overview, overview
+from bot.insights.overview import Overview, overview, window_start
 from bot.insights.report import gap_report
 from bot.logs import redact
 
@@ -49,9 +50,11 @@ class PageData:
 
 
 def load_page_data(core: RagCore, state: ChatState, admin: AdminOps | None, *, days: int) -> PageData:
-    records = state.questions(None)
-    summary = overview(records, days=days)
-    report = gap_report(core, state, since_s=days * 86400.0)
+    now = time.time()
+    start = window_start(days, now)
+    records = state.questions(start)
+    summary = overview(records, days=days, now=now)
+    report = gap_report(core, state, since_s=now - start, records=records)
     status: Status | None = None
     status_error = None
     if admin is None:
