@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot.app.doctor.findings import Finding, fail, ok, warn
+from bot.app.doctor.findings import Finding, fail, ok, skip, warn
 from bot.logs import redact
 from indexer.config import FilesSource, GitSource, IndexerSettings, WebSource
 from indexer.sources.files import selected
@@ -34,7 +34,7 @@ def check_source(source: object, settings: IndexerSettings) -> Finding:
     if isinstance(source, WebSource):
         return _web(source, settings)
     name = getattr(source, "name", "?")
-    return warn(f"source {name}", f"type {getattr(source, 'type', '?')!r} has no check", "")
+    return skip(f"source {name}", f"no reachability check for type {getattr(source, 'type', '?')!r} sources yet")
 
 
 def _files(source: FilesSource) -> Finding:
