@@ -3,7 +3,9 @@ login limit, and what the page shows from a seeded question log (the browser tes
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -203,3 +205,33 @@ def test_reindex_from_the_page_runs_and_is_reported(admin: AdminServer) -> None:
     assert pressed.status_code == 303 and pressed.headers["location"] == "/admin#sources"
     assert "Reindex of handbook started." in page and "Reindex finished: handbook: done" in page
     assert re.search(r'<tr class="run"><td>[^<]+</td><td>handbook</td>', page)
+
+
+def test_the_training_panel_lists_models_and_refuses_one_trained_for_another_index(
+    admin: AdminServer, core: RagCore
+) -> None:
+    version = core.settings.data_dir / "models" / "query-7"
+    (version / "encoder").mkdir(parents=True, exist_ok=True)
+    meta = {
+        "name": "query-7",
+        "created_at": "2026-11-30T10:00:00Z",
+        "document_model": "some-other-model",
+        "pairs": {"heading": 120, "feedback": 4},
+        "heldout": {"before": {"mrr@10": 0.61}, "after": {"mrr@10": 0.66}},
+        "activated": False,
+        "reason": "held-out MRR@10 improved",
+    }
+    (version / "meta.json").write_text(json.dumps(meta))
+    try:
+        with admin.client() as client:
+            log_in(client)
+            page = client.get("/admin").text
+            pressed = client.post("/admin/training/activate", data={"model": "query-7", "csrf": csrf_of(page)})
+            after = client.get("/admin").text
+    finally:
+        shutil.rmtree(version)
+
+    assert "<strong>query-7</strong>" in page and "0.610 → 0.660" in page and 'id="active-encoder">base<' in page
+    assert pressed.status_code == 303 and pressed.headers["location"] == "/admin#training"
+    assert "Activate query-7 refused:" in after and "some-other-model" in after
+    assert 'id="active-encoder">base<' in after
