@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLES, handbook_config, run_cli, start_serve
 from fake_slack import BOT_USER, FakeSlack
-from test_slack import SlackBot, answer_for
+from test_slack import SlackBot, answer_for, mention
 
 from adapters.slack.permissions import REQUIRED_SCOPES
 from adapters.slack.settings import SlackSettings
@@ -263,3 +263,13 @@ def test_a_mention_in_a_thread_is_answered_once_though_slack_sends_two_events(sl
     answer_for(slack_bot, message, thread_ts=THREAD)
     time.sleep(1.0)
     assert len(placeholders_in_thread(slack_bot)) == 1
+
+
+def test_requests_with_a_bad_signature_say_the_signing_secret_may_be_wrong_once_a_minute(
+    slack_bot: SlackBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="adapters.slack.server"):
+        statuses = [slack_bot.event(mention("hello?"), secret="copied-the-wrong-secret")[0] for _ in range(3)]
+    assert statuses == [401, 401, 401]
+    (warning,) = [r.getMessage() for r in caplog.records if "SLACK_SIGNING_SECRET is wrong" in r.getMessage()]
+    assert "Basic Information → App Credentials" in warning and "copied-the-wrong-secret" not in warning
