@@ -70,6 +70,7 @@ class FakeApi:
         self.down = False
         self.valid_tokens: set[str] = set()
         self.log: list[tuple[Request, int]] = []
+        self.bytes_sent = 0  # response bodies since the last clear_log()
         self._throttled: list[float] = []  # Retry-After of each 429 still to send
         self._burst: list[int] = []
         self._hooks: list[tuple[Callable[[Request], bool], Callable[[], None]]] = []
@@ -109,6 +110,7 @@ class FakeApi:
     def clear_log(self) -> None:
         with self._lock:
             self.log.clear()
+            self.bytes_sent = 0
 
     # -- for subclasses ----------------------------------------------------------------
     def answer(self, request: Request) -> Reply:
@@ -168,6 +170,7 @@ class FakeApi:
                 reply = api._reply(request)
                 with api._lock:
                     api.log.append((request, reply.status))
+                    api.bytes_sent += len(reply.body)
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
                 self.send_header("Content-Length", str(len(reply.body)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 
-__all__ = ["handbook_pdf", "scanned_pdf", "runbook_docx"]
+__all__ = ["handbook_pdf", "manual_pdf", "scanned_pdf", "runbook_docx"]
 
 
 def handbook_pdf(chapters: dict[str, list[str]] | None = None, title: str = "Operations Handbook") -> bytes:
@@ -75,4 +75,32 @@ def runbook_docx(extra_paragraph: str = "") -> bytes:
         document.add_paragraph(extra_paragraph)
     buffer = io.BytesIO()
     document.save(buffer)
+    return buffer.getvalue()
+
+
+def manual_pdf() -> bytes:
+    """A printed manual: a running header with the page number, and numbered headings that the
+    outline leaves unnumbered."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    pdf.setTitle("Platform Manual")
+    chapters = [("Installing", ["Download the installer.", "- Linux: run install.sh", "- macOS: open the .pkg"])]
+    chapters += [("Upgrading", ["Back up the config first.", "- Stop the agent", "- Replace the binary"])]
+    chapters += [("Removing", ["Run uninstall.sh as root.", "Logs stay in /var/log/platform."])]
+    for number, (chapter, lines) in enumerate(chapters, start=1):
+        key = f"chapter-{number}"
+        pdf.bookmarkPage(key)
+        pdf.addOutlineEntry(chapter, key, level=0)
+        pdf.setFont("Helvetica", 9)
+        pdf.drawString(72, 800, f"Platform Manual, version 2 {number + 2}")  # the running header
+        pdf.setFont("Helvetica-Bold", 16)
+        pdf.drawString(72, 760, f"{number} {chapter}")
+        pdf.setFont("Helvetica", 11)
+        for row, line in enumerate(lines):
+            pdf.drawString(72, 730 - 16 * row, line)
+        pdf.showPage()
+    pdf.save()
     return buffer.getvalue()

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from conftest import index_once, write_config
 from docsite import DocsSite, send
-from sample_docs import handbook_pdf, runbook_docx, scanned_pdf
+from sample_docs import handbook_pdf, manual_pdf, runbook_docx, scanned_pdf
 from stored import stored_chunks, stored_ids
 
 from bot.app.settings import AppSettings, load_settings
 from bot.embedder import Embedder
 from indexer.formats import MissingExtra, require
+from indexer.formats.pdf import parse_pdf
 
 
 def files_settings(tmp_path: Path, folder: Path) -> AppSettings:
@@ -143,3 +144,14 @@ exclude = ["/huge.html", "/slow.html"]
     assert backups.url == f"{site.url}/downloads/handbook.pdf#page=3" and backups.section == "Backups"
     assert site.requested("/downloads/handbook.pdf") == [304]  # unchanged: not downloaded again
     assert second.chunks_embedded == 0
+
+
+def test_a_printed_manual_loses_its_running_header_and_keeps_its_numbered_headings() -> None:
+    parsed = parse_pdf(manual_pdf(), "manual")
+
+    assert parsed.title == "Platform Manual"
+    by_heading = {section.heading_path: section for section in parsed.sections}
+    assert set(by_heading) == {("Installing",), ("Upgrading",), ("Removing",)}
+    assert by_heading[("Upgrading",)].text == "Back up the config first.\n- Stop the agent\n- Replace the binary"
+    assert by_heading[("Removing",)].anchor == "page=3"
+    assert not any("version 2" in section.text for section in parsed.sections)

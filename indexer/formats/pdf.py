@@ -43,8 +43,9 @@ def parse_pdf(content: bytes, fallback_title: str) -> ParsedDocument:
         raise NotIndexable(
             f"no text layer in {len(pages)} page(s) (a scanned PDF?); run OCR on it (e.g. ocrmypdf) to index it"
         )
+    pages = _without_running_lines(pages)
     headings = _outline(reader)
-    title = _title(reader) or (headings[0].title if headings and headings[0].page == 0 else "") or fallback_title
+    title = _title(reader) or fallback_title  # an outline's first entry is often a chapter, not the title
     return ParsedDocument(title=title, sections=_sections(pages, headings, title))
 
 
@@ -109,12 +110,49 @@ def _sections(pages: list[str], headings: list[_Heading], title: str) -> list[Se
 
 
 def _split_at(text: str, heading: str) -> tuple[str, str]:
-    """(text before the heading line, text after it); all of it after if the heading isn't found."""
+    """(text before the heading line, text after it); all of it after if the heading isn't found.
+
+    A section number the outline leaves out ("2.1 " before "ASN.1 syntax") goes with the heading."""
     words = [re.escape(word) for word in heading.split()]
-    match = re.search(r"\s+".join(words), text, re.I) if words else None
+    pattern = r"(?:^|(?<=\n))[ \t]*(?:\d+(?:\.\d+)*\.?[ \t]+)?" + r"\s+".join(words) if words else ""
+    match = re.search(pattern, text, re.I) or (re.search(r"\s+".join(words), text, re.I) if words else None)
     if match is None:
         return "", text
     return text[: match.start()], text[match.end() :]
+
+
+def _without_running_lines(pages: list[str]) -> list[str]:
+    """Drop running headers and footers: a first or last line that recurs (page numbers aside) on
+    many pages, such as "Chapter 2: ASN.1 structure handling 3"."""
+    if len(pages) < 3:
+        return pages
+    edges: dict[str, int] = {}
+    for text in pages:
+        lines = [line for line in text.strip().splitlines() if line.strip()]
+        for line in {lines[0], lines[-1]} if lines else set():
+            edges[_shape(line)] = edges.get(_shape(line), 0) + 1
+    # Three pages alike, or two that end with a page number ("Chapter 2: Utilities 6", "7").
+    running = {shape for shape, count in edges.items() if count >= 3 or (count >= 2 and shape.endswith("#"))}
+    if not running:
+        return pages
+    cleaned = []
+    for text in pages:
+        lines = text.strip().splitlines()
+        while lines and _shape(lines[0]) in running:
+            lines.pop(0)
+        while lines and _shape(lines[-1]) in running:
+            lines.pop()
+        cleaned.append("\n".join(_bullet(line) for line in lines))
+    return cleaned
+
+
+def _shape(line: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(line.split())).lower()
+
+
+def _bullet(line: str) -> str:
+    """PDF bullets ("•", "◦", "▪") as the "- " items every other parser writes."""
+    return re.sub(r"^(\s*)[•◦▪‣●]\s*", r"\1- ", line)
 
 
 def _add(sections: list[Section], path: list[_Heading], anchor: str, text: str, title: str) -> None:

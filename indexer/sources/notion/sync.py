@@ -16,13 +16,10 @@ parent's blocks that could not be read leave the listing incomplete). The pace i
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import threading
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,22 +32,14 @@ from indexer.sources.api.config import env_value
 from indexer.sources.api.http import ApiError, AuthFailed, Budget, RetryTransport
 from indexer.sources.api.incremental import is_current, keep
 from indexer.sources.base import Listing, SourceError
+from indexer.sources.notion.calls import call, paged
 from indexer.sources.notion.config import NotionSource
 from indexer.sources.notion.render import Block, page_title, plain, render_blocks, render_properties
-from indexer.sources.web.transport import Interrupted
+from indexer.sources.notion.state import Node, load_state, save_state
 
 __all__ = ["list_notion"]
 
 _NO_DESCENT = ("child_page", "child_database")  # documents of their own, not content
-
-
-@dataclass
-class _Node:
-    """What the state file remembers of a page: enough to walk past it without reading it."""
-
-    title: str
-    children: list[str] = field(default_factory=list)
-    databases: list[str] = field(default_factory=list)
 
 
 def list_notion(
@@ -90,8 +79,8 @@ class _Walk:
         self.state_path = state_path
         self.known = known
         self.max_bytes = source.max_bytes or max_bytes
-        self.previous = _load_state(state_path)
-        self.current: dict[str, _Node] = {}
+        self.previous = load_state(state_path)
+        self.current: dict[str, Node] = {}
         self.listing = Listing()
         self.seen: set[str] = set()
         self.queue: deque[tuple[str, str, list[str], int]] = deque()  # (kind, id, breadcrumbs, depth)
@@ -109,27 +98,10 @@ class _Walk:
                 self._page(object_id, crumbs, depth)
             else:
                 self._database(object_id, crumbs, depth)
-        self._save_state()
+        save_state(self.state_path, self.current)
         return self.listing
 
     # -- calls -------------------------------------------------------------------------
-    def _call(self, method: Any, **kwargs: Any) -> Any:
-        """One notion-client call; ApiError (AuthFailed for 401/403) with a message fit for the run record."""
-        errors = require("notion_client.errors", "notion", "the notion source")
-        try:
-            return method(**kwargs)
-        except errors.APIResponseError as exc:
-            message = f"Notion answered HTTP {exc.status} ({exc.code})"
-            if exc.status in (401, 403):
-                raise AuthFailed(message, exc.status) from None
-            raise ApiError(message, exc.status, transient=exc.status == 429 or exc.status >= 500) from None
-        except errors.HTTPResponseError as exc:
-            raise ApiError(f"Notion answered HTTP {exc.status}", exc.status, exc.status >= 500) from None
-        except errors.RequestTimeoutError:
-            raise ApiError("Notion did not answer in time", transient=True) from None
-        except (Interrupted, httpx.TransportError) as exc:
-            raise ApiError(f"the call was cut off ({type(exc).__name__}: {exc})", transient=True) from None
-
     def _auth_error(self, exc: AuthFailed) -> SourceError:
         if exc.status == 403:
             why = "the integration lacks a capability (HTTP 403): give it `Read content`"
@@ -137,23 +109,13 @@ class _Walk:
             why = f"Notion refused the token (HTTP 401): check {self.source.token_env} (revoked or mistyped?)"
         return SourceError(f"source {self.source.name!r}: {why}; nothing was changed")
 
-    def _paged(self, method: Any, **kwargs: Any) -> list[dict[str, Any]]:
-        results: list[dict[str, Any]] = []
-        cursor: str | None = None
-        while True:
-            page = self._call(method, page_size=100, **kwargs, **({"start_cursor": cursor} if cursor else {}))
-            results += [item for item in page.get("results", []) if isinstance(item, dict)]
-            cursor = page.get("next_cursor")
-            if not page.get("has_more") or not cursor:
-                return results
-
     def _edit_times(self) -> dict[str, str]:
         """``last_edited_time`` of every page shared with the integration, 100 a call (``POST /v1/search``).
 
         An unchanged page found here costs no call of its own. Search may lag behind an edit or
         miss a page: such a page is simply read with ``GET /v1/pages``, so this only saves calls."""
         try:
-            pages = self._paged(
+            pages = paged(
                 self.client.search,
                 filter={"property": "object", "value": "page"},
                 sort={"direction": "descending", "timestamp": "last_edited_time"},
@@ -176,7 +138,7 @@ class _Walk:
             self._descend(old, crumbs + [old.title], depth)
             return
         try:
-            meta = row or self._call(self.client.pages.retrieve, page_id=page_id)
+            meta = row or call(self.client.pages.retrieve, page_id=page_id)
         except AuthFailed as exc:
             raise self._auth_error(exc) from None
         except ApiError as exc:
@@ -192,10 +154,10 @@ class _Walk:
             return
         title = page_title(meta) or "Untitled"
         version = str(meta.get("last_edited_time", ""))
-        node: _Node | None
+        node: Node | None
         if old is not None and is_current(self.known, doc_id, version, self.source.sets):
             keep(self.listing, doc_id)
-            node = _Node(title, old.children, old.databases)
+            node = Node(title, old.children, old.databases)
         else:
             node = self._read(doc_id, page_id, meta, title, crumbs, version, row is not None)
             if node is None:
@@ -205,7 +167,7 @@ class _Walk:
 
     def _read(
         self, doc_id: str, page_id: str, meta: dict[str, Any], title: str, crumbs: list[str], version: str, is_row: bool
-    ) -> _Node | None:
+    ) -> Node | None:
         self.listing.present.add(doc_id)
         try:
             blocks = self._blocks(page_id)
@@ -218,11 +180,11 @@ class _Walk:
                 return None
             self.listing.fail(doc_id, f"{'/'.join(crumbs + [title])}: {exc}")
             old = self.previous.get(page_id)
-            return old if old is not None else _Node(title)  # walk on to the children we knew
+            return old if old is not None else Node(title)  # walk on to the children we knew
         except _TooLong as exc:
             self.listing.fail(doc_id, f"{'/'.join(crumbs + [title])}: skipped: {exc}")
-            return _Node(title)
-        node = _Node(
+            return Node(title)
+        node = Node(
             title,
             [str(b["id"]) for b in blocks if b.get("type") == "child_page"],
             [str(b["id"]) for b in blocks if b.get("type") == "child_database"],
@@ -252,7 +214,7 @@ class _Walk:
     def _blocks(self, block_id: str, depth: int = 0, budget: list[int] | None = None) -> list[Block]:
         """A block's children, their own children fetched under "children" (child pages excepted)."""
         budget = budget if budget is not None else [self.source.max_blocks]
-        blocks = self._paged(self.client.blocks.children.list, block_id=block_id)
+        blocks = paged(self.client.blocks.children.list, block_id=block_id)
         budget[0] -= len(blocks)
         if budget[0] < 0:
             raise _TooLong(f"more than max_blocks = {self.source.max_blocks} blocks")
@@ -261,7 +223,7 @@ class _Walk:
                 block["children"] = self._blocks(str(block["id"]), depth + 1, budget)
         return blocks
 
-    def _descend(self, node: _Node, crumbs: list[str], depth: int) -> None:
+    def _descend(self, node: Node, crumbs: list[str], depth: int) -> None:
         if depth >= self.source.max_depth:
             return
         self.queue.extend(("page", child, crumbs, depth + 1) for child in node.children)
@@ -289,39 +251,23 @@ class _Walk:
     # -- databases ---------------------------------------------------------------------
     def _database(self, database_id: str, crumbs: list[str], depth: int) -> None:
         try:
-            database = self._call(self.client.databases.retrieve, database_id=database_id)
+            database = call(self.client.databases.retrieve, database_id=database_id)
             title = plain(database.get("title")).strip() or "Untitled database"
             rows: list[dict[str, Any]] = []
             for data_source in database.get("data_sources") or []:
-                rows += self._paged(self.client.data_sources.query, data_source_id=str(data_source["id"]))
+                rows += paged(self.client.data_sources.query, data_source_id=str(data_source["id"]))
         except AuthFailed as exc:
             raise self._auth_error(exc) from None
         except ApiError as exc:
             doc_id = f"{self.source.name}:{database_id}"
             self._unreadable(doc_id, database_id, crumbs, depth, exc, depth == 0, "database")
             return
-        self.current[database_id] = _Node(title)
+        self.current[database_id] = Node(title)
         for row in rows:
             if str(row.get("id")) not in self.seen:
                 self.seen.add(str(row["id"]))
                 self._page(str(row["id"]), crumbs + [title], depth + 1, row=row)
 
-    # -- state -------------------------------------------------------------------------
-    def _save_state(self) -> None:
-        self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {key: node.__dict__ for key, node in sorted(self.current.items())}
-        temporary = self.state_path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(payload), encoding="utf-8")
-        os.replace(temporary, self.state_path)
-
 
 class _TooLong(Exception):
     """A page with more blocks than max_blocks."""
-
-
-def _load_state(path: Path) -> dict[str, _Node]:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return {key: _Node(str(v["title"]), list(v["children"]), list(v["databases"])) for key, v in raw.items()}
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}  # no state: every page is read in full, which is always safe
