@@ -36,6 +36,8 @@ __all__ = [
     "ChatConfig",
     "AccessConfig",
     "AccessRule",
+    "ChannelRule",
+    "EscalationConfig",
     "InsightsConfig",
     "DEFAULT_EMBEDDING_MODEL",
     "DEFAULT_GENERATOR_MODEL",
@@ -139,6 +141,21 @@ class GeneratorConfig(Section):
     timeout_s: float = Field(default=60.0, gt=0)
 
 
+class EscalationConfig(Section):
+    """``[chat.escalation]``: where "Ask a person" hands a thread over (bot/handoff.py).
+
+    Slack: a link to the thread is posted in ``slack_channel``, mentioning ``slack_usergroup``
+    (a user group id, S...) and/or ``slack_users``. Discord: ``discord_role`` is mentioned in
+    ``discord_channel``, or in the thread itself when no channel is set."""
+
+    slack_channel: str | None = None
+    slack_usergroup: str | None = Field(default=None, pattern=r"^S[A-Z0-9]+$")
+    slack_users: list[Annotated[str, Field(pattern=r"^[UW][A-Z0-9]+$")]] = []
+    discord_role: str | None = Field(default=None, pattern=r"^[0-9]+$")
+    discord_channel: str | None = Field(default=None, pattern=r"^[0-9]+$")
+    user_requests_per_minute: int = Field(default=1, ge=1)  # per user: a person is paged, not a bot
+
+
 class ChatConfig(Section):
     """Behaviour shared by the Slack and Discord adapters."""
 
@@ -154,6 +171,7 @@ class ChatConfig(Section):
     # Seen events, answers and votes (SQLite) when the index is embedded; default: data_dir.
     # Bot replicas on one host share it through this folder; with a Qdrant server it lives there.
     state_dir: Path | None = None
+    escalation: EscalationConfig = EscalationConfig()
 
 
 class AccessRule(Section):
@@ -168,6 +186,26 @@ class AccessRule(Section):
     def _one_target(self) -> AccessRule:
         if bool(self.slack_channel) == bool(self.discord_guild or self.discord_channel):
             raise ValueError("a rule names either slack_channel, or discord_guild and/or discord_channel")
+        return self
+
+
+class ChannelRule(Section):
+    """``[[channels]]``: how the bot behaves in one Slack channel, one Discord channel or forum,
+    or a whole Discord guild (bot/channels.py). Behaviour only: what may be searched stays in
+    ``[[access.rules]]``."""
+
+    slack_channel: str | None = None
+    discord_guild: str | None = None
+    discord_channel: str | None = None
+    mode: Literal["mention", "auto", "off"] = "mention"
+    answer_when_unsure: bool = True  # auto mode: false says nothing (not "not in the docs") when unsure
+    ephemeral: bool = False  # Slack: answers only the asker can see (chat.postEphemeral)
+    answered_tag: str = "answered by bot"  # Discord forums: applied to a post the bot answered, if it exists
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ChannelRule:
+        if bool(self.slack_channel) == bool(self.discord_guild or self.discord_channel):
+            raise ValueError("a [[channels]] entry names either slack_channel, or discord_guild and/or discord_channel")
         return self
 
 
@@ -218,6 +256,7 @@ class Settings(Section):
     access: AccessConfig = AccessConfig()
     http: HttpConfig = HttpConfig()
     insights: InsightsConfig = InsightsConfig()
+    channels: list[ChannelRule] = []  # per-channel behaviour: mention (default), auto, off
     sources: Sequence[SourceInfo] = []
 
     @field_validator("sources")
