@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import SAMPLES, run_cli, write_config
-from fake_discord import BOT_ID, CHANNEL_ID, PRIVATE_CHANNEL_ID, user
+from fake_discord import BOT_ID, CHANNEL_ID, GUILD_ID, NOW, PRIVATE_CHANNEL_ID, FakeDiscord, user
 from test_discord import DiscordBot
-from test_slack import SlackBot, answer_for, blocks_text, mention
+from test_slack import SlackBot, answer_for, blocks_text, mention, placeholder_for, posted_ts
 
 from bot.access import Conversation, sets_for
 from bot.app.settings import load_settings
@@ -28,6 +28,17 @@ SECRET_MARKERS = ("35 vacation days", "Executive leave policy", "hr.acme.example
 
 def leaks(text: str) -> list[str]:
     return [marker for marker in SECRET_MARKERS if marker in text]
+
+
+def final_answer(fake: FakeDiscord, channel_id: int, after: dict[str, Any]) -> dict[str, Any]:
+    """The bot's answer to the message ``after`` in ``channel_id``, once final: only the final
+    answer carries the feedback buttons, so a partial answer is never returned."""
+    return fake.wait_for(
+        lambda: next(
+            (m for m in fake.bot_messages(channel_id) if int(m["id"]) > int(after["id"]) and m["components"]),
+            None,
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -193,14 +204,18 @@ def test_slack_follow_up_in_a_thread_of_a_public_channel_stays_public(slack: Sla
     assert not leaks(reply["text"] + blocks_text(reply)) and "sabbatical" not in reply["text"]
 
 
-def test_slack_private_channel_without_a_rule_gets_the_default(slack: SlackBot) -> None:
-    slack.fake.private_channels.add("GPRIV")
-    event = mention(QUESTION, user="UF", channel="GPRIV")
+def test_slack_follow_up_in_a_thread_of_a_channel_with_a_rule_gets_its_sets(slack: SlackBot) -> None:
+    thread = "1690000010.000001"
+    slack.fake.thread_messages[thread] = [
+        {"ts": thread, "user": "UG", "text": "<@UBOT> who approves leave?"},
+        {"ts": "1690000010.000002", "bot_id": "BBOT", "user": "UBOT", "text": "Your manager approves leave [1]"},
+    ]
+    follow_up = mention(QUESTION, user="UG", channel="CHR", thread_ts=thread)
 
-    slack.event(event)
+    slack.event(follow_up)
 
-    reply = answer_for(slack, event)
-    assert not leaks(reply["text"] + blocks_text(reply))
+    reply = answer_for(slack, follow_up, thread_ts=thread)
+    assert SECRET_FACT in reply["text"] and "hr.acme.example" in blocks_text(reply)
 
 
 def test_slack_admins_can_see_a_channels_sets(slack: SlackBot) -> None:
@@ -245,9 +260,22 @@ def test_discord_thread_in_a_public_channel_stays_public(discord_bot: DiscordBot
 
     discord_bot.send("MESSAGE_CREATE", follow_up)
 
-    answers = fake.wait_for(lambda: fake.bot_messages(thread_id)[1:])
-    time.sleep(0.2)
-    assert not leaks(json.dumps(fake.bot_messages(thread_id), ensure_ascii=False)), answers
+    answer = final_answer(fake, thread_id, after=follow_up)
+    assert not leaks(json.dumps(fake.bot_messages(thread_id), ensure_ascii=False)), answer
+
+
+def test_discord_thread_in_a_channel_with_a_rule_gets_its_sets(discord_bot: DiscordBot) -> None:
+    fake = discord_bot.fake
+    question = fake.message(PRIVATE_CHANNEL_ID, user(4106, "erin"), f"<@{BOT_ID}> who approves leave?")
+    discord_bot.send("MESSAGE_CREATE", question)
+    thread_id = int(question["id"])
+    final_answer(fake, thread_id, after=question)
+    follow_up = fake.message(thread_id, user(4106, "erin"), QUESTION)
+
+    discord_bot.send("MESSAGE_CREATE", follow_up)
+
+    answer = final_answer(fake, thread_id, after=follow_up)
+    assert SECRET_FACT in answer["content"] and "hr.acme.example" in json.dumps(answer["embeds"]), answer
 
 
 def test_discord_sets_command_shows_the_channels_sets(discord_bot: DiscordBot) -> None:
@@ -269,3 +297,125 @@ def test_cli_sets_shows_what_a_conversation_can_search(scoped_config: Path) -> N
     assert sets("--slack-channel", "C1") == "public"
     assert sets("--dm") == "public"
     assert sets("--discord-channel", str(PRIVATE_CHANNEL_ID), "--discord-guild", "1000") == "hr, public"
+
+
+# -- private conversations: detected by the adapters, never given a wider rule ------------
+FREEZE_QUESTION = "when does the release freeze start?"
+FREEZE_FACT = "28th of every month"  # only in the "eng" set, which the guild-wide rule grants
+PARKING_QUESTION = "which parking spot is mine?"
+PARKING_FACT = "P-417"  # only in the "notes" set, which direct messages get
+
+
+@pytest.fixture(scope="module")
+def wide_core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RagCore]:
+    """A guild-wide Discord rule and direct-message sets wider than the default: a private
+    conversation that the adapters failed to recognise would get one of them."""
+    root = tmp_path_factory.mktemp("wide")
+    docs = {
+        "public": "# Team FAQ\n\n## Lunch\n\nLunch is served at noon in the kitchen on the second floor.\n",
+        "eng": "# Release freeze\n\nThe release freeze starts on the 28th of every month at 17:00 UTC.\n",
+        "notes": "# My parking\n\nMy parking spot is P-417 on level two of the garage.\n",
+    }
+    sources = ""
+    for name, text in docs.items():
+        (root / name).mkdir()
+        (root / name / f"{name}.md").write_text(text)
+        sets = "" if name == "public" else f'sets = ["{name}"]\n'
+        sources += f'[[sources]]\nname = "{name}"\npath = "{root / name}"\nbase_url = "https://{name}.example/"\n{sets}'
+    config = write_config(
+        root,
+        f"""data_dir = "{root / "data"}"
+
+[access]
+default = ["public"]
+dm = ["public", "notes"]
+
+[[access.rules]]
+discord_guild = "{GUILD_ID}"
+sets = ["public", "eng"]
+
+{sources}""",
+    )
+    assert run_cli("--config", str(config), "index").returncode == 0
+    rag = RagCore(load_settings(config))
+    yield rag
+    rag.close()
+
+
+@pytest.fixture()
+def wide_discord(loop, wide_core: RagCore, tmp_path: Path) -> Iterator[DiscordBot]:  # type: ignore[no-untyped-def]
+    bot = DiscordBot(loop, ChatService(wide_core, SqliteChatState(tmp_path / "state")))
+    yield bot
+    bot.close()
+
+
+def ask_in(bot: DiscordBot, where: int, user_id: int, question: str, *, thread: bool = False) -> dict[str, Any]:
+    """Mention the bot in a channel (it answers in a thread it starts) or in a ``thread``; its final answer."""
+    message = bot.fake.message(where, user(user_id, f"user{user_id}"), f"<@{BOT_ID}> {question}")
+    bot.send("MESSAGE_CREATE", message)
+    return final_answer(bot.fake, where if thread else int(message["id"]), after=message)
+
+
+def open_thread(bot: DiscordBot, parent_id: int, *, private: bool) -> int:
+    """A thread someone else started under ``parent_id``, known to the client; its id."""
+    thread_id = bot.fake.next_id()
+    thread = {
+        "id": str(thread_id),
+        "type": 12 if private else 11,  # private_thread / public_thread
+        "guild_id": str(GUILD_ID),
+        "parent_id": str(parent_id),
+        "owner_id": "4300",
+        "name": "planning",
+        "rate_limit_per_user": 0,
+        "last_message_id": None,
+        "message_count": 0,
+        "member_count": 1,
+        "flags": 0,
+        "thread_metadata": {"archived": False, "auto_archive_duration": 60, "archive_timestamp": NOW, "locked": False},
+        "newly_created": True,
+    }
+    bot.send("THREAD_CREATE", thread)
+    bot.fake.wait_for(lambda: bot.client.get_channel(thread_id))
+    return thread_id
+
+
+def test_discord_private_channel_never_takes_the_guild_wide_rule(wide_discord: DiscordBot) -> None:
+    public = ask_in(wide_discord, CHANNEL_ID, 4201, FREEZE_QUESTION)
+    private = ask_in(wide_discord, PRIVATE_CHANNEL_ID, 4202, FREEZE_QUESTION)  # @everyone may not view it
+
+    assert FREEZE_FACT in public["content"]  # the guild-wide rule holds in a channel everyone sees
+    assert FREEZE_FACT not in json.dumps(private), private
+
+
+def test_discord_private_thread_never_takes_the_guild_wide_rule(wide_discord: DiscordBot) -> None:
+    public_thread = open_thread(wide_discord, CHANNEL_ID, private=False)
+    private_thread = open_thread(wide_discord, CHANNEL_ID, private=True)
+
+    public = ask_in(wide_discord, public_thread, 4203, FREEZE_QUESTION, thread=True)
+    private = ask_in(wide_discord, private_thread, 4204, FREEZE_QUESTION, thread=True)
+
+    assert FREEZE_FACT in public["content"]
+    assert FREEZE_FACT not in json.dumps(private), private
+
+
+@pytest.fixture()
+def wide_slack(loop, wide_core: RagCore, tmp_path: Path) -> Iterator[SlackBot]:  # type: ignore[no-untyped-def]
+    bot = SlackBot(loop, ChatService(wide_core, SqliteChatState(tmp_path / "state")))
+    yield bot
+    bot.close()
+
+
+def test_slack_private_channel_without_a_rule_gets_the_default(wide_slack: SlackBot) -> None:
+    wide_slack.fake.private_channels.add("GPRIV")  # conversations.info says is_private; the event does not
+    in_private = mention(PARKING_QUESTION, user="UH", channel="GPRIV")
+    in_dm = {"type": "message", "channel_type": "im", "user": "UI", "text": PARKING_QUESTION, "ts": "8.1"}
+    in_dm["channel"] = "D8"
+
+    wide_slack.event(in_private)
+    wide_slack.event(in_dm)
+
+    private = answer_for(wide_slack, in_private)
+    dm = wide_slack.final_update("D8", posted_ts(wide_slack, placeholder_for(wide_slack, None, "D8")))
+    assert PARKING_FACT in dm["text"]  # direct messages get the wider sets
+    assert PARKING_FACT not in private["text"] + blocks_text(private), private
+    assert wide_slack.fake.calls_to("conversations.info")  # the channel's kind was looked up, not guessed
