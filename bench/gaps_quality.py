@@ -135,6 +135,22 @@ def main() -> None:
     print("tuning ARI by cut (average linkage): " + ", ".join(f"{cut:g}: {ari:.2f}" for ari, cut in curve[::2]))
     print(f"\nshipped code path (find_gaps, cluster_distance = {InsightsConfig().cluster_distance}):")
     end_to_end(test_q, test_t, embedder)
+    scale(dense["test"], InsightsConfig().cluster_distance)
+
+
+def scale(base: np.ndarray, cut: float) -> None:
+    """Clustering time alone as the log grows (average linkage is O(n²) in time and memory):
+    the held-out questions' vectors, jittered into n distinct rows."""
+    from bot.insights.gaps import cluster_labels
+
+    rng = np.random.default_rng(16)
+    print("\nclustering alone (embedding excluded), n distinct failed questions:")
+    for n in (250, 1000, 2000, 4000):
+        rows = base[rng.integers(0, len(base), n)] + rng.normal(0, 0.02, (n, base.shape[1])).astype(np.float32)
+        rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+        started = time.perf_counter()
+        labels = cluster_labels(rows, cut)
+        print(f"  n={n}: {time.perf_counter() - started:.2f} s, {len(set(labels.tolist()))} clusters")
 
 
 def end_to_end(questions: list[str], topics: list[str], embedder) -> None:  # type: ignore[no-untyped-def]
