@@ -51,6 +51,7 @@ SECRET_ENV_VARS = (
     "QDRANT_API_KEY",
     "RAGBOT_OPENAI_API_KEY",
     "OPENAI_API_KEY",
+    "RAGBOT_ADMIN_TOKEN",
 )
 MIN_SECRET_PIECE = 6  # a run this long of a secret's characters is masked wherever it appears
 _MASK = "[redacted]"
