@@ -122,6 +122,10 @@ class FakeQdrant(FakeServer):
                     name, read.ids, with_payload=read.with_payload or False, with_vectors=read.with_vector or False
                 )
             )
+        if rest == ["points", "payload"] and method == "POST":  # set_payload: merge keys into points
+            update = models.SetPayload.model_validate(body)
+            points: Any = update.points if update.points is not None else update.filter
+            return _ok(engine.set_payload(name, payload=update.payload, points=points))
         if rest == ["points", "delete"]:
             if "points" in body:
                 selector: Any = models.PointIdsList(points=body["points"])

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from fake_discord import CHANNEL_ID
+from fake_qdrant import FakeQdrant
 from fakeserver import LoopThread
 from qdrant_client import QdrantClient
 from test_discord import DiscordBot
@@ -21,7 +22,7 @@ from test_slack import SlackBot, answer_for, blocks_text, mention
 from bot.app.build import chat_service
 from bot.chatstate import ChatState, QuestionRecord, SqliteChatState
 from bot.chatstate.qdrant import QdrantChatState
-from bot.config import AccessConfig, InsightsConfig
+from bot.config import AccessConfig, InsightsConfig, StoreConfig
 from bot.core import RagCore
 from bot.insights.log import DAY_S, QuestionLog
 
@@ -162,14 +163,28 @@ def test_discord_questions_are_logged_by_the_same_core(loop: LoopThread, core: R
 
 
 # -- the same log on both chat state engines -----------------------------------------------------
-@pytest.fixture(params=["sqlite", "qdrant"])
+@pytest.fixture(params=["sqlite", "qdrant", "qdrant-server"])
 def states(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[ChatState, ChatState]]:
-    """Two replicas' views of one shared state."""
+    """Two replicas' views of one shared state: SQLite, qdrant-client's local mode, and a Qdrant
+    server over HTTP (tests/fake_qdrant.py: qdrant-client's engine behind Qdrant's REST API)."""
     if request.param == "sqlite":
         a, b = SqliteChatState(tmp_path), SqliteChatState(tmp_path)
         yield a, b
         a.close()
         b.close()
+        return
+    if request.param == "qdrant-server":
+        loop = LoopThread()
+        fake = FakeQdrant()
+        loop.run(fake.start())
+        config = StoreConfig(url=fake.url)
+        a, b = QdrantChatState.connect(config, "ragbot_chat"), QdrantChatState.connect(config, "ragbot_chat")
+        yield a, b
+        a.close()
+        b.close()
+        loop.run(fake.stop())
+        fake.close()
+        loop.stop()
         return
     client = QdrantClient(path=str(tmp_path / "qdrant"))
     yield QdrantChatState(client, "ragbot_chat", server=False), QdrantChatState(client, "ragbot_chat", server=False)
