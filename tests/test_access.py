@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from conftest import SAMPLES, run_cli, write_config
-from fake_discord import BOT_ID, CHANNEL_ID, GUILD_ID, NOW, PRIVATE_CHANNEL_ID, FakeDiscord, user
-from test_discord import DiscordBot
+from fake_discord import BOT_ID, CHANNEL_ID, GUILD_ID, PRIVATE_CHANNEL_ID, user
+from test_discord import DiscordBot, final_answer, open_thread
 from test_slack import SlackBot, answer_for, blocks_text, mention, placeholder_for, posted_ts
 
 from bot.access import Conversation, sets_for
@@ -28,17 +28,6 @@ SECRET_MARKERS = ("35 vacation days", "Executive leave policy", "hr.acme.example
 
 def leaks(text: str) -> list[str]:
     return [marker for marker in SECRET_MARKERS if marker in text]
-
-
-def final_answer(fake: FakeDiscord, channel_id: int, after: dict[str, Any]) -> dict[str, Any]:
-    """The bot's answer to the message ``after`` in ``channel_id``, once final: only the final
-    answer carries the feedback buttons, so a partial answer is never returned."""
-    return fake.wait_for(
-        lambda: next(
-            (m for m in fake.bot_messages(channel_id) if int(m["id"]) > int(after["id"]) and m["components"]),
-            None,
-        )
-    )
 
 
 @pytest.fixture(scope="module")
@@ -354,29 +343,6 @@ def ask_in(bot: DiscordBot, where: int, user_id: int, question: str, *, thread: 
     message = bot.fake.message(where, user(user_id, f"user{user_id}"), f"<@{BOT_ID}> {question}")
     bot.send("MESSAGE_CREATE", message)
     return final_answer(bot.fake, where if thread else int(message["id"]), after=message)
-
-
-def open_thread(bot: DiscordBot, parent_id: int, *, private: bool) -> int:
-    """A thread someone else started under ``parent_id``, known to the client; its id."""
-    thread_id = bot.fake.next_id()
-    thread = {
-        "id": str(thread_id),
-        "type": 12 if private else 11,  # private_thread / public_thread
-        "guild_id": str(GUILD_ID),
-        "parent_id": str(parent_id),
-        "owner_id": "4300",
-        "name": "planning",
-        "rate_limit_per_user": 0,
-        "last_message_id": None,
-        "message_count": 0,
-        "member_count": 1,
-        "flags": 0,
-        "thread_metadata": {"archived": False, "auto_archive_duration": 60, "archive_timestamp": NOW, "locked": False},
-        "newly_created": True,
-    }
-    bot.send("THREAD_CREATE", thread)
-    bot.fake.wait_for(lambda: bot.client.get_channel(thread_id))
-    return thread_id
 
 
 def test_discord_private_channel_never_takes_the_guild_wide_rule(wide_discord: DiscordBot) -> None:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_discord import ADMIN_ROLE_ID, BOT_ID, CHANNEL_ID, GUILD_ID, FakeDiscord, user
+from fake_discord import ADMIN_ROLE_ID, BOT_ID, CHANNEL_ID, GUILD_ID, NOW, FakeDiscord, user
 from fakeserver import LoopThread
 
 from adapters.discord import DiscordSettings, RagbotDiscord, use_endpoints
@@ -73,6 +72,40 @@ def discord_bot(loop: LoopThread, core: RagCore, tmp_path: Path) -> Iterator[Dis
 
 def text_of(body: dict[str, Any]) -> str:
     return json.dumps(body, ensure_ascii=False)
+
+
+def final_answer(fake: FakeDiscord, channel_id: int, after: dict[str, Any]) -> dict[str, Any]:
+    """The bot's answer to the message ``after`` in ``channel_id``, once final: only the final
+    answer carries the feedback buttons, so a partial answer is never returned."""
+    return fake.wait_for(
+        lambda: next(
+            (m for m in fake.bot_messages(channel_id) if int(m["id"]) > int(after["id"]) and m["components"]),
+            None,
+        )
+    )
+
+
+def open_thread(bot: DiscordBot, parent_id: int, *, private: bool = False) -> int:
+    """A thread someone else started under ``parent_id`` (a channel or a forum), known to the client; its id."""
+    thread_id = bot.fake.next_id()
+    thread = {
+        "id": str(thread_id),
+        "type": 12 if private else 11,  # private_thread / public_thread
+        "guild_id": str(GUILD_ID),
+        "parent_id": str(parent_id),
+        "owner_id": "4300",
+        "name": "planning",
+        "rate_limit_per_user": 0,
+        "last_message_id": None,
+        "message_count": 0,
+        "member_count": 1,
+        "flags": 0,
+        "thread_metadata": {"archived": False, "auto_archive_duration": 60, "archive_timestamp": NOW, "locked": False},
+        "newly_created": True,
+    }
+    bot.send("THREAD_CREATE", thread)
+    bot.fake.wait_for(lambda: bot.client.get_channel(thread_id))
+    return thread_id
 
 
 def test_commands_are_synced_to_the_configured_guild(discord_bot: DiscordBot) -> None:
@@ -153,13 +186,31 @@ def test_manage_server_permission_allows_status(discord_bot: DiscordBot) -> None
 
 
 def test_messages_from_bots_are_ignored(discord_bot: DiscordBot) -> None:
-    other_bot = discord_bot.fake.message(CHANNEL_ID, user(4100, "otherbot", bot=True), f"<@{BOT_ID}> how do I deploy?")
+    fake = discord_bot.fake
+    other_bot = fake.message(CHANNEL_ID, user(4100, "otherbot", bot=True), f"<@{BOT_ID}> how do I deploy?")
+    person = fake.message(CHANNEL_ID, user(4101, "carol"), f"<@{BOT_ID}> how do I deploy?")
 
     discord_bot.send("MESSAGE_CREATE", other_bot)
-    time.sleep(1.0)
+    discord_bot.send("MESSAGE_CREATE", person)
 
-    assert discord_bot.fake.calls_to("POST", f"/channels/{CHANNEL_ID}/messages/{other_bot['id']}/threads") == []
-    assert discord_bot.fake.bot_messages(CHANNEL_ID) == []
+    # Events are handled in order: once the person's question is answered, the bot's was seen.
+    final_answer(fake, int(person["id"]), after=person)
+    assert fake.calls_to("POST", f"/channels/{CHANNEL_ID}/messages/{other_bot['id']}/threads") == []
+    assert fake.bot_messages(int(other_bot["id"])) == [] and fake.bot_messages(CHANNEL_ID) == []
+
+
+def test_a_mention_in_a_forum_post_is_answered_in_the_post(discord_bot: DiscordBot) -> None:
+    forum_id = discord_bot.fake.next_id()
+    forum = {"id": str(forum_id), "type": 15, "guild_id": str(GUILD_ID), "name": "help", "position": 2}
+    discord_bot.send("CHANNEL_CREATE", {**forum, "permission_overwrites": [], "available_tags": [], "flags": 0})
+    discord_bot.fake.wait_for(lambda: discord_bot.client.get_channel(forum_id))
+    post = open_thread(discord_bot, forum_id)
+    question = discord_bot.fake.message(post, user(4102, "dave"), f"<@{BOT_ID}> how do I roll back a bad deploy?")
+
+    discord_bot.send("MESSAGE_CREATE", question)
+
+    answer = final_answer(discord_bot.fake, post, after=question)
+    assert "Rollback" in answer["content"]
 
 
 def _closed_port() -> int:
