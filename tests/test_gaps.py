@@ -13,6 +13,8 @@ from insights_seed import GYM, HR_ONLY, KUBERNETES, PARKING, seed
 from bot.app.commands_gaps import CSV_COLUMNS
 from bot.app.settings import load_settings
 from bot.chatstate import SqliteChatState
+from bot.insights.digest import digest_text
+from bot.insights.gaps import ClosestPage, Gap, GapReport
 from bot.insights.titles import suggest_title
 
 GAP_KEYS = {
@@ -105,3 +107,30 @@ def test_a_suggested_title_is_the_words_the_phrasings_share() -> None:
     assert suggest_title(gym[0], gym) == "Gym"  # "gym" is in 3 of 4; nothing else in more than one
     assert suggest_title(promotions[0], promotions) == "Promotion"  # promotion/promotions are one word
     assert suggest_title("Is there parking at the office?", ["Is there parking at the office?"]) == "Parking office"
+
+
+def test_the_digest_quotes_questions_without_notifying_anyone() -> None:
+    gap = Gap(
+        representative="<!channel> who owns @everyone's <https://evil|link>?",
+        examples=[],
+        count=2,
+        askers=2,
+        suggested_title="Owners",
+        reasons={"refused": 2, "down": 0, "escalated": 0},
+        last_asked=0.0,
+        sets=["public"],
+        restricted=False,
+        closest=[ClosestPage("Teams › Owners", "https://docs.example/teams#owners", 0.41)],
+    )
+    report = GapReport(since=None, questions=10, failed=2, gaps=[gap])
+
+    slack = digest_text(report, "slack", days=7)
+    discord = digest_text(report, "discord", days=7)
+
+    assert "<!channel>" not in slack and "&lt;!channel&gt;" in slack and "<https://evil|link>" not in slack
+    assert "<https://docs.example/teams#owners|Teams › Owners>" in slack
+    assert "@everyone" not in discord and "@\u200beveryone" in discord
+    assert "[Teams › Owners](<https://docs.example/teams#owners>)" in discord
+    assert digest_text(GapReport(None, 5, 0, []), "slack", days=7).endswith(
+        "every question found its answer in the docs."
+    )

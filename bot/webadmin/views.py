@@ -52,9 +52,16 @@ class PageData:
 def load_page_data(core: RagCore, state: ChatState, admin: AdminOps | None, *, days: int) -> PageData:
     now = time.time()
     start = window_start(days, now)
-    records = state.questions(start)
+    log_error = None
+    try:
+        records = state.questions(start)
+    except Exception as exc:  # the chat state's Qdrant is down: the sources panel still helps
+        log.warning("admin page: the question log is unreadable: %s", redact(str(exc)))
+        records, log_error = [], f"the question log can't be read now ({type(exc).__name__}); see the logs"
     summary = overview(records, days=days, now=now)
     report = gap_report(core, state, since_s=now - start, records=records)
+    if log_error:
+        report.warnings.insert(0, log_error)
     status: Status | None = None
     status_error = None
     if admin is None:
