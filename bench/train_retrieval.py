@@ -197,6 +197,7 @@ def main() -> None:
                 "train_seconds": meta["train_seconds"],
                 "prepare_seconds": meta["prepare_seconds"],
                 "eval_seconds": meta["eval_seconds"],
+                "examples_seconds": meta.get("examples_seconds"),
                 "before": base[test_name],
                 "after": after,
             }
@@ -205,9 +206,6 @@ def main() -> None:
 
     if "corpus" in args.settings:
         run("corpus", args.questions, "all", ["--no-feedback"])
-    if "methods" in args.settings:
-        for method in METHODS:
-            run(f"method-{method}", args.questions, "all", ["--no-feedback"], f'corpus_methods = ["{method}"]\n')
     halves_named = ((first_half, second_half, "half-1"), (second_half, first_half, "half-0"))
     if "qa" in args.settings:
         for k, (train_half, test_half, test_name) in enumerate(halves_named):
@@ -215,6 +213,9 @@ def main() -> None:
     if "feedback" in args.settings:
         for k, (train_half, test_half, test_name) in enumerate(halves_named):
             run(f"feedback-fold{k}", test_half, test_name, [], feedback=train_half)
+    if "methods" in args.settings:
+        for method in METHODS:
+            run(f"method-{method}", args.questions, "all", ["--no-feedback"], f'corpus_methods = ["{method}"]\n')
 
 
 if __name__ == "__main__":

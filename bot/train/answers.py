@@ -70,12 +70,13 @@ def unit_table(
     for answer, positives in answers:
         where: dict[int, int] = {}
         if answer and with_units < limit:
-            for row in positives:
+            for row in positives:  # the first chunk that holds the answer: each costs its units' encoding
                 units = rows.get(row) or _unit_texts(corpus, row)
                 index = answer_in_units(answer, units)
                 if index is not None:
                     rows[row] = units
                     where[row] = index
+                    break
             with_units += bool(where)
         found.append(where)
     used = sorted({row for where in found for row in where})

@@ -48,7 +48,7 @@ class TrainingConfig(Section):
     scale: float = Field(default=20.0, gt=0)  # 1 / temperature of p(z|x) = softmax(scale * q.d)
     ml_weight: float = Field(default=0.5, ge=0)  # weight of the marginal-likelihood term
     ml_top_k: int = Field(default=8, ge=1)  # passages z the marginal likelihood sums over
-    ml_pairs: int = Field(default=600, ge=0)  # pairs whose answer units are embedded for the extractive term
+    ml_pairs: int = Field(default=200, ge=0)  # pairs whose answer units are embedded for the extractive term
     checkpoint_every_s: float = Field(default=60.0, gt=0)
     # torch CPU threads while training (default: torch's choice). On a CPU other processes share,
     # 1 is often faster than 2: the threads of a step wait for each other (docs/benchmarks.md).

@@ -139,7 +139,9 @@ def run_training(
     eval_seconds = time.monotonic() - eval_started
     prepared_seconds = eval_started - started
 
+    examples_started = time.monotonic()
     examples, units = _examples(data, corpus, base, training, lm, deadline, report)
+    examples_seconds = time.monotonic() - examples_started
     batch = min(training.batch_size, len(examples))
     planned = min(training.steps, math.ceil(training.epochs * len(examples) / batch))
     trainer = QueryEncoderTrainer(resolve_embedding_model(settings.embedding.model), training, planned, options.seed)
@@ -178,6 +180,7 @@ def run_training(
         "resumed_from": outcome.resumed_from,
         "prepare_seconds": round(prepared_seconds, 1),
         "eval_seconds": round(eval_seconds, 1),
+        "examples_seconds": round(examples_seconds, 1),
         "train_seconds": round(outcome.seconds, 1),
         "final_loss": outcome.losses[-1] if outcome.losses else None,
         "activated": activated,
