@@ -137,6 +137,21 @@ def answer_for(bot: SlackBot, event: dict[str, Any], thread_ts: str | None = Non
     return bot.final_update(event["channel"], posted_ts(bot, placeholder))
 
 
+def answered_after(bot: SlackBot, user: str) -> dict[str, Any]:
+    """Ask a question and wait for its answer. Events are handled in the order they arrive, so by
+    then whatever an earlier event would have made the bot post has been posted: the explicit
+    wait that a test of "nothing happened" needs. The question's event."""
+    later = mention("what are core hours", user=user)
+    bot.event(later)
+    answer_for(bot, later)
+    return later
+
+
+def posted_except(bot: SlackBot, event: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every chat.postMessage but those in reply to ``event``."""
+    return [p for p in bot.fake.calls_to("chat.postMessage") if p.get("thread_ts") != event["ts"]]
+
+
 def blocks_text(update: dict[str, Any]) -> str:
     blocks = update["blocks"] if isinstance(update["blocks"], list) else json.loads(update["blocks"])
     return json.dumps(blocks)
@@ -206,23 +221,23 @@ def test_a_slack_retry_of_the_same_event_is_answered_once(slack: SlackBot) -> No
     )
 
     answer_for(slack, event)
-    time.sleep(1.0)  # give a wrongly accepted retry time to show up
+    answered_after(slack, "U4-LATER")
     placeholders = [p for p in slack.fake.calls_to("chat.postMessage") if p.get("thread_ts") == event["ts"]]
     assert status == 200 and len(placeholders) == 1
 
 
 def test_bad_signature_is_refused_and_nothing_happens(slack: SlackBot) -> None:
     status, _, _ = slack.event(mention("how do I deploy?"), secret="wrong-secret")
-    time.sleep(0.5)
+    later = answered_after(slack, "U-SIGNED")
     assert status == 401
-    assert slack.fake.calls_to("chat.postMessage") == []
+    assert posted_except(slack, later) == []
 
 
 def test_stale_timestamp_is_refused(slack: SlackBot) -> None:
     status, _, _ = slack.event(mention("how do I deploy?"), timestamp=int(time.time()) - 600)
-    time.sleep(0.5)
+    later = answered_after(slack, "U-FRESH")
     assert status == 401
-    assert slack.fake.calls_to("chat.postMessage") == []
+    assert posted_except(slack, later) == []
 
 
 def test_healthz_answers(slack: SlackBot) -> None:
@@ -395,9 +410,9 @@ def test_messages_from_other_bots_are_ignored(slack: SlackBot) -> None:
     event = mention("how do I deploy?", user="UOTHERBOT", bot_id="B999")
 
     status, _, _ = slack.event(event)
-    time.sleep(1.0)
+    later = answered_after(slack, "U-PERSON")
 
-    assert status == 200 and slack.fake.calls_to("chat.postMessage") == []
+    assert status == 200 and posted_except(slack, later) == []
 
 
 def test_a_slack_429_is_retried(slack: SlackBot) -> None:
