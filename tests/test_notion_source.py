@@ -71,16 +71,17 @@ retries = 2
 ALL = {f"notion:{page}" for page in (ROOT, RUNBOOKS, BACKUPS, API_ROW, BILLING_ROW)}
 
 
-def test_first_sync_indexes_child_pages_and_database_rows_through_a_429(
+def test_first_sync_indexes_child_pages_and_database_rows_through_a_429_and_a_5xx_burst(
     tmp_path: Path, notion: FakeNotion, embedder: Embedder
 ) -> None:
     settings = notion_settings(tmp_path, notion)
     notion.throttle(1, retry_after=1)
+    notion.burst(2, 502)
 
     report = index_once(settings, embedder)
 
     assert stored_ids(settings, "notion") == ALL and report.added == 5 and report.errors == []
-    assert notion.statuses()[:2] == [429, 200]
+    assert notion.statuses()[:4] == [429, 502, 502, 200]
     chunks = stored_chunks(settings, f"notion:{ROOT}")
     deploys = next(chunk for chunk in chunks if chunk.section == "Deploys")
     heading_block = notion.pages[ROOT].blocks[1]["id"].replace("-", "")
@@ -229,3 +230,14 @@ def test_a_missing_client_library_is_a_config_error_naming_the_extra(
         "line 2: sources.0: Value error, type 'notion' needs notion_client: install it with pip install "
         "'ragbot[notion]'"
     )
+
+
+def test_a_database_listed_on_its_own_indexes_its_rows(tmp_path: Path, notion: FakeNotion, embedder: Embedder) -> None:
+    settings = notion_settings(tmp_path, notion, extra=f'databases = ["{SERVICES}"]')
+    settings.sources[0].root_pages = []
+
+    report = index_once(settings, embedder)
+
+    assert stored_ids(settings, "notion") == {f"notion:{API_ROW}", f"notion:{BILLING_ROW}"} and report.errors == []
+    (row,) = stored_chunks(settings, f"notion:{API_ROW}")
+    assert row.section == "Services" and row.title == "API"

@@ -66,17 +66,18 @@ retries = 2
     )
 
 
-def test_first_sync_indexes_resolved_threads_only_never_the_bots_answers(
+def test_first_sync_through_a_429_and_a_503_indexes_resolved_threads_only_never_the_bots_answers(
     tmp_path: Path, slack: FakeSlackHistory, embedder: Embedder
 ) -> None:
     threads = seed(slack)
     settings = slack_settings(tmp_path, slack)
     slack.throttle(1, retry_after=1)
+    slack.burst(1, 503)
 
     report = index_once(settings, embedder)
 
     assert stored_ids(settings, "answers") == {f"answers:{HELP}:{threads['vpn']}", f"answers:{HELP}:{threads['db']}"}
-    assert report.added == 2 and report.errors == [] and slack.statuses()[:2] == [429, 200]
+    assert report.added == 2 and report.errors == [] and slack.statuses()[:3] == [429, 503, 200]
     question, answer = stored_chunks(settings, f"answers:{HELP}:{threads['vpn']}")
     permalink = f"https://acme.slack.com/archives/{HELP}/p{threads['vpn'].replace('.', '')}"
     assert question.url == answer.url == permalink and answer.title == "How do I reset my VPN token?"
