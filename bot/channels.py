@@ -58,7 +58,12 @@ def _rule_for(channels: Sequence[ChannelRule], c: Conversation) -> ChannelRule |
     return None
 
 
-def speaks(behaviour: Behaviour, *, answered: bool, mentioned: bool) -> bool:
-    """Whether a finished answer is posted: in ``auto`` mode with ``answer_when_unsure = false``,
-    an unmentioned question the docs don't answer gets silence rather than "not in the docs"."""
-    return mentioned or answered or behaviour.answer_when_unsure or behaviour.mode != "auto"
+def speaks(behaviour: Behaviour, *, kind: str, answered: bool, mentioned: bool) -> bool:
+    """Whether a finished reply is posted. Anyone who mentions the bot (or DMs it) always gets
+    one. In ``auto`` mode the bot was not asked by name, so "busy" is not posted, and with
+    ``answer_when_unsure = false`` neither is "not in the docs": silence instead."""
+    if mentioned or behaviour.mode != "auto":
+        return True
+    if kind == "busy":
+        return False
+    return answered or kind != "answer" or behaviour.answer_when_unsure

@@ -19,6 +19,7 @@ from typing import Literal
 from bot import metrics
 from bot.access import Conversation, describe_sets, sets_for
 from bot.admin import AdminOps, RunRecord, Status
+from bot.channels import Behaviour, behaviour_for
 from bot.chatstate import ChatState, FeedbackRecord, open_chat_state
 from bot.config import Settings
 from bot.conversation import Turn, standalone_question
@@ -31,6 +32,7 @@ from bot.errors import (
     StoreMismatch,
     StoreUnavailable,
 )
+from bot.handoff import HandOff
 from bot.insights.log import QuestionLog
 from bot.logs import new_request_id, redact
 from bot.models import Answer
@@ -81,6 +83,7 @@ class ChatService:
         chat = self.settings.chat
         self.limiter = RateLimiter(chat.user_questions_per_minute, chat.questions_per_minute)
         self.questions = QuestionLog(self.state, self.settings.insights, self.settings.access)
+        self.handoff = HandOff(chat.escalation)  # "Ask a person": target and per-user limit
 
     @property
     def history_messages(self) -> int:
@@ -254,6 +257,10 @@ class ChatService:
 
     def sets_for(self, conversation: Conversation) -> frozenset[str]:
         return sets_for(self.settings.access, conversation)
+
+    def behaviour(self, conversation: Conversation) -> Behaviour:
+        """The conversation's ``[[channels]]`` mode (mention, auto, off) and manners."""
+        return behaviour_for(self.settings.channels, conversation)
 
     def sets_text(self, conversation: Conversation) -> str:
         return f"This conversation can search: {describe_sets(self.sets_for(conversation))}."

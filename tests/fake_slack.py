@@ -30,6 +30,7 @@ class FakeSlack(FakeServer):
         self.errors: dict[str, str] = {}  # method -> the Slack error it answers ({"ok": false}), e.g. invalid_auth
         self.unavailable: dict[str, int] = {}  # method -> how many more times it answers HTTP 503
         self.granted_scopes: str | None = None  # auth.test's X-OAuth-Scopes header, when set
+        self.missing_channels: set[str] = set()  # chat.postMessage there answers channel_not_found
         self._ts = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
         self._lock = threading.Lock()
@@ -80,6 +81,17 @@ class FakeSlack(FakeServer):
                 "user_id": BOT_USER,
                 "bot_id": "BBOT",
                 "url": "https://acme.slack.com/",
+            }
+        if method == "chat.postMessage" and params.get("channel") in self.missing_channels:
+            return {"ok": False, "error": "channel_not_found"}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"}
+        if method == "chat.getPermalink":
+            ts = str(params.get("message_ts", "")).replace(".", "")
+            return {
+                "ok": True,
+                "channel": params.get("channel"),
+                "permalink": f"https://acme.slack.com/archives/{params.get('channel')}/p{ts}",
             }
         if method == "chat.postMessage":
             return {"ok": True, "channel": params.get("channel"), "ts": f"{1700000000 + next(self._ts)}.000100"}

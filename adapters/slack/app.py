@@ -10,10 +10,12 @@ import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.format import (
+    ESCALATE,
     FEEDBACK_DOWN,
     FEEDBACK_UP,
     MAX_BLOCKS,
@@ -26,8 +28,11 @@ from adapters.slack.format import (
 from adapters.slack.permissions import MESSAGE_EVENTS, SLASH_COMMAND, SUBSCRIBED_EVENTS
 from adapters.slack.settings import SlackSettings
 from bot.access import Conversation
+from bot.channels import speaks
 from bot.chat import ChatReply, ChatService
 from bot.conversation import Turn
+from bot.handoff import THREAD_NOTE, unreachable_text
+from bot.question_detector import looks_like_question
 
 __all__ = ["create_slack_app", "WORKING_TEXT"]
 
@@ -54,6 +59,7 @@ def create_slack_app(service: ChatService, slack: SlackSettings) -> AsyncApp:
     if set(MESSAGE_EVENTS.values()) & set(SUBSCRIBED_EVENTS):
         app.event("message")(handler.on_message)
     app.action(re.compile(f"^({FEEDBACK_UP}|{FEEDBACK_DOWN})$"))(handler.on_feedback)
+    app.action(ESCALATE)(handler.on_escalate)
     app.command(SLASH_COMMAND)(handler.on_command)
     return app
 
@@ -92,17 +98,21 @@ class _Handlers:
     async def on_message(
         self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
-        """A direct message is a question. In a channel, only a follow-up is: a reply without a
+        """A direct message is a question. In a channel, a follow-up is: a reply without a
         mention, in a thread where the bot answered, from someone who asked it there (a message
-        with a mention arrives as app_mention too, and is answered from that)."""
+        with a mention arrives as app_mention too, and is answered from that). In an ``auto``
+        channel, so is a new top-level message that looks like a question."""
         subscription = MESSAGE_EVENTS.get(event.get("channel_type", ""))
         if subscription not in SUBSCRIBED_EVENTS or event.get("subtype"):
             return  # edits, joins and bot posts are not questions
         bot_user = context.get("bot_user_id")
+        mentioned = bool(bot_user and f"<@{bot_user}>" in event.get("text", ""))
         if subscription == "message.im":
             await self._question(body, event, client, bot_user)
-        elif event.get("thread_ts") and not (bot_user and f"<@{bot_user}>" in event.get("text", "")):
+        elif event.get("thread_ts") and not mentioned:
             await self._question(body, event, client, bot_user, follow_up_only=True)
+        elif not event.get("thread_ts") and not mentioned and looks_like_question(event.get("text", "")):
+            await self._question(body, event, client, bot_user, auto_only=True)
 
     async def _question(
         self,
@@ -111,32 +121,54 @@ class _Handlers:
         client: AsyncWebClient,
         bot_user: str | None,
         follow_up_only: bool = False,
+        auto_only: bool = False,
     ) -> None:
+        """Answer one message. ``follow_up_only``: a thread reply without a mention; ``auto_only``:
+        a top-level message without a mention, answered only where the channel's mode is auto."""
         if event.get("bot_id") or event.get("subtype") == "bot_message" or event.get("user") == bot_user:
             return
         channel = event["channel"]
         is_dm = event.get("channel_type") == "im"
         thread_ts = event.get("thread_ts") or (None if is_dm else event["ts"])
         question = _MENTION.sub("", event.get("text", "")).strip()
+        conversation = await self._conversation(client, channel, event.get("channel_type"))
+        behaviour = self.service.behaviour(conversation)
+        if behaviour.mode == "off" or (auto_only and behaviour.mode != "auto"):
+            return  # off is silent, mentions included (README: "Channel modes")
         history: list[Turn] = []
         if event.get("thread_ts"):
-            history, asked_here = await self._history(client, channel, event, bot_user)
-            if follow_up_only and not (history and asked_here):
-                return  # people talking among themselves in a thread
+            history, asked_here, human_since = await self._history(
+                client, channel, event, bot_user, auto=behaviour.mode == "auto"
+            )
+            if follow_up_only and (not (history and asked_here) or human_since):
+                return  # people talking among themselves, or a person took over the thread
         if not self.service.first_time(body.get("event_id")):
             log.info("ignoring redelivered event %s", body.get("event_id"))
             return
-        conversation = await self._conversation(client, channel, event.get("channel_type"))
         sets = self.service.sets_for(conversation)
-        placeholder = await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=WORKING_TEXT)
+        mentioned = not (follow_up_only or auto_only)
+        user = event.get("user", "")
+        # Not asked by name, or only the asker may see the answer: nothing is shown until it is ready.
+        quiet = not mentioned and behaviour.mode == "auto" or (behaviour.ephemeral and not is_dm)
+        placeholder = (
+            None if quiet else await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=WORKING_TEXT)
+        )
 
         async def show_partial(text: str) -> None:
-            await client.chat_update(channel=channel, ts=placeholder["ts"], text=partial_text(text))
+            if placeholder is not None:
+                await client.chat_update(channel=channel, ts=placeholder["ts"], text=partial_text(text))
 
         reply = await self.service.answer(
-            event.get("user", ""), question, history, sets, on_partial=show_partial, conversation=conversation
+            user, question, history, sets, on_partial=show_partial, conversation=conversation
         )
-        await self._deliver(client, channel, thread_ts, placeholder["ts"], reply)
+        answered = reply.answer is not None and reply.answer.answered
+        if not speaks(behaviour, kind=reply.kind, answered=answered, mentioned=mentioned):
+            log.info(
+                "auto mode: not posting a %s reply in %s", "refused" if reply.kind == "answer" else reply.kind, channel
+            )
+            return
+        ephemeral_to = user if behaviour.ephemeral and not is_dm else None
+        await self._deliver(client, channel, thread_ts, placeholder["ts"] if placeholder else None, reply, ephemeral_to)
 
     async def _conversation(self, client: AsyncWebClient, channel: str, channel_type: str | None) -> Conversation:
         """Slack conversation kind; app_mention events don't say, so ask conversations.info (cached)."""
@@ -161,50 +193,79 @@ class _Handlers:
         return Conversation("slack", channel=channel, is_dm=channel_type == "im", is_private=channel_type != "channel")
 
     async def _history(
-        self, client: AsyncWebClient, channel: str, event: dict[str, Any], bot_user: str | None
-    ) -> tuple[list[Turn], bool]:
-        """Earlier turns of the thread if the bot already answered in it, and whether the event's
-        author asked the bot something in this thread before (mentioned it)."""
+        self, client: AsyncWebClient, channel: str, event: dict[str, Any], bot_user: str | None, auto: bool = False
+    ) -> tuple[list[Turn], bool, bool]:
+        """Earlier turns of the thread if the bot already answered in it; whether the event's
+        author asked the bot something in this thread before (mentioned it, or, in an ``auto``
+        channel, started the thread); and whether someone else has replied since the bot's last
+        answer (a person took over: the bot keeps out unless mentioned)."""
         limit = self.service.history_messages
-        if not limit:
-            return [], False
         try:
-            replies = await client.conversations_replies(channel=channel, ts=event["thread_ts"], limit=limit + 1)
+            replies = await client.conversations_replies(
+                channel=channel, ts=event["thread_ts"], limit=max(limit, 1) + 1
+            )
         except Exception as exc:  # the question is still answerable without its history
             log.warning("could not read thread history: %s", exc)
-            return [], False
+            return [], False, False
         turns = []
-        asked_here = False
+        asked_here = human_since = False
         messages: list[dict[str, Any]] = replies.get("messages") or []
         for message in messages:
             if message.get("ts") == event["ts"]:
                 continue
             if message.get("bot_id") or message.get("user") == bot_user:
                 turns.append(Turn("bot", message.get("text", "")))
+                human_since = False
             else:
                 text = message.get("text", "")
-                asked_here = asked_here or (message.get("user") == event.get("user") and f"<@{bot_user}>" in text)
+                mine = message.get("user") == event.get("user")
+                started = auto and message.get("ts") == event["thread_ts"]
+                asked_here = asked_here or (mine and (f"<@{bot_user}>" in text or started))
+                human_since = human_since or (not mine and any(t.role == "bot" for t in turns))
                 turns.append(Turn("user", _MENTION.sub("", text).strip()))
-        return (turns[-limit:] if any(t.role == "bot" for t in turns) else []), asked_here
+        if not limit:
+            return [], asked_here, human_since
+        return (turns[-limit:] if any(t.role == "bot" for t in turns) else []), asked_here, human_since
 
     async def _deliver(
-        self, client: AsyncWebClient, channel: str, thread_ts: str | None, ts: str, reply: ChatReply
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        thread_ts: str | None,
+        ts: str | None,
+        reply: ChatReply,
+        ephemeral_to: str | None = None,
     ) -> None:
+        """Replace the placeholder ``ts`` with the reply, or post it (no placeholder: auto mode);
+        with ``ephemeral_to``, post it with chat.postEphemeral for that user only."""
+
+        async def post(**message: Any) -> str:
+            if ephemeral_to:
+                sent = await client.chat_postEphemeral(
+                    channel=channel, user=ephemeral_to, thread_ts=thread_ts, **message
+                )
+                return str(sent.get("message_ts", ""))
+            if ts is not None and first:
+                await client.chat_update(channel=channel, ts=ts, **message)
+                return ts
+            return str((await client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message))["ts"])
+
+        first = True
         if reply.answer is None:
-            await client.chat_update(channel=channel, ts=ts, text=f":warning: {escape(reply.text)}", blocks=[])
+            await post(text=f":warning: {escape(reply.text)}", blocks=[])
             return
         blocks = answer_blocks(reply.answer)
         batches = [blocks[i : i + MAX_BLOCKS] for i in range(0, len(blocks), MAX_BLOCKS)]
         fallback = fallback_text(reply.answer.text)
-        await client.chat_update(channel=channel, ts=ts, text=fallback, blocks=batches[0])
-        last_ts = ts
-        for batch in batches[1:]:  # an answer too long for one message continues in the thread
-            posted = await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=fallback, blocks=batch)
-            last_ts = posted["ts"]
+        for batch in batches:  # an answer too long for one message continues in the thread
+            last_ts = await post(text=fallback, blocks=batch)
+            first = False
         self.service.remember(PLATFORM, f"{channel}:{last_ts}", reply)
 
     # -- feedback --------------------------------------------------------------------
-    async def on_feedback(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_feedback(
+        self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
         await ack()
         action = body["actions"][0]
         vote = "up" if action["action_id"] == FEEDBACK_UP else "down"
@@ -214,12 +275,51 @@ class _Handlers:
         record = self.service.vote(PLATFORM, f"{channel}:{message['ts']}", user, vote)
         if record is None:
             log.warning("vote on an unknown answer %s:%s", channel, message["ts"])
-        await client.chat_update(
-            channel=channel,
-            ts=message["ts"],
-            text=message.get("text", ""),
-            blocks=feedback_done_blocks(message.get("blocks", []), user, vote),
-        )
+        done = feedback_done_blocks(message.get("blocks", []), user, vote)
+        if (body.get("container") or {}).get("is_ephemeral"):  # chat.update can't edit an ephemeral answer
+            await respond(replace_original=True, text=message.get("text", ""), blocks=done)
+            return
+        await client.chat_update(channel=channel, ts=message["ts"], text=message.get("text", ""), blocks=done)
+
+    async def on_escalate(
+        self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        """ "Ask a person": link the thread in the escalation channel with the configured mention,
+        note it in the thread, and mark the question escalated in the question log."""
+        await ack()
+        channel = body["channel"]["id"]
+        message = body.get("message") or {}
+        message_ts = message.get("ts") or (body.get("container") or {}).get("message_ts", "")
+        thread_ts = message.get("thread_ts") or message_ts
+        user = body["user"]["id"]
+        handoff = self.service.handoff
+        refusal = handoff.refusal(PLATFORM, user)
+        if refusal is not None:
+            await respond(response_type="ephemeral", replace_original=False, text=escape(refusal))
+            return
+        target = handoff.config.slack_channel or ""
+        try:
+            link = (await client.chat_getPermalink(channel=channel, message_ts=thread_ts))["permalink"]
+            question = await self._thread_question(client, channel, thread_ts)
+            text = handoff.request_text(handoff.slack_mention(), f"<@{user}>", escape(question), link)
+            await client.chat_postMessage(channel=target, text=text)
+        except Exception as exc:  # channel gone, bot not in it, Slack down: say so, don't pretend
+            detail = exc.response.get("error", "error") if isinstance(exc, SlackApiError) else type(exc).__name__
+            log.warning("escalation to %s failed: %s", target, detail)
+            await respond(response_type="ephemeral", replace_original=False, text=escape(unreachable_text(str(detail))))
+            return
+        self.service.escalate(PLATFORM, f"{channel}:{message_ts}")
+        await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=THREAD_NOTE)
+
+    async def _thread_question(self, client: AsyncWebClient, channel: str, thread_ts: str) -> str:
+        """The thread's first message (the question), mentions removed; empty if unreadable."""
+        try:
+            replies = await client.conversations_replies(channel=channel, ts=thread_ts, limit=1)
+        except Exception as exc:
+            log.warning("could not read the escalated thread: %s", exc)
+            return ""
+        messages = replies.get("messages") or []
+        return _MENTION.sub("", messages[0].get("text", "")).strip() if messages else ""
 
     # -- admin -----------------------------------------------------------------------
     async def on_command(

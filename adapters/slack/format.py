@@ -18,12 +18,15 @@ __all__ = [
     "partial_text",
     "split_text",
     "MAX_BLOCKS",
+    "ESCALATE",
+    "escalate_button",
 ]
 
 SECTION_LIMIT = 3000  # characters of text in one section block
 MAX_BLOCKS = 50  # blocks in one message
 FEEDBACK_UP = "ragbot_feedback_up"
 FEEDBACK_DOWN = "ragbot_feedback_down"
+ESCALATE = "ragbot_escalate"
 _BOLD = re.compile(r"\*\*([^*\n]+)\*\*")
 
 
@@ -90,10 +93,21 @@ def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
                     "text": {"type": "plain_text", "text": "👎 Not helpful"},
                     "value": "down",
                 },
+                escalate_button(),
             ],
         }
     )
     return blocks
+
+
+def escalate_button() -> dict[str, Any]:
+    """ "Ask a person": hands the thread to the people in [chat.escalation]."""
+    return {
+        "type": "button",
+        "action_id": ESCALATE,
+        "text": {"type": "plain_text", "text": "🙋 Ask a person"},
+        "value": "escalate",
+    }
 
 
 def feedback_done_blocks(blocks: list[dict[str, Any]], user_id: str, vote: str) -> list[dict[str, Any]]:
@@ -106,4 +120,6 @@ def feedback_done_blocks(blocks: list[dict[str, Any]], user_id: str, vote: str) 
             "elements": [{"type": "mrkdwn", "text": f"{emoji} Feedback from <@{user_id}> recorded, thank you."}],
         }
     )
+    if vote == "down":  # not helpful: offer a person instead
+        kept.append({"type": "actions", "block_id": "ragbot_escalate", "elements": [escalate_button()]})
     return kept

@@ -40,6 +40,8 @@ API_SCOPES: dict[str, tuple[str, ...]] = {
     "auth.test": (),
     "apps.connections.open": (),  # app-level token with connections:write, not a bot scope
     "chat.postMessage": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),  # [[channels]] ephemeral = true
+    "chat.getPermalink": (),  # "Ask a person": the thread's link for the escalation channel
     "chat.update": ("chat:write",),
     "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "conversations.replies": ("channels:history", "groups:history", "im:history", "mpim:history"),
