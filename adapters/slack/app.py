@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, Final
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.errors import SlackApiError
@@ -38,7 +38,7 @@ __all__ = ["create_slack_app", "WORKING_TEXT"]
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "slack"
+PLATFORM: Final = "slack"
 WORKING_TEXT = ":hourglass_flowing_sand: Looking through the docs…"
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
 
