@@ -238,3 +238,21 @@ def test_restricted_questions_are_seen_only_by_views_that_may_read_their_sets() 
     assert [r.visible_to(None) for r in (public, hr, everything)] == [True, True, True]  # admins
     assert [r.visible_to(frozenset({"public"})) for r in (public, hr, everything)] == [True, False, False]
     assert [r.visible_to(frozenset({"public", "hr"})) for r in (public, hr, everything)] == [True, True, False]
+
+
+def test_a_token_pasted_into_a_question_is_not_kept(tmp_path: Path) -> None:
+    from bot.access import Conversation
+
+    state = SqliteChatState(tmp_path)
+    log = QuestionLog(state, InsightsConfig(), AccessConfig())
+    log.record(
+        conversation=Conversation("slack", channel="C1"),
+        user_id="U1",
+        question="why does xoxb-1234567890-abcdefghij fail?",
+        standalone="why does xoxb-1234567890-abcdefghij fail?",
+        outcome="refused",
+        sets=["public"],
+    )
+    (record,) = state.questions()
+    state.close()
+    assert "xoxb-1234567890" not in record.question + record.standalone and "[redacted]" in record.question

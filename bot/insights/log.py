@@ -21,6 +21,7 @@ from bot.access import Conversation
 from bot.chatstate import ChatState
 from bot.chatstate.questions import ALL_SETS, QuestionRecord
 from bot.config import AccessConfig, InsightsConfig
+from bot.logs import redact
 from bot.models import Answer
 
 __all__ = ["QuestionLog", "DAY_S"]
@@ -78,8 +79,8 @@ class QuestionLog:
             platform=platform,
             channel=(conversation.channel if conversation else None) or "",
             user="",
-            question=question,
-            standalone=standalone,
+            question=redact(question),  # a pasted token must not reach the admin page or a digest
+            standalone=redact(standalone),
             outcome=outcome,
             top_score=round(max(c.score for c in citations), 4) if citations else None,
             cited=[c.url for c in citations],
