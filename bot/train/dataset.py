@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from bot.chatstate import FeedbackRecord
 from bot.train.config import TrainingConfig
 from bot.train.corpus import Corpus
-from bot.train.pairs import CORPUS_METHODS, Pair, QaLine, corpus_pairs, feedback_pairs, qa_pairs, stable_fraction
+from bot.train.pairs import CORPUS_METHODS, Pair, corpus_pairs, feedback_pairs, stable_fraction
+from bot.train.qa import QaLine, qa_pairs
 
 __all__ = ["Dataset", "build_dataset", "SOURCE_OF"]
 

@@ -33,7 +33,7 @@ from bot.train.deploy import activate
 from bot.train.generator import tune_generator
 from bot.train.heldout import HeldoutMetrics, Judge, decide
 from bot.train.mine import mine_hard_negatives
-from bot.train.pairs import QaLine, load_qa
+from bot.train.qa import QaLine, load_qa
 from bot.train.registry import Registry
 from bot.train.retriever import Example, QueryEncoderTrainer, UnitTable
 
