@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -252,3 +254,39 @@ def test_pdf_and_word_attachments_are_indexed_when_asked_and_kept_when_unchanged
     assert not [r for r in wiki.requests() if "/download/" in r.path]  # unchanged: not downloaded again
     pdf = next(c for c in stored_chunks(settings, "wiki:attachment:att1") if "escalation window" in c.text)
     assert pdf.url == f"{wiki.base_url()}/download/attachments/3/handbook.pdf#page=2"
+
+
+def test_a_shutdown_during_a_long_retry_after_ends_the_sync_at_once_and_deletes_nothing(
+    tmp_path: Path, wiki: FakeConfluence, embedder: Embedder
+) -> None:
+    from bot.store import open_store
+    from indexer.pipeline import Indexer
+
+    settings = wiki_settings(tmp_path, wiki)
+    index_once(settings, embedder)
+    wiki.throttle(1, retry_after=60)  # a sync that would wait a minute
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    store = open_store(settings)
+    try:
+        started = time.monotonic()
+        (report,) = Indexer(settings, store, embedder, stop=stop).run()
+        took = time.monotonic() - started
+    finally:
+        store.close()
+
+    assert took < 5 and report.failed and report.deleted == 0
+    assert report.errors == [
+        "stopped by shutdown before the run finished; nothing was deleted, the next run finishes the job"
+    ]
+    assert stored_ids(settings, "wiki") == FIRST
+
+
+def test_a_bad_schedule_is_a_config_error(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        '[[sources]]\nname = "wiki"\ntype = "confluence"\nbase_url = "https://acme.atlassian.net/wiki"\n'
+        'spaces = ["ENG"]\nschedule = "every hour"\n',
+    )
+    with pytest.raises(ConfigError, match=r"line 6: sources\.0\.schedule: "):
+        load_settings(config)

@@ -21,12 +21,30 @@ from typing import Any
 
 import httpx
 
+from indexer.sources.base import SourceError
 from indexer.sources.web.netguard import AddressPolicy, ForbiddenAddress
 from indexer.sources.web.transport import Budget, DeadlineExceeded, GuardedTransport, Interrupted, Stopped
 
-__all__ = ["ApiClient", "ApiError", "AuthFailed", "Budget", "RetryTransport", "Stopped", "retry_after_seconds"]
+__all__ = [
+    "ApiClient",
+    "ApiError",
+    "AuthFailed",
+    "Budget",
+    "RetryTransport",
+    "Stopped",
+    "retry_after_seconds",
+    "stopped_error",
+]
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+def stopped_error() -> SourceError:
+    """What a sync cut by a shutdown fails with: not an ApiError, so no connector takes it for
+    one page's problem; the whole run stops and deletes nothing."""
+    return SourceError(
+        "stopped by shutdown before the run finished; nothing was deleted, the next run finishes the job"
+    )
 
 
 class ApiError(Exception):
@@ -163,7 +181,7 @@ class ApiClient:
         try:
             response = self.http.request(method, url, **kwargs)
         except Stopped:
-            raise ApiError("stopped by shutdown", transient=True) from None
+            raise stopped_error() from None
         except DeadlineExceeded as exc:
             raise ApiError(f"{method} {_path(url)}: {exc.key} reached", transient=True) from None
         except Interrupted as exc:

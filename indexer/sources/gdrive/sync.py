@@ -19,13 +19,13 @@ from typing import Any
 from bot.store import DocumentState
 from indexer.formats import DOCX_MIME, require
 from indexer.formats.page import PAGE_MEDIA_TYPE, page_envelope
-from indexer.sources.api.http import ApiError, Budget
+from indexer.sources.api.http import ApiError, Budget, stopped_error
 from indexer.sources.api.incremental import is_current, keep
 from indexer.sources.base import Listing, SourceError
 from indexer.sources.gdrive.config import GDriveSource
 from indexer.sources.gdrive.http import AuthorizedHttpx, TokenRefused, service_account_info
 from indexer.sources.gdrive.render import doc_html, sheet_html
-from indexer.sources.web.transport import Interrupted
+from indexer.sources.web.transport import Interrupted, Stopped
 
 __all__ = ["list_gdrive"]
 
@@ -102,6 +102,8 @@ class _Sync:
             raise ApiError(f"HTTP {status} ({exc.reason})", status, transient=status == 429 or status >= 500) from None
         except TokenRefused as exc:
             raise self._refused(f"Google refused the service account key ({exc})") from None
+        except Stopped:
+            raise stopped_error() from None
         except Interrupted as exc:
             raise ApiError(f"cut off ({exc})", transient=True) from None
 

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 
 from indexer.formats import require
-from indexer.sources.api.http import ApiError, AuthFailed
-from indexer.sources.web.transport import Interrupted
+from indexer.sources.api.http import ApiError, AuthFailed, stopped_error
+from indexer.sources.web.transport import Interrupted, Stopped
 
 __all__ = ["call", "paged"]
 
@@ -27,6 +27,8 @@ def call(method: Any, **kwargs: Any) -> Any:
         raise ApiError(f"Notion answered HTTP {exc.status}", exc.status, exc.status >= 500) from None
     except errors.RequestTimeoutError:
         raise ApiError("Notion did not answer in time", transient=True) from None
+    except Stopped:
+        raise stopped_error() from None
     except (Interrupted, httpx.TransportError) as exc:
         raise ApiError(f"the call was cut off ({type(exc).__name__}: {exc})", transient=True) from None
 
