@@ -29,6 +29,17 @@ from bot.errors import RagbotError
 from bot.insights.report import gap_report, parse_since
 from bot.logs import redact
 from bot.webadmin.auth import LOGIN_COOKIE, SESSION_COOKIE, SESSION_TTL_S, AdminAuth, LoginLimiter, Session
+from bot.webadmin.helpers import (
+    HEADERS,
+    WINDOWS,
+    activate_model,
+    dumps,
+    redirect,
+    roll_back,
+    tls,
+    when,
+    window,
+)
 from bot.webadmin.views import GAP_SORTS, PageData, load_page_data, safe_link, sort_gaps
 
 __all__ = ["AdminSite"]
@@ -36,14 +47,6 @@ __all__ = ["AdminSite"]
 log = logging.getLogger(__name__)
 
 _HERE = Path(__file__).resolve().parent
-_WINDOWS = (7, 30, 90)  # days the page offers
-_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Form = MultiDictProxy[str | bytes | bytearray | FileField]
 
@@ -61,7 +64,7 @@ class AdminSite:
         self._templates = Environment(
             loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True
         )
-        self._templates.filters["when"] = _when
+        self._templates.filters["when"] = when
         self._templates.globals["safe_link"] = safe_link
 
     @property
@@ -88,7 +91,7 @@ class AdminSite:
     # -- rendering and guards ------------------------------------------------------------
     def render(self, template: str, status: int = 200, **context: Any) -> web.Response:
         body = self._templates.get_template(template).render(**context)
-        return web.Response(text=body, status=status, content_type="text/html", headers=_HEADERS)
+        return web.Response(text=body, status=status, content_type="text/html", headers=HEADERS)
 
     def _off(self) -> web.Response:
         return self.render("disabled.html", status=404, too_short=self.auth.too_short)
@@ -102,7 +105,7 @@ class AdminSite:
                 return self._off()
             session = self._session(request)
             if session is None:
-                return _redirect("/admin/login")
+                return redirect("/admin/login")
             return await handler(request, session)
 
         return guarded
@@ -112,8 +115,8 @@ class AdminSite:
             if not self.enabled:
                 return self._off()
             if self._session(request) is None:
-                return web.json_response({"error": "log in at /admin/login first"}, status=401, headers=_HEADERS)
-            return web.json_response(await handler(request), headers=_HEADERS, dumps=_dumps)
+                return web.json_response({"error": "log in at /admin/login first"}, status=401, headers=HEADERS)
+            return web.json_response(await handler(request), headers=HEADERS, dumps=dumps)
 
         return guarded
 
@@ -140,18 +143,18 @@ class AdminSite:
     async def stylesheet(self, request: web.Request) -> web.StreamResponse:
         if not self.enabled:
             return self._off()
-        return web.FileResponse(_HERE / "static" / "admin.css", headers={**_HEADERS, "Cache-Control": "max-age=300"})
+        return web.FileResponse(_HERE / "static" / "admin.css", headers={**HEADERS, "Cache-Control": "max-age=300"})
 
     # -- login ---------------------------------------------------------------------------
     async def login_form(self, request: web.Request, error: str | None = None, status: int = 200) -> web.Response:
         if not self.enabled:
             return self._off()
         if error is None and self._session(request) is not None:
-            return _redirect("/admin")
+            return redirect("/admin")
         nonce, csrf = self.auth.login_form()
         response = self.render("login.html", status=status, csrf=csrf, error=error)
         response.set_cookie(
-            LOGIN_COOKIE, nonce, httponly=True, samesite="Strict", secure=_tls(request), path="/admin", max_age=3600
+            LOGIN_COOKIE, nonce, httponly=True, samesite="Strict", secure=tls(request), path="/admin", max_age=3600
         )
         return response
 
@@ -174,13 +177,13 @@ class AdminSite:
             log.warning("admin page: a wrong token from %s", client)
             return await self.login_form(request, "That token is not right.", status=401)
         cookie, _ = self.auth.new_session()
-        response = _redirect("/admin")
+        response = redirect("/admin")
         response.set_cookie(
             SESSION_COOKIE,
             cookie,
             httponly=True,
             samesite="Strict",
-            secure=_tls(request),
+            secure=tls(request),
             path="/admin",
             max_age=SESSION_TTL_S,
         )
@@ -190,13 +193,13 @@ class AdminSite:
 
     async def logout(self, session: Session, form: Form) -> web.Response:
         self.auth.end(session)
-        response = _redirect("/admin/login")
+        response = redirect("/admin/login")
         response.del_cookie(SESSION_COOKIE, path="/admin")
         return response
 
     # -- pages and data ------------------------------------------------------------------
     async def dashboard(self, request: web.Request, session: Session) -> web.Response:
-        days = _window(request.query.get("days"))
+        days = window(request.query.get("days"))
         sort = request.query.get("sort", "askers")
         sort = sort if sort in GAP_SORTS else "askers"
         descending = request.query.get("order", "desc") != "asc"
@@ -207,7 +210,7 @@ class AdminSite:
             gaps=sort_gaps(data.gaps.gaps, sort, descending),
             sort=sort,
             descending=descending,
-            windows=_WINDOWS,
+            windows=WINDOWS,
             csrf=session.csrf,
             running=sorted(self.running),
             refresh=3 if self.running else None,  # the page follows a reindex until it is done
@@ -220,13 +223,13 @@ class AdminSite:
         try:
             since_s = parse_since(request.query.get("since", "30d"))
         except RagbotError as exc:
-            raise web.HTTPBadRequest(text=str(exc), headers=_HEADERS) from None
+            raise web.HTTPBadRequest(text=str(exc), headers=HEADERS) from None
         report = await asyncio.to_thread(gap_report, self.core, self.state, since_s=since_s)
         return report.to_json()
 
     async def summary_json(self, request: web.Request) -> dict[str, Any]:
         data = await asyncio.to_thread(
-            load_page_data, self.core, self.state, self.admin, days=_window(request.query.get("days"))
+            load_page_data, self.core, self.state, self.admin, days=window(request.query.get("days"))
         )
         o = data.overview
         return {
@@ -261,7 +264,7 @@ class AdminSite:
             task = asyncio.create_task(self._reindex(self.admin, name))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return _redirect("/admin#sources")
+        return redirect("/admin#sources")
 
     async def _reindex(self, admin: AdminOps, name: str) -> None:
         try:
@@ -277,63 +280,15 @@ class AdminSite:
 
     async def activate(self, session: Session, form: Form) -> web.Response:
         name = str(form.get("model", ""))
-        await self._train_switch(lambda: _activate(self.core, name), f"Activate {name}")
-        return _redirect("/admin#training")
+        await self._train_switch(lambda: activate_model(self.core, name), f"Activate {name}")
+        return redirect("/admin#training")
 
     async def rollback(self, session: Session, form: Form) -> web.Response:
-        await self._train_switch(lambda: _rollback(self.core), "Roll back")
-        return _redirect("/admin#training")
+        await self._train_switch(lambda: roll_back(self.core), "Roll back")
+        return redirect("/admin#training")
 
     async def _train_switch(self, switch: Callable[[], str], what: str) -> None:
         try:
             self._note(f"{what}: query encoder now {await asyncio.to_thread(switch)}.")
         except RagbotError as exc:
             self._note(f"{what} refused: {exc}")
-
-
-def _activate(core: RagCore, name: str) -> str:
-    from bot.train.deploy import activate
-    from bot.train.registry import Registry
-
-    registry = Registry(core.settings.data_dir / "models")
-    activate(registry, registry.by_name(name), core.store, core.embedder)
-    return name
-
-
-def _rollback(core: RagCore) -> str:
-    from bot.train.deploy import rollback
-    from bot.train.registry import Registry
-
-    return rollback(Registry(core.settings.data_dir / "models"), core.store, core.embedder)
-
-
-def _redirect(location: str) -> web.Response:
-    return web.Response(status=303, headers={**_HEADERS, "Location": location})
-
-
-def _tls(request: web.Request) -> bool:
-    """Served over TLS, here or at a proxy in front (the cookie must then be Secure)."""
-    forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
-    return request.secure or forwarded == "https"
-
-
-def _window(value: str | None) -> int:
-    try:
-        days = int(value or 30)
-    except ValueError:
-        return 30
-    return days if days in _WINDOWS else 30
-
-
-def _when(timestamp: float | str | None) -> str:
-    if timestamp is None or timestamp == "":
-        return "—"
-    if isinstance(timestamp, str):
-        return timestamp.replace("T", " ")[:16]
-    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(timestamp))
-
-
-def _dumps(value: Any) -> str:
-    import json
-
-    return redact(json.dumps(value, ensure_ascii=False))
