@@ -280,3 +280,51 @@ def test_serve_switches_to_a_newly_activated_encoder_between_questions(trained, 
         assert store.meta()["query_encoder"] == "query-1"  # recorded by the serving process
     finally:
         store.close()
+
+
+def test_votes_become_pairs_and_a_vote_on_a_refusal_teaches_nothing(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from bot.chatstate import FeedbackRecord
+    from bot.core import NOT_FOUND_TEXT
+    from bot.train.corpus import load_corpus
+    from bot.train.pairs import feedback_pairs
+
+    config = _copy(trained, tmp_path)
+    store = open_store(load_settings(config))
+    try:
+        corpus = load_corpus(store)
+    finally:
+        store.close()
+    deploys = next(url for url in corpus.by_url if url.endswith("deploys.md#deploy-windows"))
+    expenses = next(url for url in corpus.by_url if "expenses.md" in url)
+    records = [
+        FeedbackRecord(
+            "slack", "m1", "U1", "up", "can I deploy on friday?", "Friday needs approval. [1]", [deploys, expenses]
+        ),
+        FeedbackRecord(
+            "slack", "m2", "U2", "down", "taxi receipts?", "Deploys need approval. [1]", [deploys, expenses]
+        ),
+        FeedbackRecord("slack", "m3", "U3", "up", "what is the moon made of?", NOT_FOUND_TEXT, [deploys]),
+    ]
+
+    up, down = feedback_pairs(records, corpus, NOT_FOUND_TEXT)
+
+    assert up.positives == tuple(corpus.by_url[deploys]) and up.answer == "Friday needs approval."
+    assert down.positives == () and down.negatives == tuple(corpus.by_url[deploys])
+
+
+def test_a_scheduled_run_waits_for_new_feedback(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from bot.app.build import build_core
+    from bot.app.training import scheduled_run
+
+    config = _copy(trained, tmp_path, TRAINING + "learning_rate = 0\n")
+    settings = load_settings(config)
+    with build_core(settings) as app:
+        state = app.chat_state()
+        skipped = scheduled_run(settings, app.core, state)  # query-1 was trained on all 0 votes there are
+        url = "https://handbook.acme.example/deploys.md#deploy-windows"
+        state.remember_answer("slack", "m1", "can i deploy on a friday?", "Friday deploys need approval. [1]", [url])
+        state.vote("slack", "m1", "U1", "up")
+        report = scheduled_run(settings, app.core, state)
+
+    assert skipped is None
+    assert report is not None and report.model == "query-2" and report.pairs["feedback"] == 1
