@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLES, handbook_config, run_cli, start_serve
 from fake_slack import BOT_USER, FakeSlack
-from test_slack import SlackBot, answer_for, mention
+from test_slack import SlackBot, answer_for, answered_after, mention
 
 from adapters.slack.permissions import REQUIRED_SCOPES
 from adapters.slack.settings import SlackSettings
@@ -240,7 +240,7 @@ def test_others_talking_in_a_thread_where_the_bot_answered_are_left_alone(slack_
     thread_with_an_answer(slack_bot, asker="U3")
     slack_bot.event({**channel_message("lunch at noon?", "U9"), "thread_ts": THREAD})
     slack_bot.fake.wait_for(lambda: slack_bot.fake.calls_to("conversations.replies"))
-    time.sleep(1.0)  # give a wrong answer time to show up
+    answered_after(slack_bot, "U-LATER")  # events are handled in order: a wrong answer would be out by now
     assert placeholders_in_thread(slack_bot) == []
 
 
@@ -249,7 +249,7 @@ def test_threads_and_channel_messages_without_the_bot_cost_nothing(slack_bot: Sl
     slack_bot.event({**channel_message("me!", "U3"), "thread_ts": THREAD})
     slack_bot.event(channel_message("good morning", "U3"))  # not in a thread: no API call at all
     slack_bot.fake.wait_for(lambda: slack_bot.fake.calls_to("conversations.replies"))
-    time.sleep(1.0)
+    answered_after(slack_bot, "U-LATER")
     assert placeholders_in_thread(slack_bot) == [] and len(slack_bot.fake.calls_to("conversations.replies")) == 1
 
 
@@ -261,7 +261,7 @@ def test_a_mention_in_a_thread_is_answered_once_though_slack_sends_two_events(sl
     slack_bot.event({**message, "type": "app_mention"})
 
     answer_for(slack_bot, message, thread_ts=THREAD)
-    time.sleep(1.0)
+    answered_after(slack_bot, "U-LATER")
     assert len(placeholders_in_thread(slack_bot)) == 1
 
 

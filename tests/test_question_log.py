@@ -17,7 +17,7 @@ from fake_qdrant import FakeQdrant
 from fakeserver import LoopThread
 from qdrant_client import QdrantClient
 from test_discord import DiscordBot
-from test_slack import SlackBot, answer_for, blocks_text, mention
+from test_slack import SlackBot, answer_for, answered_after, blocks_text, mention
 
 from bot.app.build import chat_service
 from bot.chatstate import ChatState, QuestionRecord, SqliteChatState
@@ -140,7 +140,7 @@ def test_enabled_false_stores_no_question(loop: LoopThread, core: RagCore, tmp_p
         event = mention("how do I roll back a bad deploy?")
         bot.event(event)
         update = answer_for(bot, event)
-        time.sleep(0.5)  # a record would be written before the reply went out
+        answered_after(bot, "U-LATER")  # events are handled in order: any record is written by now
         questions = bot.service.state.questions()
     finally:
         bot.close()

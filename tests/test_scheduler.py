@@ -81,7 +81,9 @@ def test_the_scheduler_runs_a_source_job(tmp_path: Path, site: DocsSite, embedde
     assert paths(settings) == INDEXED
 
 
-def test_concurrent_triggers_run_once(tmp_path: Path, site: DocsSite, embedder: Embedder) -> None:
+def test_concurrent_triggers_run_once(
+    tmp_path: Path, site: DocsSite, embedder: Embedder, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = web_settings(tmp_path, site, extra=f'schedule = "{NEVER}"')
     site.slow_s = 1.5  # under timeout_s = 2: the run lasts long enough to collide with
     store = open_store(settings)
@@ -96,7 +98,8 @@ def test_concurrent_triggers_run_once(tmp_path: Path, site: DocsSite, embedder: 
             run_index(settings, store, embedder, ["docs"])
         scheduler.trigger("docs")  # the scheduled job finds the source busy and skips
         worker.join(timeout=60)
-        time.sleep(0.5)
+        # The scheduled job has ended once it logged its skip, or recorded a run of its own.
+        wait_until(lambda: "scheduled run skipped" in caplog.text or len(RunLog(settings.data_dir).records()) > 1)
     finally:
         scheduler.shutdown()
         store.close()

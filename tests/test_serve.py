@@ -63,8 +63,8 @@ def wait_healthy(port: int, process: subprocess.Popen[str]) -> None:
     raise AssertionError("ragbot serve never became healthy")
 
 
-def signed_event(port: int, event: dict) -> int:
-    body = json.dumps({"type": "event_callback", "team_id": "T1", "event_id": "EvSERVE1", "event": event})
+def signed_event(port: int, event: dict, event_id: str = "EvSERVE1") -> int:
+    body = json.dumps({"type": "event_callback", "team_id": "T1", "event_id": event_id, "event": event})
     ts = str(int(time.time()))
     signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
     request = urllib.request.Request(
