@@ -17,6 +17,7 @@ from stored import stored_chunks, stored_ids
 from bot.app.settings import AppSettings, load_settings
 from bot.embedder import Embedder
 from bot.errors import ConfigError
+from bot.logs import redact
 
 EMAIL, TOKEN = "bot@acme.example", "ATATT-secret-token-123"
 
@@ -290,3 +291,18 @@ def test_a_bad_schedule_is_a_config_error(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"line 6: sources\.0\.schedule: "):
         load_settings(config)
+
+
+def test_a_token_under_a_variable_of_your_choosing_is_masked_in_every_log_line(
+    tmp_path: Path, wiki: FakeConfluence, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`token_env` names any variable, so the fixed list of secret variables can't know it."""
+    monkeypatch.delenv("CONFLUENCE_API_TOKEN")
+    monkeypatch.setenv("WIKI_BOT_TOKEN", TOKEN)
+    settings = wiki_settings(tmp_path, wiki, extra='token_env = "WIKI_BOT_TOKEN"')
+
+    report = index_once(settings, embedder)
+
+    assert not report.failed and stored_ids(settings, "wiki") == FIRST
+    line = redact(f"GET /rest/api/content failed; Authorization was {EMAIL}:{TOKEN}, token tail {TOKEN[-9:]}")
+    assert TOKEN not in line and TOKEN[-9:] not in line and "GET /rest/api/content failed" in line

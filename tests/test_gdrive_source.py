@@ -15,6 +15,7 @@ from stored import stored_chunks, stored_ids
 
 from bot.app.settings import AppSettings, load_settings
 from bot.embedder import Embedder
+from bot.logs import redact
 
 ROOT = "1RootFolderSharedWithRagbot"
 
@@ -218,3 +219,16 @@ def test_no_key_names_where_to_put_one(
         "source 'drive': no service account key: set credentials_file, or GDRIVE_SERVICE_ACCOUNT_JSON "
         "(the JSON key itself); nothing was changed"
     ]
+
+
+def test_the_service_account_key_is_masked_in_every_log_line_but_its_armour_words_are_not(
+    tmp_path: Path, google: FakeGoogle, embedder: Embedder
+) -> None:
+    key = json.loads((tmp_path / "sa.json").read_text())
+    body = [line for line in key["private_key"].splitlines() if line and "-----" not in line]
+
+    index_once(drive_settings(tmp_path, google), embedder)
+
+    line = redact(f"PRIVATE KEY leaked: {key['private_key_id']} {body[3][10:40]}")
+    assert key["private_key_id"] not in line and body[3][10:40] not in line
+    assert line.startswith("PRIVATE KEY leaked: ")

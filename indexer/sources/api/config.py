@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 
 from bot.config import SourceInfo
+from bot.logs import register_secrets
 
-__all__ = ["ConnectorSource", "env_value", "http_url", "require_installed"]
+__all__ = ["ConnectorSource", "env_value", "secret_env_value", "http_url", "require_installed"]
 
 
 class ConnectorSource(SourceInfo):
@@ -45,6 +46,15 @@ def http_url(value: str) -> str:
 def env_value(name: str) -> str:
     """An environment variable's value, blanks trimmed ('' if unset)."""
     return os.environ.get(name, "").strip()
+
+
+def secret_env_value(name: str) -> str:
+    """Like :func:`env_value`, for a credential: the value is masked in every log line, error and
+    run record from now on. Connectors name their own variables (``token_env`` ...), so the fixed
+    list in :data:`bot.logs.SECRET_ENV_VARS` can't know them."""
+    value = env_value(name)
+    register_secrets(value)
+    return value
 
 
 def require_installed(modules: tuple[str, ...], extra: str, source_type: str) -> None:

@@ -27,7 +27,7 @@ import httpx
 
 from bot.store import DocumentState
 from indexer.formats.page import PAGE_MEDIA_TYPE, page_envelope
-from indexer.sources.api.config import env_value
+from indexer.sources.api.config import env_value, secret_env_value
 from indexer.sources.api.http import ApiClient, ApiError, AuthFailed, Budget
 from indexer.sources.api.incremental import is_current, keep
 from indexer.sources.base import Listing, SourceError
@@ -89,10 +89,10 @@ def page_filter(source: ConfluenceSource) -> str:
 
 def _credentials(source: ConfluenceSource) -> tuple[dict[str, str], httpx.Auth | None, str]:
     """Headers or basic auth from the environment, and the variable names for messages."""
-    token = env_value(source.pat_env)
+    token = secret_env_value(source.pat_env)
     if token:
         return {"Authorization": f"Bearer {token}"}, None, source.pat_env
-    email, api_token = env_value(source.email_env), env_value(source.token_env)
+    email, api_token = env_value(source.email_env), secret_env_value(source.token_env)
     if email and api_token:
         return {}, httpx.BasicAuth(email, api_token), f"{source.email_env} and {source.token_env}"
     raise SourceError(

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from bot.logs import register_secrets
 from indexer.formats import require
 from indexer.sources.api.config import env_value
 from indexer.sources.api.http import ApiError, Budget, RetryTransport
@@ -54,7 +55,14 @@ def service_account_info(source: GDriveSource) -> dict[str, Any]:
             f"source {source.name!r}: {where} is not a service account JSON key (download one under IAM > "
             "Service accounts > Keys); nothing was changed"
         )
+    register_secrets(info.get("private_key_id"), *_pem_body_lines(str(info["private_key"])))
     return info
+
+
+def _pem_body_lines(pem: str) -> list[str]:
+    """The base64 lines of a PEM key, without its ``-----BEGIN ...-----`` armour: masking the
+    armour would mask ordinary words such as "PRIVATE" in every log line."""
+    return [line.strip() for line in pem.replace("\\n", "\n").splitlines() if line.strip() and "-----" not in line]
 
 
 def _read(source: GDriveSource, path: Path, where: str) -> str:

@@ -28,7 +28,7 @@ import httpx
 from bot.store import DocumentState
 from indexer.formats import require
 from indexer.formats.page import PAGE_MEDIA_TYPE, page_envelope
-from indexer.sources.api.config import env_value
+from indexer.sources.api.config import secret_env_value
 from indexer.sources.api.http import ApiError, AuthFailed, Budget, RetryTransport
 from indexer.sources.api.incremental import is_current, keep
 from indexer.sources.base import Listing, SourceError
@@ -51,7 +51,7 @@ def list_notion(
     stop: threading.Event | None = None,
 ) -> Listing:
     notion_client = require("notion_client", "notion", f"source {source.name!r} (type notion)")
-    token = env_value(source.token_env)
+    token = secret_env_value(source.token_env)
     if not token:
         raise SourceError(
             f"source {source.name!r}: no Notion token in the environment: set {source.token_env} to the "

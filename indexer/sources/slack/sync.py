@@ -22,7 +22,7 @@ from typing import Any
 
 from bot.store import DocumentState
 from indexer.formats.page import PAGE_MEDIA_TYPE, page_envelope
-from indexer.sources.api.config import env_value
+from indexer.sources.api.config import secret_env_value
 from indexer.sources.api.incremental import is_current, keep
 from indexer.sources.base import Listing, SourceError
 from indexer.sources.slack.config import SlackSource
@@ -55,7 +55,7 @@ def list_slack(
         ServerErrorRetryHandler,
     )
 
-    token = env_value(source.token_env)
+    token = secret_env_value(source.token_env)
     if not token:
         raise SourceError(
             f"source {source.name!r}: no Slack token in the environment: set {source.token_env} to the bot token "
