@@ -22,9 +22,12 @@ IMAGE_ENV = {"PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PIP_NO_CACHE_DIR", 
 
 
 def env_read_by_the_app() -> set[str]:
-    """Every variable ragbot's code reads: os.environ lookups, the config overrides, the secrets list."""
+    """Every variable ragbot's code reads: os.environ lookups, the config overrides, the secrets list,
+    and the connectors' default credential variables (``token_env: str = "NOTION_TOKEN"``)."""
     names = set(ENV_OVERRIDES) | set(SECRET_ENV_VARS)
-    pattern = re.compile(r"""(?:environ\.get|environ\[|getenv|_ids)\(?\s*["']([A-Z][A-Z0-9_]+)["']""")
+    pattern = re.compile(
+        r"""(?:environ\.get|environ\[|getenv|_ids|_env: str =)\(?\s*["']([A-Z][A-Z0-9_]+)["']"""
+    )
     for folder in ("bot", "adapters", "indexer"):
         for path in (REPO / folder).rglob("*.py"):
             names |= set(pattern.findall(path.read_text()))
