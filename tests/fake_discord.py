@@ -49,6 +49,7 @@ class FakeDiscord(FakeServer):
         self._lock = threading.Lock()
         self.url = ""
         self.unavailable: dict[str, int] = {}  # REST path -> how many more times it answers HTTP 503
+        self.channels: dict[int, dict[str, Any]] = {}  # forums and forum posts a test created: GET/PATCH
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -142,6 +143,8 @@ class FakeDiscord(FakeServer):
             return _json(self._edit(original, body))
         if parts[0] == "webhooks":
             return _json(self.bot_message(CHANNEL_ID, body))
+        if parts[0] == "channels" and len(parts) == 2:
+            return self._channel(method, int(parts[1]), body)
         if parts[0] == "channels" and parts[2] == "messages" and len(parts) == 4 and method == "PATCH":
             found = self._find_message(int(parts[3]))
             if found is None:
@@ -235,6 +238,73 @@ class FakeDiscord(FakeServer):
         }
         await self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
         return thread
+
+    # -- forums ------------------------------------------------------------------------------
+    def _channel(self, method: str, channel_id: int, body: dict[str, Any]) -> web.Response:
+        """GET a channel, or PATCH a forum post's ``applied_tags`` (unknown ids: Unknown Channel)."""
+        with self._lock:
+            channel = self.channels.get(channel_id)
+            if channel is None:
+                return _json({"message": "Unknown Channel", "code": 10003}, 404)
+            if method == "PATCH" and "applied_tags" in body:
+                channel["applied_tags"] = [str(tag) for tag in body["applied_tags"]]
+            return _json(dict(channel))
+
+    async def open_forum(self, name: str, tags: list[str]) -> int:
+        """A forum channel (type 15) with ``available_tags`` named ``tags``, sent as CHANNEL_CREATE; its id."""
+        forum_id = self.next_id()
+        forum = {
+            "id": str(forum_id),
+            "type": 15,
+            "guild_id": str(GUILD_ID),
+            "name": name,
+            "position": 3,
+            "permission_overwrites": [],
+            "flags": 0,
+            "available_tags": [
+                {"id": str(self.next_id()), "name": tag, "moderated": False, "emoji_id": None, "emoji_name": None}
+                for tag in tags
+            ],
+        }
+        with self._lock:
+            self.channels[forum_id] = forum
+        await self.dispatch("CHANNEL_CREATE", forum)
+        return forum_id
+
+    def tag_ids(self, forum_id: int) -> dict[str, str]:
+        """The forum's tag names -> ids."""
+        return {tag["name"]: tag["id"] for tag in self.channels[forum_id]["available_tags"]}
+
+    async def post_in_forum(self, forum_id: int, author: dict[str, Any], title: str, content: str) -> dict[str, Any]:
+        """A new forum post as Discord sends it: THREAD_CREATE (the post, owned by its author),
+        then MESSAGE_CREATE of its opening message, which shares the post's id. The post's data."""
+        post_id = self.next_id()
+        post = {
+            "id": str(post_id),
+            "type": 11,
+            "guild_id": str(GUILD_ID),
+            "parent_id": str(forum_id),
+            "owner_id": author["id"],
+            "name": title,
+            "last_message_id": str(post_id),
+            "rate_limit_per_user": 0,
+            "message_count": 1,
+            "member_count": 1,
+            "flags": 0,
+            "applied_tags": [],
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": NOW,
+                "locked": False,
+            },
+        }
+        with self._lock:
+            self.channels[post_id] = post
+        await self.dispatch("THREAD_CREATE", {**post, "newly_created": True})
+        opening = self.message(post_id, author, content, id=str(post_id))
+        await self.dispatch("MESSAGE_CREATE", opening)
+        return post
 
     def calls_to(self, method: str, path_prefix: str) -> list[dict[str, Any]]:
         with self._lock:

@@ -12,11 +12,15 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from adapters.discord.escalate import EscalateButton, escalate_offer
 from adapters.discord.format import answer_messages, partial_content
 from adapters.discord.settings import DiscordSettings
+from adapters.discord.threads import is_forum_post, tag_answered, thread_context
 from bot.access import Conversation
+from bot.channels import Behaviour, speaks
 from bot.chat import ChatReply, ChatService
 from bot.conversation import Turn
+from bot.question_detector import looks_like_question
 
 __all__ = ["RagbotDiscord", "FeedbackView", "use_endpoints"]
 
@@ -54,11 +58,13 @@ def conversation_of(channel: object, guild_id: int | None, channel_id: int | Non
 
 
 class FeedbackView(discord.ui.View):
-    """👍 / 👎 under every answer; persistent (fixed custom ids), so clicks work after a restart."""
+    """👍 / 👎 and "Ask a person" under every answer; persistent (fixed custom ids), so clicks
+    work after a restart. A 👎 is answered with the "Ask a person" button again."""
 
     def __init__(self, service: ChatService) -> None:
         super().__init__(timeout=None)
         self.service = service
+        self.add_item(EscalateButton())
 
     @discord.ui.button(label="Helpful", emoji="👍", custom_id="ragbot:feedback:up")
     async def helpful(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
@@ -72,6 +78,15 @@ class FeedbackView(discord.ui.View):
         message_id = str(interaction.message.id) if interaction.message else ""
         record = self.service.vote(PLATFORM, message_id, str(interaction.user.id), vote)
         text = "Thanks, your feedback was recorded." if record else "Thanks! (That answer is too old to record.)"
+        if vote == "down" and interaction.message is not None:
+            text += " If you need more help, a person can take over:"
+            view = escalate_offer(interaction.message.id)
+            await interaction.response.send_message(f"👎 {text}", ephemeral=True, view=view)
+            # Clicks go to the registered EscalateButton, not this view: stop its 15-minute ephemeral
+            # timer now. Stopping a view drops its dynamic items from discord.py's registry: add back.
+            view.stop()
+            interaction.client.add_dynamic_items(EscalateButton)
+            return
         await interaction.response.send_message(f"{'👍' if vote == 'up' else '👎'} {text}", ephemeral=True)
 
 
@@ -90,6 +105,7 @@ class RagbotDiscord(discord.Client):
 
     async def setup_hook(self) -> None:
         self.add_view(FeedbackView(self.service))
+        self.add_dynamic_items(EscalateButton)
         if self.settings.guild_ids:
             for guild_id in self.settings.guild_ids:
                 guild = discord.Object(id=guild_id)
@@ -191,56 +207,99 @@ class RagbotDiscord(discord.Client):
             sent = await post(content=content or None, embeds=embeds, **kwargs)
         self.service.remember(PLATFORM, str(sent.id), reply)
 
-    # -- mentions and thread follow-ups -----------------------------------------------
+    # -- mentions, auto channels, forum posts and thread follow-ups ---------------------
     async def on_message(self, message: discord.Message) -> None:
+        """A mention is a question (unless the channel is ``off``). Without one: in an ``auto``
+        channel a new top-level message that looks like a question, or a new post in an ``auto``
+        forum (title and first message); and, anywhere, a follow-up by the asker in a thread the
+        bot answered, until someone else replies there (a person took over)."""
         if message.author.bot or self.user is None or message.guild is None:
             return
         channel = message.channel
-        in_own_thread = isinstance(channel, discord.Thread) and channel.owner_id == self.user.id
-        if not (self.user in message.mentions or in_own_thread):
+        conversation = conversation_of(channel, message.guild.id, channel.id)
+        behaviour = self.service.behaviour(conversation)
+        if behaviour.mode == "off":
+            return  # off is silent, mentions included (README: "Channel modes")
+        mentioned = self.user in message.mentions
+        question = _MENTION.sub("", message.content).strip()
+        forum_post = is_forum_post(message)
+        history: list[Turn] = []
+        if forum_post:
+            question = f"{channel.name}\n{question}".strip()  # type: ignore[union-attr]
+            if not (mentioned or behaviour.mode == "auto"):
+                return
+        elif isinstance(channel, discord.Thread):
+            if not (mentioned or self._may_follow_up(channel, message)):
+                return  # someone else's thread: reading its history for every message is not worth it
+            history, asked_here, human_since = await thread_context(
+                channel, message, self.user, self.service.history_messages, auto=behaviour.mode == "auto"
+            )
+            if not mentioned and (not asked_here or human_since):
+                return  # people talking among themselves, or a person took over the thread
+        elif not mentioned and not (behaviour.mode == "auto" and looks_like_question(question)):
             return
         if not self.service.first_time(f"discord:{message.id}"):
             return
-        question = _MENTION.sub("", message.content).strip()
         try:
-            if isinstance(channel, discord.Thread):
-                thread, history = channel, await self._history(channel, message)
-            else:
-                thread, history = await message.create_thread(name=(question or "Question")[:90]), []
-            conversation = conversation_of(channel, message.guild.id, channel.id)
-            sets = self.service.sets_for(conversation)
-            partial: discord.Message | None = None
-
-            async def show_partial(text: str) -> None:
-                nonlocal partial
-                if partial is None:
-                    partial = await thread.send(content=partial_content(text))
-                else:
-                    await partial.edit(content=partial_content(text))
-
-            async with thread.typing():
-                reply = await self.service.answer(
-                    str(message.author.id), question, history, sets, show_partial, conversation=conversation
-                )
-            await self._deliver(thread.send, reply, partial.edit if partial else None)
+            await self._answer(message, question, history, conversation, behaviour, mentioned, forum_post)
         except discord.HTTPException as exc:
             log.warning("could not answer message %s: %s", message.id, exc)
 
-    async def _history(self, thread: discord.Thread, current: discord.Message) -> list[Turn]:
-        limit = self.service.history_messages
-        if not limit:
-            return []
-        turns: list[Turn] = []
-        try:
-            # The message a channel's thread was started from; a forum post's opening message is in the thread.
-            if isinstance(thread.parent, discord.TextChannel):
-                starter = await thread.parent.fetch_message(thread.id)
-                turns.append(Turn("user", _MENTION.sub("", starter.content).strip()))
-        except discord.HTTPException:
-            pass
-        newest_first = [m async for m in thread.history(limit=limit, before=current)]
-        bot_id = self.user.id if self.user else None
-        for message in reversed(newest_first):
-            text = _MENTION.sub("", message.content).strip()
-            turns.append(Turn("bot" if message.author.id == bot_id else "user", text))
-        return turns[-limit:]
+    def _may_follow_up(self, thread: discord.Thread, message: discord.Message) -> bool:
+        """Could this unmentioned thread message be a follow-up? The bot's own thread, or one the
+        author started (a forum post): only then is the thread's history read."""
+        return self.user is not None and thread.owner_id in (self.user.id, message.author.id)
+
+    async def _answer(
+        self,
+        message: discord.Message,
+        question: str,
+        history: list[Turn],
+        conversation: Conversation,
+        behaviour: Behaviour,
+        mentioned: bool,
+        forum_post: bool,
+    ) -> None:
+        """Answer in the message's thread (one is started from a top-level message). Not asked by
+        name in an ``auto`` channel: nothing is shown (no thread, typing or partial answer) until
+        the reply is ready, and a reply the channel doesn't want is never posted."""
+        channel = message.channel
+        quiet = not mentioned and behaviour.mode == "auto"
+        thread: discord.Thread | None = channel if isinstance(channel, discord.Thread) else None
+        if thread is None and not quiet:
+            thread = await message.create_thread(name=(question or "Question")[:90])
+        partial: discord.Message | None = None
+
+        async def show_partial(text: str) -> None:
+            nonlocal partial
+            if thread is None:
+                return
+            if partial is None:
+                partial = await thread.send(content=partial_content(text))
+            else:
+                await partial.edit(content=partial_content(text))
+
+        ask = functools.partial(
+            self.service.answer,
+            str(message.author.id),
+            question,
+            history,
+            self.service.sets_for(conversation),
+            None if quiet else show_partial,
+            conversation=conversation,
+        )
+        if quiet:
+            reply = await ask()
+        else:
+            async with channel.typing():
+                reply = await ask()
+        answered = reply.answer is not None and reply.answer.answered
+        if not speaks(behaviour, kind=reply.kind, answered=answered, mentioned=mentioned):
+            kind = "refused" if reply.kind == "answer" else reply.kind
+            log.info("auto mode: not posting a %s reply in %s", kind, channel.id)
+            return
+        if thread is None:
+            thread = await message.create_thread(name=(question or "Question")[:90])
+        await self._deliver(thread.send, reply, partial.edit if partial else None)
+        if forum_post and answered:
+            await tag_answered(thread, behaviour.answered_tag)
