@@ -7,7 +7,7 @@ Sunday (0 and 7 = sun), so numeric weekdays are translated to names before they 
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -34,13 +34,13 @@ class _OffsetCronTrigger(CronTrigger):
     sources with the same cron from starting at once."""
 
     def __init__(self, offset: timedelta, **fields: object) -> None:
-        super().__init__(**fields)  # type: ignore[arg-type]  # ``jitter`` stays the configured maximum
+        super().__init__(**fields)  # ``jitter`` stays the configured maximum
         self.offset = offset
 
-    def _apply_jitter(self, next_fire_time, jitter, now):  # type: ignore[no-untyped-def]
+    def _apply_jitter(self, next_fire_time: datetime | None, jitter: int | None, now: datetime) -> datetime | None:
         return next_fire_time  # no random delay: the fixed offset is added below
 
-    def get_next_fire_time(self, previous_fire_time, now):  # type: ignore[no-untyped-def]
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
         previous = previous_fire_time - self.offset if previous_fire_time else None
         base = super().get_next_fire_time(previous, now - self.offset)
         return base + self.offset if base else None
@@ -64,7 +64,7 @@ def cron_trigger(
             f"cron {expression!r} needs 5 fields (minute hour day month weekday), e.g. '0 * * * *' for hourly"
         )
     minute, hour, day, month, weekday = fields
-    fields = {
+    cron = {
         "minute": minute,
         "hour": hour,
         "day": day,
@@ -74,8 +74,8 @@ def cron_trigger(
     }
     try:
         if jitter_s:
-            return _OffsetCronTrigger(_offset(jitter_s, key or expression), jitter=jitter_s, **fields)
-        return CronTrigger(**fields)
+            return _OffsetCronTrigger(_offset(jitter_s, key or expression), jitter=jitter_s, **cron)
+        return CronTrigger(**cron)
     except ValueError as exc:
         raise ValueError(f"cron {expression!r}: {exc}") from None
 

@@ -68,8 +68,8 @@ def _print_question_misses(console: Any, rows: list[dict[str, Any]]) -> None:
         console.print("no misses: every question found its expected page first and was answered right")
         return
     table = Table(title=f"questions that missed: {len(rows)}", show_lines=True)
-    for column, justify in (("question", "left"), ("miss", "left"), ("expected", "left"), ("got instead", "left")):
-        table.add_column(column, overflow="fold", justify=justify)
+    for column in ("question", "miss", "expected", "got instead"):
+        table.add_column(column, overflow="fold", justify="left")
     table.add_column("top score", justify="right", no_wrap=True)
     for row in rows:
         expected = "\n".join(row["expected_urls"]) or "(none: unanswerable)"
