@@ -32,7 +32,6 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))  # the fake platform servers live with the tests
 
 from bench.common import machine  # noqa: E402
 
@@ -54,7 +53,7 @@ def page_text(number: int, pool: list[str]) -> tuple[str, list[str]]:
 
 # -- one fake per connector: (fake, config lines, environment, edit one page) ---------------
 def confluence(n: int, pool: list[str]) -> tuple[Any, str, dict[str, str]]:
-    from fake_confluence import FakeConfluence, Page
+    from tests.support.fake_confluence import FakeConfluence, Page
 
     fake = FakeConfluence()
     fake.valid_tokens = {"bench@acme.example:token"}
@@ -67,7 +66,7 @@ def confluence(n: int, pool: list[str]) -> tuple[Any, str, dict[str, str]]:
 
 
 def notion(n: int, pool: list[str]) -> tuple[Any, str, dict[str, str]]:
-    from fake_notion import FakeNotion, heading, text_block, uid
+    from tests.support.fake_notion import FakeNotion, heading, text_block, uid
 
     fake = FakeNotion()
     fake.valid_tokens = {"ntn_bench"}
@@ -81,7 +80,7 @@ def notion(n: int, pool: list[str]) -> tuple[Any, str, dict[str, str]]:
 
 
 def slack(n: int, pool: list[str]) -> tuple[Any, str, dict[str, str]]:
-    from fake_slack_history import EXPERT, FakeSlackHistory
+    from tests.support.fake_slack_history import EXPERT, FakeSlackHistory
 
     fake = FakeSlackHistory()
     fake.valid_tokens = {"xoxb-bench"}
@@ -96,7 +95,7 @@ def slack(n: int, pool: list[str]) -> tuple[Any, str, dict[str, str]]:
 
 
 def gdrive(n: int, pool: list[str]) -> tuple[Any, str, dict[str, str]]:
-    from fake_google import DOC, DriveFile, FakeGoogle
+    from tests.support.fake_google import DOC, DriveFile, FakeGoogle
 
     fake = FakeGoogle()
     fake.roots.add("root")
@@ -169,11 +168,10 @@ def measure(name: str, pages: int, embedder: Any) -> dict[str, Any]:
 
 def extraction() -> list[dict[str, Any]]:
     """What the readers keep of real files: pages, outline headings, sections, tables, time."""
-    from sample_docs import runbook_docx
-
     from bot.models import Document
     from indexer.parse import parse_document
     from indexer.sources.base import content_hash
+    from tests.support.sample_docs import runbook_docx
 
     files: list[tuple[str, bytes, str]] = []
     for pdf in sorted(Path("/usr/share/doc").rglob("*.pdf"))[:4]:

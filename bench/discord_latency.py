@@ -14,19 +14,18 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 from bench.common import chat_bench_args, eval_questions, indexed_handbook, machine, summary_ms, warm_cores  # noqa: E402
 
 
 def main() -> None:
     args = chat_bench_args()
 
-    from fake_discord import BOT_ID, GUILD_ID, FakeDiscord
-    from fakeserver import LoopThread
-
     from adapters.discord import DiscordSettings, RagbotDiscord, use_endpoints
     from bot.chat import ChatService
     from bot.chatstate import SqliteChatState
+    from tests.support.fake_discord import BOT_ID, GUILD_ID, FakeDiscord
+    from tests.support.fakeserver import LoopThread
 
     config = indexed_handbook("bench-discord-", chat_limits=True)
     root = config.parent

@@ -39,12 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from fake_qdrant import FakeQdrant  # noqa: E402
-from fake_slack import BOT_USER, FakeSlack  # noqa: E402
-from fakeserver import LoopThread  # noqa: E402
+from tests.support.fake_qdrant import FakeQdrant  # noqa: E402
+from tests.support.fake_slack import BOT_USER, FakeSlack  # noqa: E402
+from tests.support.fakeserver import LoopThread  # noqa: E402
 
 SAMPLES = ROOT / "samples" / "handbook"
 REPLY_TIMEOUT_S = 150.0

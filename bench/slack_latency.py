@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 from bench.common import chat_bench_args, eval_questions, indexed_handbook, machine, summary_ms, warm_cores  # noqa: E402
 
 SECRET = "bench-secret"
@@ -28,13 +28,13 @@ def main() -> None:
     args = chat_bench_args()
 
     from aiohttp import web
-    from fake_slack import BOT_USER, FakeSlack
-    from fakeserver import LoopThread
 
     from adapters.slack import SlackSettings, create_slack_app
     from adapters.slack.server import http_app
     from bot.chat import ChatService
     from bot.chatstate import SqliteChatState
+    from tests.support.fake_slack import BOT_USER, FakeSlack
+    from tests.support.fakeserver import LoopThread
 
     config = indexed_handbook("bench-slack-", chat_limits=True)
     root = config.parent

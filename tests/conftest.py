@@ -106,7 +106,7 @@ def core(indexed_config: Path):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def loop():  # type: ignore[no-untyped-def]
-    from fakeserver import LoopThread
+    from tests.support.fakeserver import LoopThread
 
     thread = LoopThread()
     yield thread
@@ -163,7 +163,7 @@ def index_once(settings: AppSettings, embedder: Embedder):  # type: ignore[no-un
 @pytest.fixture()
 def fake_slack():  # type: ignore[no-untyped-def]
     """A fake Slack Web API on 127.0.0.1, for `ragbot serve` processes."""
-    from fake_slack import FakeSlack, LoopThread
+    from tests.support.fake_slack import FakeSlack, LoopThread
 
     loop = LoopThread()
     fake = FakeSlack()
