@@ -16,10 +16,11 @@ from bot.chatstate import SqliteChatState
 from bot.config import AccessConfig, AccessRule
 from bot.core import RagCore
 from bot.errors import ConfigError
-from tests.conftest import SAMPLES, run_cli, write_config
-from tests.scenarios.test_discord import DiscordBot, final_answer, open_thread
-from tests.scenarios.test_slack import SlackBot, answer_for, blocks_text, mention, placeholder_for, posted_ts
+from tests.support.discord_bot import DiscordBot, final_answer, open_thread
 from tests.support.fake_discord import BOT_ID, CHANNEL_ID, GUILD_ID, PRIVATE_CHANNEL_ID, user
+from tests.support.processes import run_cli
+from tests.support.project import SAMPLES, write_config
+from tests.support.slack_bot import SlackBot, answer_for, blocks_text, mention, placeholder_for, posted_ts
 
 QUESTION = "how many vacation days do executives get?"
 SECRET_FACT = "35 vacation days"

@@ -20,10 +20,11 @@ import pytest
 
 from bot.app.settings import load_settings
 from bot.chatstate import SqliteChatState
-from tests.conftest import REPO, start_serve
-from tests.scenarios.test_serve import free_port, slack_env, wait_healthy
 from tests.support.fake_slack import FakeSlack
 from tests.support.insights_seed import GYM, seed, seed_history
+from tests.support.processes import start_serve
+from tests.support.project import REPO
+from tests.support.serving import free_port, slack_env, wait_healthy
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))  # another build: set CHROMIUM_PATH
 TOKEN = "browser-admin-token-2c81e0"

@@ -14,10 +14,11 @@ import pytest
 from bot.app.build import chat_service
 from bot.chatstate import SqliteChatState
 from bot.core import RagCore
-from tests.conftest import SAMPLES, handbook_config, run_cli
-from tests.scenarios.test_discord import DiscordBot, final_answer
+from tests.support.discord_bot import DiscordBot, final_answer
 from tests.support.fake_discord import BOT_ID, CHANNEL_ID, GUILD_ID, PRIVATE_CHANNEL_ID, FakeDiscord, user
 from tests.support.fakeserver import LoopThread
+from tests.support.processes import run_cli
+from tests.support.project import SAMPLES, handbook_config
 
 ESCALATION_CHANNEL_ID = 2500
 UNSURE_CHANNEL_ID = 2600  # no entry of its own: the guild's (auto, silent when unsure)

@@ -15,9 +15,10 @@ import pytest
 from bot.app.build import chat_service
 from bot.chatstate import SqliteChatState
 from bot.core import RagCore
-from tests.conftest import SAMPLES, handbook_config, run_cli
-from tests.scenarios.test_slack import SlackBot, answer_for, blocks_text, mention
 from tests.support.fake_slack import BOT_USER, LoopThread
+from tests.support.processes import run_cli
+from tests.support.project import SAMPLES, handbook_config
+from tests.support.slack_bot import SlackBot, answer_for, blocks_text, mention
 
 CHANNELS = """
 [chat]

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.answerability import Signals
-from tests.conftest import BASE_URL, SAMPLES, handbook_config, only_json, run_cli
+from tests.support.processes import only_json, run_cli
+from tests.support.project import BASE_URL, SAMPLES, handbook_config
 
 INDEX_KEYS = {"name", "added", "updated", "deleted", "unchanged", "chunks_embedded", "errors"}
 RUN_KEYS = {"fetched", "failed", "complete", "status", "warnings", "started_at", "finished_at"}  # run history extras

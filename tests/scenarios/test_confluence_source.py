@@ -14,8 +14,8 @@ from bot.app.settings import AppSettings, load_settings
 from bot.embedder import Embedder
 from bot.errors import ConfigError
 from bot.logs import redact
-from tests.conftest import index_once, write_config
 from tests.support.fake_confluence import Attachment, FakeConfluence, Page
+from tests.support.project import index_once, write_config
 from tests.support.sample_docs import handbook_pdf, runbook_docx
 from tests.support.stored import stored_chunks, stored_ids
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from bot.app.settings import load_settings
 from bot.store import open_store
 from indexer.sources.base import content_hash
-from tests.conftest import REPO, handbook_config, run_cli
+from tests.support.crashes import index_and_kill_after
+from tests.support.processes import run_cli
+from tests.support.project import handbook_config
 
 DOCS = 60
 
@@ -31,29 +29,6 @@ def write_corpus(folder: Path, version: str) -> dict[str, str]:
         page.write_text(f"# Page {i}\n\n{body}\n")
         hashes[f"handbook:{page.name}"] = content_hash(page.read_bytes())
     return hashes
-
-
-def index_and_kill_after(config: Path, writes: int) -> None:
-    """Start `ragbot index`, SIGKILL it once it has written ``writes`` documents."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "--config", str(config), "-v", "index", "--json"],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ},
-    )
-    seen = 0
-    assert process.stderr is not None
-    for line in process.stderr:  # bounded: the process ends by itself if we never kill it
-        if "wrote " in line:
-            seen += 1
-            if seen >= writes:
-                process.send_signal(signal.SIGKILL)
-                break
-    process.wait(timeout=120)
-    assert process.returncode == -signal.SIGKILL, "the indexer finished before it could be killed"
 
 
 def stored_versions(config: Path) -> dict[str, str]:

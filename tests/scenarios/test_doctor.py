@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLES, run_cli, write_config
 from tests.support.docsite import DocsSite
 from tests.support.fake_discord import FakeDiscord
 from tests.support.fake_slack import FakeSlack
 from tests.support.fakeserver import LoopThread
+from tests.support.processes import run_cli
+from tests.support.project import SAMPLES, write_config
 
 SLACK_TOKEN = "xoxb-doctor-9QwErTy"
 DISCORD_TOKEN = "bad-token"  # the fake Discord refuses this one

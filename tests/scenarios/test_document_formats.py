@@ -12,8 +12,8 @@ from bot.app.settings import AppSettings, load_settings
 from bot.embedder import Embedder
 from indexer.formats import MissingExtra, require
 from indexer.formats.pdf import parse_pdf
-from tests.conftest import index_once, write_config
 from tests.support.docsite import DocsSite, send
+from tests.support.project import index_once, write_config
 from tests.support.sample_docs import handbook_pdf, manual_pdf, runbook_docx, scanned_pdf
 from tests.support.stored import stored_chunks, stored_ids
 

@@ -21,7 +21,8 @@ import pytest
 from bot.app.settings import load_settings
 from bot.errors import ConfigError
 from indexer.schedule import cron_trigger
-from tests.conftest import REPO, SAMPLES, handbook_config, only_json, run_cli, start_scheduler, write_config
+from tests.support.processes import only_json, run_cli, start_scheduler
+from tests.support.project import REPO, SAMPLES, handbook_config, write_config
 
 
 # -- 9. progress and the result table --------------------------------------------------------

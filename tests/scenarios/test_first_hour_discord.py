@@ -17,9 +17,10 @@ import pytest
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.startup import check_discord
 from bot.errors import ConfigError
-from tests.conftest import SAMPLES, handbook_config, start_serve
 from tests.support.fake_discord import BOT_ID, FakeDiscord
 from tests.support.fakeserver import LoopThread
+from tests.support.processes import start_serve
+from tests.support.project import SAMPLES, handbook_config
 
 TOKEN = "Zq9Lm7Xw4-fh-Vt3Kp8"
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO, SAMPLES, only_json, run_cli, write_config
 from tests.support.git_http import PrivateGitServer
+from tests.support.processes import only_json, run_cli
+from tests.support.project import REPO, SAMPLES, write_config
 
 TOKEN = "Rk7pQ2vXz9LmWt4Ns8Hd"
 OVERRIDE = REPO / "deploy" / "compose.git-https.yml"

@@ -20,9 +20,10 @@ from adapters.slack.permissions import REQUIRED_SCOPES
 from adapters.slack.settings import SlackSettings
 from adapters.slack.startup import check_slack
 from bot.errors import ConfigError
-from tests.conftest import SAMPLES, handbook_config, run_cli, start_serve
-from tests.scenarios.test_slack import SlackBot, answer_for, answered_after, mention
 from tests.support.fake_slack import BOT_USER, FakeSlack
+from tests.support.processes import run_cli, start_serve
+from tests.support.project import SAMPLES, handbook_config
+from tests.support.slack_bot import SlackBot, answer_for, answered_after, mention
 
 BOT_TOKEN = "xoxb-first-hour-bot-token"
 APP_TOKEN = "xapp-1-A0FIRST-hour-app-token"

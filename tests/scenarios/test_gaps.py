@@ -14,8 +14,9 @@ from bot.chatstate import SqliteChatState
 from bot.insights.digest import digest_text
 from bot.insights.gaps import ClosestPage, Gap, GapReport
 from bot.insights.titles import suggest_title
-from tests.conftest import BASE_URL, only_json, run_cli
 from tests.support.insights_seed import GYM, HR_ONLY, KUBERNETES, PARKING, seed
+from tests.support.processes import only_json, run_cli
+from tests.support.project import BASE_URL
 
 GAP_KEYS = {
     "representative",

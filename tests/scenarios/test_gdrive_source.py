@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from bot.app.settings import AppSettings, load_settings
 from bot.embedder import Embedder
 from bot.logs import redact
-from tests.conftest import index_once, write_config
 from tests.support.fake_google import DOC, DOCX, FOLDER, PDF, SHEET, DriveFile, FakeGoogle
+from tests.support.project import index_once, write_config
 from tests.support.sample_docs import handbook_pdf, runbook_docx
 from tests.support.stored import stored_chunks, stored_ids
 

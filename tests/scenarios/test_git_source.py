@@ -12,7 +12,7 @@ from bot.core import RagCore
 from bot.embedder import Embedder
 from bot.store import open_store
 from indexer.sources.git import redact
-from tests.conftest import SAMPLES, index_once, write_config
+from tests.support.project import SAMPLES, index_once, write_config
 
 PATTERN = "https://git.acme.example/docs/blob/{branch}/{path}"
 

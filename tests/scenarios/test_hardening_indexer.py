@@ -30,9 +30,10 @@ from indexer.scheduler import IndexScheduler
 from indexer.sources import list_documents
 from indexer.sources.web.netguard import AddressPolicy, ForbiddenAddress
 from indexer.sources.web.transport import GuardedTransport
-from tests.conftest import index_once, only_json, run_cli, start_scheduler, write_config
-from tests.scenarios.test_web_source import INDEXED, paths, web_settings
 from tests.support.docsite import DocsSite, page, send
+from tests.support.processes import only_json, run_cli, start_scheduler
+from tests.support.project import index_once, write_config
+from tests.support.web_sites import INDEXED, paths, web_settings
 
 NEVER = "0 0 1 1 *"
 

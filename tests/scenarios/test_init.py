@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, SAMPLES, only_json, run_cli
+from tests.support.processes import only_json, run_cli
+from tests.support.project import REPO, SAMPLES
 
 
 def free_port() -> int:

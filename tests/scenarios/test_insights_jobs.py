@@ -17,11 +17,12 @@ from bot.app.build import build_core
 from bot.app.insights import post_digest, start_insights_schedule
 from bot.app.settings import AppSettings, load_settings
 from bot.chatstate import SqliteChatState
-from tests.conftest import BASE_URL, SAMPLES, handbook_config, start_scheduler
-from tests.scenarios.test_serve import free_port, get
 from tests.support.fake_discord import FakeDiscord
 from tests.support.fake_slack import FakeSlack, LoopThread
 from tests.support.insights_seed import GYM, HR_ONLY, OLD, seed
+from tests.support.processes import start_scheduler
+from tests.support.project import BASE_URL, SAMPLES, handbook_config
+from tests.support.serving import free_port, get
 
 DIGEST = """
 [insights]

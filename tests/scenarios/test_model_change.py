@@ -7,7 +7,8 @@ from pathlib import Path
 from transformers import AutoTokenizer, BertConfig, BertModel
 
 from bot.embedder import resolve_embedding_model
-from tests.conftest import SAMPLES, handbook_config, only_json, run_cli
+from tests.support.processes import only_json, run_cli
+from tests.support.project import SAMPLES, handbook_config
 
 
 def tiny_local_model(target: Path, hidden_size: int = 32) -> Path:

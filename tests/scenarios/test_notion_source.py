@@ -11,8 +11,8 @@ import pytest
 from bot.app.settings import AppSettings, load_settings
 from bot.embedder import Embedder
 from bot.errors import ConfigError
-from tests.conftest import index_once, write_config
 from tests.support.fake_notion import FakeNotion, bullet, callout, code, heading, table, text_block, todo, toggle, uid
+from tests.support.project import index_once, write_config
 from tests.support.stored import stored_chunks, stored_ids
 
 TOKEN = "ntn_secret_integration_token_42"

@@ -20,11 +20,11 @@ from bot.chatstate.qdrant import QdrantChatState
 from bot.config import AccessConfig, InsightsConfig, StoreConfig
 from bot.core import RagCore
 from bot.insights.log import DAY_S, QuestionLog
-from tests.scenarios.test_discord import DiscordBot
-from tests.scenarios.test_slack import SlackBot, answer_for, answered_after, blocks_text, mention
+from tests.support.discord_bot import DiscordBot
 from tests.support.fake_discord import CHANNEL_ID
 from tests.support.fake_qdrant import FakeQdrant
 from tests.support.fakeserver import LoopThread
+from tests.support.slack_bot import SlackBot, answer_for, answered_after, blocks_text, mention
 
 
 def service_with(core: RagCore, state: ChatState, **insights: object):  # type: ignore[no-untyped-def]

@@ -7,9 +7,10 @@ import shutil
 import signal
 from pathlib import Path
 
-from tests.conftest import SAMPLES, handbook_config, run_cli, start_serve
-from tests.scenarios.test_serve import SECRET, TOKEN, free_port, get, signed_event, slack_env, wait_healthy
 from tests.support.fake_slack import BOT_USER, FakeSlack
+from tests.support.processes import run_cli, start_serve
+from tests.support.project import SAMPLES, handbook_config
+from tests.support.serving import SECRET, TOKEN, free_port, get, signed_event, slack_env, wait_healthy
 
 
 def metric(text: str, name: str) -> float:

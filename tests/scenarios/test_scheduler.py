@@ -20,11 +20,12 @@ from indexer.runner import AlreadyRunning, run_index
 from indexer.runs import RunLog
 from indexer.schedule import cron_trigger
 from indexer.scheduler import IndexScheduler
-from tests.conftest import index_once, only_json, run_cli, start_scheduler
-from tests.scenarios.test_crash_safety import index_and_kill_after
-from tests.scenarios.test_serve import free_port, get
-from tests.scenarios.test_web_source import INDEXED, paths, web_settings
+from tests.support.crashes import index_and_kill_after
 from tests.support.docsite import DocsSite
+from tests.support.processes import only_json, run_cli, start_scheduler
+from tests.support.project import index_once
+from tests.support.serving import free_port, get
+from tests.support.web_sites import INDEXED, paths, web_settings
 
 NEVER = "0 0 1 1 *"  # once a year: only a trigger makes these tests' jobs run
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from bot.logs import MIN_SECRET_PIECE, redact, register_secrets
-from tests.conftest import SAMPLES, handbook_config, run_cli
 from tests.support.fake_qdrant import FakeQdrant
 from tests.support.fakeserver import LoopThread
+from tests.support.processes import run_cli
+from tests.support.project import SAMPLES, handbook_config
 
 API_KEY = "qk-9f8e7d6c5b4a3928171605f4e3d2c1b"  # 33 characters, like the key in the bug report
 PASSWORD = "Zq7-pW4x-kT9m"

@@ -11,8 +11,8 @@ import pytest
 
 from bot.app.settings import AppSettings, load_settings
 from bot.embedder import Embedder
-from tests.conftest import index_once, write_config
 from tests.support.fake_slack_history import BOT_USER, EXPERT, FakeSlackHistory
+from tests.support.project import index_once, write_config
 from tests.support.stored import stored_chunks, stored_ids
 
 TOKEN = "xoxb-1111-2222-secretsecret"

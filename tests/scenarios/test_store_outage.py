@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SAMPLES, handbook_config, run_cli, start_serve
-from tests.scenarios.test_serve import SECRET, TOKEN, free_port, get, slack_env, wait_healthy
 from tests.support.fake_qdrant import FakeQdrant
 from tests.support.fake_slack import BOT_USER, FakeSlack
 from tests.support.fakeserver import LoopThread
+from tests.support.processes import run_cli, start_serve
+from tests.support.project import SAMPLES, handbook_config
+from tests.support.serving import SECRET, TOKEN, free_port, get, slack_env, wait_healthy
 
 PASSWORD = "hunter2-Zx8vQ-pw"
 API_KEY = "qk-7f3a9c1e5b2d8f4a6c0e9b7d5f3a1c2"  # 33 characters

@@ -17,11 +17,11 @@ from bot.chat import ChatService
 from bot.chatstate import SqliteChatState
 from bot.core import RagCore
 from bot.streaming import CURSOR
-from tests.scenarios.test_discord import DiscordBot
-from tests.scenarios.test_slack import SlackBot, mention, placeholder_for, posted_ts
+from tests.support.discord_bot import DiscordBot
 from tests.support.fake_discord import BOT_ID, CHANNEL_ID, user
 from tests.support.fake_llm import FakeLLM
 from tests.support.fakeserver import LoopThread
+from tests.support.slack_bot import SlackBot, mention, placeholder_for, posted_ts
 
 PIECES = ["You get ", "28 days ", "of vacation ", "a year, ", "plus the ", "public holidays ", "of your country [1]."]
 FINAL = "You get 28 days of vacation a year, plus the public holidays of your country [1]."

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import handbook_config, only_json, run_cli
+from tests.support.processes import only_json, run_cli
+from tests.support.project import handbook_config
 
 DOCS = {
     "databases.md": """# Databases

@@ -11,7 +11,8 @@ import pytest
 
 from bot.app.settings import load_settings
 from bot.store import open_store
-from tests.conftest import REPO, SAMPLES, handbook_config, only_json, run_cli
+from tests.support.processes import only_json, run_cli
+from tests.support.project import REPO, SAMPLES, handbook_config
 
 # Small and quick: one pass over at most 40 pseudo-queries and the QA lines, batches of 8.
 TRAINING = """[training]
@@ -227,8 +228,8 @@ def _mention(port: int, event_id: str, ts: str, text: str) -> None:
     import time
     import urllib.request
 
-    from tests.scenarios.test_serve import SECRET
     from tests.support.fake_slack import BOT_USER
+    from tests.support.serving import SECRET
 
     event = {"type": "app_mention", "user": "U1", "text": f"<@{BOT_USER}> {text}", "ts": ts, "channel": "C9"}
     body = json.dumps({"type": "event_callback", "team_id": "T1", "event_id": event_id, "event": event})
@@ -250,8 +251,8 @@ def _mention(port: int, event_id: str, ts: str, text: str) -> None:
 def test_serve_switches_to_a_newly_activated_encoder_between_questions(trained, tmp_path: Path, fake_slack) -> None:  # type: ignore[no-untyped-def]
     import signal
 
-    from tests.conftest import start_serve
-    from tests.scenarios.test_serve import free_port, slack_env, wait_healthy
+    from tests.support.processes import start_serve
+    from tests.support.serving import free_port, slack_env, wait_healthy
 
     config = _copy(trained, tmp_path)
     port = free_port()

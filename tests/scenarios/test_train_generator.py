@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, SAMPLES, handbook_config, only_json, run_cli
+from tests.support.processes import only_json, run_cli
+from tests.support.project import REPO, SAMPLES, handbook_config
 
 TRAINING = """[generator]
 backend = "transformers"

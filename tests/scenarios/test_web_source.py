@@ -7,24 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.app.settings import AppSettings, load_settings
+from bot.app.settings import load_settings
 from bot.core import RagCore
 from bot.embedder import Embedder
 from bot.errors import ConfigError
-from bot.store import open_store
-from tests.conftest import index_once, write_config
 from tests.support.docsite import DocsSite
+from tests.support.project import index_once, write_config
+from tests.support.web_sites import INDEXED, paths, web_settings
 
 # What the fixture site holds that the crawler should index, by path.
-INDEXED = {
-    "/index.html",
-    "/guide/intro.html",
-    "/guide/deploy.html",
-    "/guide/oncall.html",
-    "/reference/api.html",
-    "/retired.html",  # only in the sitemap
-    "/slow.html",
-}
 
 
 @pytest.fixture()
@@ -32,40 +23,6 @@ def site(tmp_path: Path) -> Iterator[DocsSite]:
     docs = DocsSite(tmp_path / "site")
     yield docs
     docs.close()
-
-
-def web_settings(tmp_path: Path, site: DocsSite, extra: str = "", crawl: str = "") -> AppSettings:
-    return load_settings(
-        write_config(
-            tmp_path,
-            f"""data_dir = "{tmp_path / "data"}"
-{crawl}
-[[sources]]
-name = "docs"
-type = "web"
-urls = ["{site.url}/index.html"]
-concurrency = 3
-timeout_s = 2
-retries = 1
-max_bytes = 200000
-{extra}
-""",
-        )
-    )
-
-
-def paths(settings: AppSettings) -> set[str]:
-    return {"/" + url.split("/", 3)[3] for url in _urls(settings)}
-
-
-def _urls(settings: AppSettings) -> list[str]:
-    store = open_store(settings)
-    try:
-        states = store.document_states("docs")
-        assert all(state.consistent for state in states.values())
-        return [doc_id.split(":", 1)[1] for doc_id in states]
-    finally:
-        store.close()
 
 
 def test_first_crawl_indexes_the_site_and_leaves_out_what_it_should(

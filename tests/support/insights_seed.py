@@ -105,7 +105,7 @@ def seed_history(state: ChatState, days: int = 30) -> int:
     import json
     import random
 
-    from tests.conftest import REPO
+    from tests.support.project import REPO
 
     rows = [json.loads(line) for line in (REPO / "samples" / "eval.jsonl").read_text().splitlines() if line]
     answerable = [r["question"] for r in rows if r.get("answerable", True)]

@@ -13,7 +13,8 @@ from bot.app.settings import load_settings
 from bot.core import RagCore
 from bot.evaluation import evaluate, load_cases, summarise
 from bot.generate import keep_valid_citations
-from tests.conftest import REPO, SAMPLES, run_cli, write_config
+from tests.support.processes import run_cli
+from tests.support.project import REPO, SAMPLES, write_config
 
 
 @pytest.fixture(scope="module")

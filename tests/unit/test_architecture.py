@@ -100,3 +100,26 @@ def test_hidden_imports_are_found(tmp_path: Path, path: str, source: str, edge: 
         (tmp_path / folder).mkdir(exist_ok=True)
 
     assert forbidden_edges(tmp_path) == ([edge] if edge else [])
+
+
+# -- the tests' own layout -------------------------------------------------------------------
+TESTS = REPO / "tests"
+
+
+def test_every_test_module_is_a_unit_test_or_a_scenario() -> None:
+    stray = [
+        p.relative_to(REPO).as_posix() for p in TESTS.rglob("test_*.py") if p.parent.name not in ("unit", "scenarios")
+    ]
+    assert stray == [], (
+        f"move these into tests/unit/ (one part, in-process) or tests/scenarios/ (a user's path): {stray}"
+    )
+
+
+def test_test_modules_import_helpers_from_support_never_from_each_other() -> None:
+    crossing = {
+        f"{path.relative_to(REPO).as_posix()} imports {name}"
+        for path in TESTS.rglob("*.py")
+        for name in imported_modules(path, module_name(path, REPO))
+        if name.startswith(("tests.unit", "tests.scenarios", "test_", "conftest", "tests.conftest"))
+    }
+    assert not crossing, f"put shared helpers in tests/support/: {sorted(crossing)}"

@@ -8,7 +8,8 @@ import pytest
 
 from bot.app.settings import load_settings
 from bot.errors import ConfigError
-from tests.conftest import run_cli, write_config
+from tests.support.processes import run_cli
+from tests.support.project import write_config
 
 
 def test_defaults_without_any_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

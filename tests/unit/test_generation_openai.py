@@ -12,9 +12,10 @@ from bot.app.settings import load_settings
 from bot.core import NOT_FOUND_TEXT, RagCore
 from bot.errors import ConfigError, RagbotError
 from bot.models import Answer
-from tests.conftest import SAMPLES, handbook_config, run_cli
 from tests.support.fake_llm import FakeLLM
 from tests.support.fakeserver import LoopThread
+from tests.support.processes import run_cli
+from tests.support.project import SAMPLES, handbook_config
 
 
 @pytest.fixture()

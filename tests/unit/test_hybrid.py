@@ -11,7 +11,7 @@ from bot.app.settings import load_settings
 from bot.core import RagCore
 from bot.embedder import Embedder
 from bot.sparse import identifiers, terms
-from tests.conftest import handbook_config, index_once
+from tests.support.project import handbook_config, index_once
 
 REMEDIES = ["restart the gateway", "rotate the token", "raise the quota", "drain the node", "clear the cache"]
 

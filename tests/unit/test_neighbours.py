@@ -7,7 +7,7 @@ from pathlib import Path
 from bot.app.settings import load_settings
 from bot.core import RagCore
 from bot.generate.base import build_prompt
-from tests.conftest import index_once, write_config
+from tests.support.project import index_once, write_config
 
 RUNBOOK = """# Rocket runbook
 

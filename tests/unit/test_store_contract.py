@@ -13,13 +13,11 @@ import pytest
 
 from bot.config import StoreConfig
 from bot.errors import StoreMismatch, StoreUnavailable
-from bot.models import Chunk, point_id
+from bot.models import point_id
 from bot.store.base import Store
 from bot.store.edge import EdgeStore
 from bot.store.qdrant import QdrantClientStore
-
-DIM = 8
-
+from tests.support.stored import DIM, chunks_for, unit
 
 # The settings a clustered server deployment uses (docker-compose's cluster profile).
 CLUSTER = StoreConfig(
@@ -54,29 +52,6 @@ def store(store_kind: str, tmp_path: Path) -> Iterator[Store]:
     opened.ensure_collection(DIM, "test-model")
     yield opened
     opened.close()
-
-
-def unit(seed: int) -> np.ndarray:
-    vector = np.random.default_rng(seed).normal(size=DIM).astype(np.float32)
-    return vector / np.linalg.norm(vector)
-
-
-def chunks_for(doc_id: str, count: int, version: str, source: str = "docs") -> tuple[list[Chunk], np.ndarray]:
-    chunks = [
-        Chunk(
-            doc_id=doc_id,
-            chunk_index=i,
-            source=source,
-            url=f"https://docs.example/{doc_id}#part-{i}",
-            title=f"Title {doc_id}",
-            section=f"Part {i}",
-            text=f"{doc_id} chunk {i} {version}",
-            content_hash=version,
-        )
-        for i in range(count)
-    ]
-    vectors = np.stack([unit(hash((doc_id, i)) % 2**32) for i in range(count)])
-    return chunks, vectors
 
 
 def test_search_returns_nearest_chunk_with_its_payload(store: Store) -> None:

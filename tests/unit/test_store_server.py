@@ -17,7 +17,7 @@ from bot.store import open_store
 from bot.store.qdrant import QdrantClientStore
 from tests.support.fake_qdrant import FakeQdrant
 from tests.support.fakeserver import LoopThread
-from tests.unit.test_store_contract import DIM, chunks_for
+from tests.support.stored import DIM, chunks_for
 
 
 @pytest.fixture()
