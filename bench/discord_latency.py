@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/discord_latency.py [--questions 50] [--generators extractive transformers]
 
-The real discord.py client logs in to the fake Discord (tests/fake_discord.py); each `/ask`
+The real discord.py client logs in to the fake Discord (tests/support/fake_discord.py); each `/ask`
 is timed from the gateway dispatch until the fake records the followup with the answer.
 """
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/slack_latency.py [--questions 50] [--generators extractive transformers]
 
-The real Bolt app serves HTTP on 127.0.0.1; the fake Slack (tests/fake_slack.py) records the
+The real Bolt app serves HTTP on 127.0.0.1; the fake Slack (tests/support/fake_slack.py) records the
 chat.update that replaces the "looking through the docs" placeholder. Reports the HTTP ack
 time (Slack needs it under 3 s) and the time until the answer is posted.
 """

@@ -31,7 +31,7 @@ fi
 echo "installing ragbot"
 "${pip[@]}" -e ".[dev]"
 
-# The /admin browser test drives Debian's Chromium through Playwright (tests/test_admin_browser.py
+# The /admin browser test drives Debian's Chromium through Playwright (tests/scenarios/test_admin_browser.py
 # skips, saying why, without it). Installed only as root, only where apt-get exists and Chromium
 # is missing; a failure here is a warning, not a failed set-up.
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -2,7 +2,7 @@
 methods it calls, written down once.
 
 The adapter registers its handlers from :data:`SUBSCRIBED_EVENTS`, the start-up check warns
-about any of :data:`REQUIRED_SCOPES` the bot token lacks, and ``tests/test_first_hour_manifests.py``
+about any of :data:`REQUIRED_SCOPES` the bot token lacks, and ``tests/unit/test_first_hour_manifests.py``
 checks that the shipped manifests (``deploy/slack-manifest-*.yaml``) grant exactly these and that
 every ``client.<method>(...)`` call in the adapter is listed in :data:`API_SCOPES`.
 """

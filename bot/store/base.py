@@ -3,7 +3,7 @@
 The indexer, the retriever, the chat and the CLI only talk to this protocol; whether the points
 live in an embedded engine or on a Qdrant server is decided once, in :func:`bot.store.open_store`.
 Both engines share one implementation of everything but their primitives
-(:class:`bot.store.engine.StoreEngine`), so they cannot drift apart; ``tests/test_store_contract.py``
+(:class:`bot.store.engine.StoreEngine`), so they cannot drift apart; ``tests/unit/test_store_contract.py``
 runs one suite over every engine configuration.
 """
 

@@ -3,7 +3,7 @@
 Issue #14 (indexer half): one bad link ending every source's run, a trickling page freezing
 the scheduler, decompression bombs, crawl traps, symlinks out of a files source, malformed
 answers blocking deletions for ever, and metadata addresses the guard missed. Every site
-here is a real HTTP server on 127.0.0.1 (tests/docsite.py), answering as such sites do.
+here is a real HTTP server on 127.0.0.1 (tests/support/docsite.py), answering as such sites do.
 """
 
 from __future__ import annotations

@@ -166,7 +166,7 @@ def test_discord_questions_are_logged_by_the_same_core(loop: LoopThread, core: R
 @pytest.fixture(params=["sqlite", "qdrant", "qdrant-server"])
 def states(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[ChatState, ChatState]]:
     """Two replicas' views of one shared state: SQLite, qdrant-client's local mode, and a Qdrant
-    server over HTTP (tests/fake_qdrant.py: qdrant-client's engine behind Qdrant's REST API)."""
+    server over HTTP (tests/support/fake_qdrant.py: qdrant-client's engine behind Qdrant's REST API)."""
     if request.param == "sqlite":
         a, b = SqliteChatState(tmp_path), SqliteChatState(tmp_path)
         yield a, b

@@ -1,6 +1,6 @@
 """`ragbot serve` against a Qdrant server that is down at start, comes back, goes away and comes
 back again: the process stays up, /readyz tells the truth, chat gets a clear reply meanwhile, and
-no credential shows up anywhere. "Qdrant" is tests/fake_qdrant.py: qdrant-client's own engine
+no credential shows up anywhere. "Qdrant" is tests/support/fake_qdrant.py: qdrant-client's own engine
 behind the REST endpoints, stopped and restarted on the same port."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The server engine over HTTP, against tests/fake_qdrant.py (qdrant-client's own engine behind
+"""The server engine over HTTP, against tests/support/fake_qdrant.py (qdrant-client's own engine behind
 Qdrant's REST endpoints): what only a server shows. Another process makes the collection,
 metadata goes through the REST API, and the chat state the replicas share lives beside the index."""
 
