@@ -14,6 +14,7 @@ import pytest
 from bot.app.build import chat_service
 from bot.chatstate import SqliteChatState
 from bot.core import RagCore
+from bot.handoff import HandOff
 from tests.support.discord_bot import DiscordBot, final_answer
 from tests.support.fake_discord import BOT_ID, CHANNEL_ID, GUILD_ID, PRIVATE_CHANNEL_ID, FakeDiscord, user
 from tests.support.fakeserver import LoopThread
@@ -208,6 +209,29 @@ def test_ask_a_person_mentions_the_role_in_the_escalation_channel_with_a_link(di
         "<@4241> asked for a person"
         in fake.calls_to("POST", f"/channels/{ESCALATION_CHANNEL_ID}/messages")[1]["content"]
     )
+
+
+def test_ask_a_person_without_an_escalation_channel_mentions_the_role_in_the_thread(discord_bot: DiscordBot) -> None:
+    fake = discord_bot.fake
+    config = discord_bot.service.settings.chat.escalation.model_copy(update={"discord_channel": None})
+    discord_bot.service.handoff = HandOff(config)  # [chat.escalation] with discord_role alone
+    question = say(discord_bot, CHANNEL_ID, 4245, "how much is the on call stipend?")
+    thread = int(question["id"])
+    answer = final_answer(fake, thread, after=question)
+
+    click(discord_bot, answer, "ragbot:escalate", 4245)
+
+    (paged,) = fake.wait_for(
+        lambda: [
+            b for b in fake.calls_to("POST", f"/channels/{thread}/messages") if "asked for a person" in b["content"]
+        ]
+    )
+    assert (
+        paged["content"].startswith(f"<@&{ROLE_ID}> <@4245> asked for a person")
+        and "asked a person" in paged["content"]
+    )
+    assert [int(r) for r in paged["allowed_mentions"]["roles"]] == [ROLE_ID]
+    assert not fake.calls_to("POST", f"/channels/{ESCALATION_CHANNEL_ID}/messages")
 
 
 def test_ask_a_person_with_an_unreachable_channel_says_so(discord_bot: DiscordBot) -> None:
