@@ -264,3 +264,24 @@ def test_forum_post_is_answered_from_its_title_and_tagged(discord_bot: DiscordBo
     assert tagged["applied_tags"] == [fake.tag_ids(forum)["answered by bot"]]
     assert fake.channels[post_id]["applied_tags"] == [fake.tag_ids(forum)["answered by bot"]]
     assert json.dumps(fake.calls_to("POST", f"/channels/{forum}")) == "[]"  # nothing posted outside the post
+
+
+def test_forum_poster_follow_ups_are_answered_but_not_others_without_a_mention(discord_bot: DiscordBot) -> None:
+    fake = discord_bot.fake
+    forum = discord_bot.loop.run(fake.open_forum("questions", []))  # no tag to apply: answered all the same
+    discord_bot.fake.wait_for(lambda: discord_bot.client.get_channel(forum))
+    post = discord_bot.loop.run(
+        fake.post_in_forum(forum, user(4270, "finn"), "Rollbacks", "how do I roll back a bad deploy?")
+    )
+    post_id = int(post["id"])
+    final_answer(fake, post_id, after={"id": str(post_id - 1)})
+    assert not fake.calls_to("PATCH", f"/channels/{post_id}")
+
+    follow_up = say(discord_bot, post_id, 4270, "and how long does that take?")
+    assert "4 minutes" in final_answer(fake, post_id, after=follow_up)["content"]
+    say(discord_bot, post_id, 4271, "how do I roll back a bad deploy on staging?")  # not the poster
+    later = say(discord_bot, post_id, 4271, f"<@{BOT_ID}> what are core hours?")
+
+    final_answer(fake, post_id, after=later)
+    time.sleep(1.0)
+    assert len(answers_in(fake, post_id)) == 3  # the post, the poster's follow-up, the mention
