@@ -140,16 +140,21 @@ def test_changing_a_sources_sets_rewrites_its_chunks(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "a.md").write_text("# A\n\nSome text about deploy windows.\n")
-    body = f'data_dir = "{tmp_path / "d"}"\n[[sources]]\nname = "docs"\npath = "{docs}"\n'
+    lunch = tmp_path / "lunch"
+    lunch.mkdir()
+    (lunch / "menu.md").write_text("# Menu\n\nSoup on Mondays, curry on Fridays.\n")
+    other = f'[[sources]]\nname = "lunch"\npath = "{lunch}"\n'  # keeps the "public" set in the index
+    body = f'data_dir = "{tmp_path / "d"}"\n{other}[[sources]]\nname = "docs"\npath = "{docs}"\n'
     config = write_config(tmp_path, body)
     assert run_cli("--config", str(config), "index").returncode == 0
+    before = json.loads(run_cli("--config", str(config), "ask", "deploy windows", "--json", "--set", "public").stdout)
     write_config(tmp_path, body + 'sets = ["secret"]\n')
 
-    result = json.loads(run_cli("--config", str(config), "index", "--json").stdout)["sources"][0]
+    result = json.loads(run_cli("--config", str(config), "index", "--json").stdout)["sources"][1]
 
-    assert result["updated"] == 1 and result["unchanged"] == 0
+    assert result["name"] == "docs" and result["updated"] == 1 and result["unchanged"] == 0
     public = json.loads(run_cli("--config", str(config), "ask", "deploy windows", "--json", "--set", "public").stdout)
-    assert public["sources"] == []
+    assert "a.md" in json.dumps(before["sources"]) and "a.md" not in json.dumps(public["sources"])
 
 
 # -- Slack ----------------------------------------------------------------------------------
