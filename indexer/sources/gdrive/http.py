@@ -73,7 +73,7 @@ def _read(source: GDriveSource, path: Path, where: str) -> str:
         raise SourceError(f"source {source.name!r}: {problem}; nothing was changed") from None
 
 
-class _Response(dict):  # type: ignore[type-arg]
+class _Response(dict[str, str]):
     """httplib2.Response's shape: the headers as a dict (lower-case names) plus ``status``/``reason``."""
 
     def __init__(self, response: httpx.Response) -> None:
