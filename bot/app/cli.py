@@ -24,6 +24,7 @@ from bot.app import (
     commands_sets,
     commands_setup,
     commands_status,
+    commands_train,
 )
 from bot.errors import RagbotError
 
@@ -37,6 +38,7 @@ COMMANDS = (
     commands_sets,
     commands_status,
     commands_gaps,
+    commands_train,
     commands_serve,
     commands_setup,
 )
