@@ -122,7 +122,7 @@ def train_lora(
         torch.nn.utils.clip_grad_norm_([p for p in peft_model.parameters() if p.requires_grad], 1.0)
         optimizer.step()
         optimizer.zero_grad()
-        losses.append(round(float(loss) / count, 4))
+        losses.append(round(float(loss.detach()) / count, 4))
         step += 1
         if progress is not None:
             progress(step, steps)

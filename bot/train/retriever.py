@@ -41,6 +41,7 @@ class Example:
     explicit_negatives: tuple[int, ...] = ()
     answer_units: dict[int, int] = field(default_factory=dict)
     answer_logp: dict[int, float] = field(default_factory=dict)
+    base_vector: np.ndarray | None = None  # the document encoder's vector of the question (anchor term)
 
 
 @dataclass
@@ -116,6 +117,9 @@ class QueryEncoderTrainer:
         pos_t, neg_t, valid_t = map(torch.from_numpy, (positive, negative, valid))
         loss = contrastive_loss(logits, pos_t, neg_t, valid_t).mean()
         answer = self._answer_logp(batch, queries, column, units)
+        if self.config.anchor_weight > 0 and all(e.base_vector is not None for e in batch):
+            anchors = torch.from_numpy(np.stack([e.base_vector for e in batch]))
+            loss = loss + self.config.anchor_weight * (1 - (queries * anchors).sum(dim=1)).mean()
         if answer is not None and self.config.ml_weight > 0:
             ml, defined = marginal_likelihood_loss(logits, valid_t, answer, self.config.ml_top_k)
             if bool(defined.any()):

@@ -279,6 +279,7 @@ def _examples(
             explicit_negatives=pair.negatives,
             answer_units={} if lm is not None else where[i],
             answer_logp=lm_scores[i],
+            base_vector=vectors[i],
         )
         for i, pair in enumerate(pairs)
     ]
