@@ -17,6 +17,7 @@ from tests.support.project import REPO, SAMPLES, handbook_config
 # Small and quick: one pass over at most 40 pseudo-queries and the QA lines, batches of 8.
 TRAINING = """[training]
 threads = 1
+learning_rate = 5e-5
 epochs = 1
 batch_size = 8
 corpus_pairs = 40
