@@ -96,7 +96,7 @@ def test_bad_qa_urls_and_an_empty_feedback_store_are_warned_about_by_file_and_li
 
 
 def test_a_model_that_cannot_improve_is_not_activated(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    config = _copy(trained, tmp_path, TRAINING + "learning_rate = 0\n")
+    config = _copy(trained, tmp_path, TRAINING.replace("learning_rate = 5e-5", "learning_rate = 0"))
 
     result = run_cli("--config", str(config), "train", "--no-feedback", "--json")
 
@@ -318,7 +318,7 @@ def test_a_scheduled_run_waits_for_new_feedback(trained, tmp_path: Path) -> None
     from bot.app.build import build_core
     from bot.app.training import scheduled_run
 
-    config = _copy(trained, tmp_path, TRAINING + "learning_rate = 0\n")
+    config = _copy(trained, tmp_path, TRAINING.replace("learning_rate = 5e-5", "learning_rate = 0"))
     settings = load_settings(config)
     with build_core(settings) as app:
         state = app.chat_state()
