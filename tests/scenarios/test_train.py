@@ -330,3 +330,29 @@ def test_a_scheduled_run_waits_for_new_feedback(trained, tmp_path: Path) -> None
 
     assert skipped is None
     assert report is not None and report.model == "query-2" and report.pairs["feedback"] == 1
+
+
+def test_a_slack_admin_trains_from_chat_and_gets_the_summary(trained, tmp_path: Path, loop) -> None:  # type: ignore[no-untyped-def]
+    from bot.app.build import chat_service
+    from bot.chatstate import SqliteChatState
+    from bot.core import RagCore
+    from tests.support.slack_bot import SlackBot, command
+
+    config = _copy(trained, tmp_path)
+    core = RagCore(load_settings(config))
+    bot = SlackBot(loop, chat_service(core, SqliteChatState(tmp_path / "state")), admins=frozenset({"UADMIN"}))
+    try:
+        fields = command("train", "UADMIN")
+        fields["response_url"] = f"{bot.fake.url}/respond/train1"
+        _, member, _ = bot.form(command("train", "UMEMBER"))
+        status, body, _ = bot.form(fields)
+        (final,) = bot.fake.wait_for(lambda: bot.fake.calls_to("response_url:train1"), timeout=600)
+    finally:
+        bot.close()
+        core.close()
+
+    assert "only ragbot admins" in json.loads(member)["text"]
+    assert status == 200 and "Training the query encoder" in json.loads(body)["text"]
+    assert final["response_type"] == "ephemeral"
+    assert "Trained query-2 in" in final["text"] and "mrr@10:" in final["text"]
+    assert (tmp_path / "data" / "models" / "query-2" / "meta.json").is_file()
