@@ -356,3 +356,28 @@ def test_a_slack_admin_trains_from_chat_and_gets_the_summary(trained, tmp_path: 
     assert final["response_type"] == "ephemeral"
     assert "Trained query-2 in" in final["text"] and "mrr@10:" in final["text"]
     assert (tmp_path / "data" / "models" / "query-2" / "meta.json").is_file()
+
+
+def test_a_discord_admin_trains_with_slash_train_and_gets_the_summary(trained, tmp_path: Path, loop) -> None:  # type: ignore[no-untyped-def]
+    from bot.app.build import chat_service
+    from bot.chatstate import SqliteChatState
+    from bot.core import RagCore
+    from tests.support.discord_bot import DiscordBot
+    from tests.support.fake_discord import ADMIN_ROLE_ID
+
+    config = _copy(trained, tmp_path)
+    core = RagCore(load_settings(config))
+    bot = DiscordBot(loop, chat_service(core, SqliteChatState(tmp_path / "state")))
+    try:
+        member = bot.fake.interaction("train", 4205)
+        admin = bot.fake.interaction("train", 4206, roles=[ADMIN_ROLE_ID])
+        bot.send("INTERACTION_CREATE", member)
+        bot.send("INTERACTION_CREATE", admin)
+        (refusal,) = bot.fake.wait_for(lambda: bot.callbacks(member))
+        (summary,) = bot.fake.wait_for(lambda: bot.followups(admin["token"]), timeout=600)
+    finally:
+        bot.close()
+        core.close()
+
+    assert refusal["data"]["flags"] & 64 and "only ragbot admins" in refusal["data"]["content"]
+    assert summary["flags"] & 64 and "Trained query-2 in" in summary["content"]
