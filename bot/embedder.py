@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -71,7 +71,7 @@ class Embedder:
         self.model_name = config.model
         self.cache_dir = cache_dir or Path.home() / ".cache" / "ragbot"  # the int8 model is built here once
         self._model_path = resolve_embedding_model(config.model)
-        self._tokenizer = None
+        self._tokenizer: Any = None  # a transformers tokenizer, loaded on first use
         self._model = None
         self._int8: Int8Encoder | None = None
         self._dimension = 0
@@ -121,7 +121,7 @@ class Embedder:
         self._model = model  # last: other threads see `loaded` only once the model is ready
 
     @property
-    def tokenizer(self):  # type: ignore[no-untyped-def]
+    def tokenizer(self):
         """The model's own tokenizer (the chunker measures budgets with it)."""
         if self._tokenizer is None:
             with self._load_lock:
@@ -180,7 +180,7 @@ class Embedder:
                 out[idx] = encode([texts[i] for i in idx])
         return out
 
-    def _tokenize(self, batch: list[str], tensors: str):  # type: ignore[no-untyped-def]
+    def _tokenize(self, batch: list[str], tensors: str):
         assert self._tokenizer is not None
         return self._tokenizer(batch, padding=True, truncation=True, max_length=self.max_length, return_tensors=tensors)
 

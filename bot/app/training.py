@@ -45,7 +45,7 @@ class TrainingSettings(TrainingConfig):
 
 
 def train(
-    settings,  # type: ignore[no-untyped-def]  (AppSettings: the root's settings, with [training])
+    settings,  # AppSettings: the root's settings, with [training]
     core: RagCore,
     state: ChatState | None,
     options: TrainOptions,
@@ -62,7 +62,7 @@ def train(
         TRAIN_LOCK.release()
 
 
-def default_options(settings) -> TrainOptions:  # type: ignore[no-untyped-def]
+def default_options(settings) -> TrainOptions:
     """What a chat or scheduled run uses: the [training] section as written."""
     from bot.train.run import TrainOptions
 
@@ -76,7 +76,7 @@ def default_options(settings) -> TrainOptions:  # type: ignore[no-untyped-def]
     )
 
 
-def scheduled_run(settings, core: RagCore, state: ChatState | None) -> TrainReport | None:  # type: ignore[no-untyped-def]
+def scheduled_run(settings, core: RagCore, state: ChatState | None) -> TrainReport | None:
     """The scheduler's job: train unless ``require_new_feedback`` and no vote came since the last
     model was trained; None when skipped (logged either way)."""
     training: TrainingConfig = settings.training
@@ -91,7 +91,7 @@ def scheduled_run(settings, core: RagCore, state: ChatState | None) -> TrainRepo
     return report
 
 
-def start_training_schedule(settings, core: RagCore, state: Callable[[], ChatState]) -> Callable[[], None]:  # type: ignore[no-untyped-def]
+def start_training_schedule(settings, core: RagCore, state: Callable[[], ChatState]) -> Callable[[], None]:
     """Run ``[training] schedule`` in the background (``serve``, ``scheduler``); returns the stop.
 
     Its own scheduler, one run at a time, missed runs coalesced: a nightly run that finds no new

@@ -119,7 +119,7 @@ def lm_answer_logp(
     return out
 
 
-def _answer_logp(model, tokenizer, prompt: str, answer: str, torch) -> float:  # type: ignore[no-untyped-def]
+def _answer_logp(model, tokenizer, prompt: str, answer: str, torch) -> float:
     prompt_ids = tokenizer(prompt, return_tensors="pt").input_ids
     answer_ids = tokenizer(answer, add_special_tokens=False, return_tensors="pt").input_ids
     ids = torch.cat([prompt_ids, answer_ids], dim=1).to(model.device)

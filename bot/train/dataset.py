@@ -39,8 +39,8 @@ class Dataset:
         return out
 
     def by_method(self) -> dict[str, dict[str, int]]:
-        train = Counter(p.origin for p in self.train)
-        heldout = Counter(p.origin for p in self.heldout)
+        train: Counter[str] = Counter(p.origin for p in self.train)
+        heldout: Counter[str] = Counter(p.origin for p in self.heldout)
         return {
             origin: {"made": self.made[origin], "train": train[origin], "heldout": heldout[origin]}
             for origin in sorted(set(self.made) | set(train) | set(heldout))

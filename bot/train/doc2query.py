@@ -9,6 +9,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +27,7 @@ _MAX_NEW_TOKENS = 28
 
 
 def write_questions(
-    lm: tuple[object, object],
+    lm: tuple[Any, Any],  # (model, tokenizer) from transformers: untyped
     corpus: Corpus,
     encode: Callable[[list[str]], np.ndarray],
     count: int,
@@ -50,15 +51,15 @@ def write_questions(
             f"Passage ({heading}):\n{passage.text[:_PASSAGE_CHARS]}\n\n"
             "Write one short question a colleague might ask that this passage answers.\nQuestion:"
         )
-        inputs = tokenizer(prompt, return_tensors="pt").to(model.device)  # type: ignore[operator]
+        inputs = tokenizer(prompt, return_tensors="pt").to(model.device)
         with torch.inference_mode():
-            output = model.generate(  # type: ignore[attr-defined]
+            output = model.generate(
                 **inputs,
                 max_new_tokens=_MAX_NEW_TOKENS,
                 do_sample=False,
-                pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,  # type: ignore[attr-defined]
+                pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
             )
-        text = tokenizer.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)  # type: ignore[attr-defined]
+        text = tokenizer.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
         question = text.strip().split("\n")[0].strip()
         if 8 <= len(question) <= 200:
             written.append((row, question))

@@ -21,6 +21,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -53,7 +54,7 @@ class LoraOutcome:
     losses: list[float]
 
 
-def _citation_tokens(tokenizer, count: int) -> list[int]:  # type: ignore[no-untyped-def]
+def _citation_tokens(tokenizer, count: int) -> list[int]:
     """The token that follows " [" for each source number 1..count."""
     ids = []
     for n in range(1, count + 1):
@@ -63,7 +64,7 @@ def _citation_tokens(tokenizer, count: int) -> list[int]:  # type: ignore[no-unt
     return ids
 
 
-def example_loss(model, tokenizer, example: GeneratorExample) -> tuple[torch.Tensor, int]:  # type: ignore[no-untyped-def]
+def example_loss(model, tokenizer, example: GeneratorExample) -> tuple[torch.Tensor, int]:
     """The marginal negative log-likelihood of one example, and its answer's token count."""
     prompt_ids = tokenizer(build_prompt(example.question, example.sources), return_tensors="pt").input_ids
     prompt_ids = prompt_ids[:, -_MAX_PROMPT_TOKENS:]
@@ -79,7 +80,7 @@ def example_loss(model, tokenizer, example: GeneratorExample) -> tuple[torch.Ten
     return answer_nll + citation_nll, answer_ids.shape[1]
 
 
-def heldout_loss(model, tokenizer, examples: list[GeneratorExample]) -> float:  # type: ignore[no-untyped-def]
+def heldout_loss(model, tokenizer, examples: list[GeneratorExample]) -> float:
     """Mean loss per answer token over ``examples`` (no gradients)."""
     total = tokens = 0.0
     with torch.inference_mode():
@@ -91,7 +92,7 @@ def heldout_loss(model, tokenizer, examples: list[GeneratorExample]) -> float:  
 
 
 def train_lora(
-    lm: tuple[object, object],
+    lm: tuple[Any, Any],  # (model, tokenizer) from transformers: untyped
     train: list[GeneratorExample],
     heldout: list[GeneratorExample],
     steps: int,
@@ -100,7 +101,7 @@ def train_lora(
     seed: int,
     deadline: float,
     progress: Callable[[int, int], None] | None = None,
-):  # type: ignore[no-untyped-def]
+):
     """Train a LoRA adapter on ``lm`` (changed in place into a peft model); (peft model, outcome)."""
     from peft import LoraConfig, get_peft_model
 
@@ -132,24 +133,24 @@ def train_lora(
 
 
 def tune_generator(
-    lm: tuple[object, object],
-    pairs_train: list,  # type: ignore[type-arg]  (bot.train.pairs.Pair)
-    pairs_heldout: list,  # type: ignore[type-arg]
+    lm: tuple[Any, Any],  # (model, tokenizer) from transformers: untyped
+    pairs_train: list,  # bot.train.pairs.Pair
+    pairs_heldout: list,
     retrieve: Callable[[str], list[RetrievedSource]],
     scale: float,
-    models_dir,  # type: ignore[no-untyped-def]
+    models_dir,
     base_model: str,
     fingerprint: str,
-    config,  # type: ignore[no-untyped-def]  (TrainingConfig)
+    config,  # TrainingConfig
     seed: int,
     deadline: float,
     progress: Callable[[int, int], None] | None = None,
-) -> dict:  # type: ignore[type-arg]
+) -> dict:
     """Build the examples, train, keep ``generator-<n>``, activate it if held-out loss went down;
     what happened, for the run's meta.json and summary."""
     from bot.train.registry import Registry
 
-    def examples(pairs: list) -> list[GeneratorExample]:  # type: ignore[type-arg]
+    def examples(pairs: list) -> list[GeneratorExample]:
         out = []
         for pair in pairs:
             if not pair.answer or pair.origin not in ("qa", "feedback"):

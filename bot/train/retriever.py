@@ -117,8 +117,9 @@ class QueryEncoderTrainer:
         pos_t, neg_t, valid_t = map(torch.from_numpy, (positive, negative, valid))
         loss = contrastive_loss(logits, pos_t, neg_t, valid_t).mean()
         answer = self._answer_logp(batch, queries, column, units)
-        if self.config.anchor_weight > 0 and all(e.base_vector is not None for e in batch):
-            anchors = torch.from_numpy(np.stack([e.base_vector for e in batch]))
+        base_vectors = [e.base_vector for e in batch if e.base_vector is not None]
+        if self.config.anchor_weight > 0 and len(base_vectors) == len(batch):
+            anchors = torch.from_numpy(np.stack(base_vectors))
             loss = loss + self.config.anchor_weight * (1 - (queries * anchors).sum(dim=1)).mean()
         if answer is not None and self.config.ml_weight > 0:
             ml, defined = marginal_likelihood_loss(logits, valid_t, answer, self.config.ml_top_k)

@@ -218,14 +218,14 @@ def run_training(
     )
 
 
-def _feedback(chat_state: ChatState | None) -> list:  # type: ignore[type-arg]
+def _feedback(chat_state: ChatState | None) -> list:
     records = chat_state.feedback() if chat_state is not None else []
     if not records:
         log.warning("no feedback votes stored yet (👍/👎 in chat); training without feedback")
     return records
 
 
-def _model_questions(settings, training, options, corpus, base, deadline, report):  # type: ignore[no-untyped-def]
+def _model_questions(settings, training, options, corpus, base, deadline, report):
     """doc2query pairs and the loaded LM, where a local model generator is configured."""
     if settings.generator.backend != "transformers":
         return [], None
@@ -286,7 +286,7 @@ def _examples(
     return examples, (None if lm is not None else units)
 
 
-def _fingerprint(settings: Settings, training: TrainingConfig, options: TrainOptions, data: Dataset, embedder) -> str:  # type: ignore[no-untyped-def]
+def _fingerprint(settings: Settings, training: TrainingConfig, options: TrainOptions, data: Dataset, embedder) -> str:
     """Same data, settings and seed: an interrupted run with this fingerprint is resumed."""
     digest = hashlib.sha256()
     digest.update(training.model_dump_json(exclude={"schedule", "max_minutes"}).encode())
