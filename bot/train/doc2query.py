@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,10 @@ log = logging.getLogger(__name__)
 _KEEP_RANK = 5  # pages, from the retriever's top chunks
 _PASSAGE_CHARS = 700
 _MAX_NEW_TOKENS = 28
+# A question in form: a small base model often continues the passage instead of asking.
+_QUESTION = re.compile(
+    r"^(?:how|what|whats|when|where|why|who|which|can|could|do|does|did|is|are|should|will|would)\b[^?]{3,}\?$", re.I
+)
 
 
 def write_questions(
@@ -36,7 +41,7 @@ def write_questions(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[Pair], int]:
     """Questions for up to ``count`` chunks (sampled with ``seed``), until ``deadline``;
-    (kept pairs, questions written)."""
+    (kept pairs, chunks a question in question form was written for)."""
     import torch
 
     model, tokenizer = lm
@@ -60,8 +65,8 @@ def write_questions(
                 pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
             )
         text = tokenizer.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
-        question = text.strip().split("\n")[0].strip()
-        if 8 <= len(question) <= 200:
+        question = text.strip().split("\n")[0].strip().lstrip("-*# ").strip()
+        if 8 <= len(question) <= 200 and _QUESTION.match(question):
             written.append((row, question))
         if progress is not None:
             progress(done, len(rows))
