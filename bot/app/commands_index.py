@@ -132,7 +132,10 @@ class _Progress:
             return
         if source not in self._tasks:
             self._tasks[source] = self._bar.add_task(source, total=planned, count="")
-        self._bar.update(self._tasks[source], completed=embedded, total=planned, count=f"{embedded}/{planned} chunks")
+        # Draw every slice now: the 10 Hz auto-refresh skips slices that embed faster than that.
+        self._bar.update(
+            self._tasks[source], completed=embedded, total=planned, count=f"{embedded}/{planned} chunks", refresh=True
+        )
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
