@@ -9,19 +9,14 @@ time (Slack needs it under 3 s) and the time until the answer is posted.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.common import chat_bench_args, eval_questions, indexed_handbook, machine, summary_ms, warm_cores  # noqa: E402
-
-SECRET = "bench-secret"
+from tests.support.serving import SECRET, signed_event  # noqa: E402  (the secret signed_event signs with)
 
 
 def main() -> None:
@@ -68,23 +63,9 @@ def main() -> None:
                 "ts": f"{i}.1",
                 "channel": channel,
             }
-            body = json.dumps(
-                {"type": "event_callback", "team_id": "T1", "event_id": f"Ev{generator}{i}", "event": event}
-            )
-            ts = str(int(time.time()))
-            signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/slack/events",
-                data=body.encode(),
-                headers={
-                    "Content-Type": "application/json",
-                    "X-Slack-Request-Timestamp": ts,
-                    "X-Slack-Signature": signature,
-                },
-            )
             started = time.perf_counter()
-            with urllib.request.urlopen(request, timeout=30):
-                acks.append(time.perf_counter() - started)
+            signed_event(port, event, f"Ev{generator}{i}", timeout=30)
+            acks.append(time.perf_counter() - started)
             fake.wait_for(
                 lambda channel=channel, fake=fake: [u for u in fake.calls_to("chat.update") if u["channel"] == channel],
                 timeout=300,

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -141,23 +140,7 @@ def test_off_channel_is_silent_even_to_mentions(slack: SlackBot) -> None:
 
 
 def click(bot: SlackBot, posted: dict[str, Any], ts: str, user: str, hook: str) -> None:
-    blocks = posted["blocks"] if isinstance(posted["blocks"], list) else json.loads(posted["blocks"])
-    action = {
-        "type": "block_actions",
-        "user": {"id": user},
-        "team": {"id": "T1"},
-        "api_app_id": "A1",
-        "channel": {"id": posted["channel"]},
-        "container": {"type": "message", "message_ts": ts, "channel_id": posted["channel"]},
-        "message": {"ts": ts, "thread_ts": posted["thread_ts"], "text": posted["text"], "blocks": blocks},
-        "actions": [
-            {"action_id": "ragbot_escalate", "block_id": "ragbot_feedback", "value": "escalate", "type": "button"}
-        ],
-        "response_url": f"{bot.fake.url}/respond/{hook}",
-        "trigger_id": "1.2.3",
-    }
-    status, _, _ = bot.form({"payload": json.dumps(action)})
-    assert status == 200
+    assert bot.click(posted, ts, "ragbot_escalate", user=user, hook=hook) == 200
 
 
 def posted_ts(bot: SlackBot, posted: dict[str, Any]) -> str:

@@ -6,7 +6,6 @@ core and the real chat state (SQLite here; the same calls on Qdrant are in the c
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from tests.support.discord_bot import DiscordBot
 from tests.support.fake_discord import CHANNEL_ID
 from tests.support.fake_qdrant import FakeQdrant
 from tests.support.fakeserver import LoopThread
-from tests.support.slack_bot import SlackBot, answer_for, answered_after, blocks_text, mention
+from tests.support.slack_bot import SlackBot, answer_for, answered_after, mention
 
 
 def service_with(core: RagCore, state: ChatState, **insights: object):  # type: ignore[no-untyped-def]
@@ -87,20 +86,7 @@ def test_a_vote_and_an_escalation_reach_the_question(slack: SlackBot) -> None:
     event = mention("how much is the on call stipend", user="U5")
     slack.event(event)
     update = answer_for(slack, event)
-    click = {
-        "type": "block_actions",
-        "user": {"id": "U9"},
-        "team": {"id": "T1"},
-        "api_app_id": "A1",
-        "channel": {"id": "C1"},
-        "container": {"type": "message", "message_ts": update["ts"], "channel_id": "C1"},
-        "message": {"ts": update["ts"], "text": update["text"], "blocks": json.loads(blocks_text(update))},
-        "actions": [{"action_id": "ragbot_feedback_down", "block_id": "ragbot_feedback", "type": "button"}],
-        "response_url": f"{slack.fake.url}/respond/fb",
-        "trigger_id": "1.2.3",
-    }
-
-    slack.form({"payload": json.dumps(click)})
+    assert slack.click(update, update["ts"], "ragbot_feedback_down") == 200
     slack.fake.wait_for(lambda: slack.service.state.feedback())
     escalated = slack.service.escalate("slack", f"C1:{update['ts']}")
 

@@ -129,22 +129,7 @@ def test_feedback_click_is_stored_and_shown(slack: SlackBot) -> None:
     event = mention("how much is the on call stipend", user="U5")
     slack.event(event)
     update = answer_for(slack, event)
-    action = {
-        "type": "block_actions",
-        "user": {"id": "U9"},
-        "team": {"id": "T1"},
-        "api_app_id": "A1",
-        "channel": {"id": "C1"},
-        "container": {"type": "message", "message_ts": update["ts"], "channel_id": "C1"},
-        "message": {"ts": update["ts"], "text": update["text"], "blocks": json.loads(blocks_text(update))},
-        "actions": [
-            {"action_id": "ragbot_feedback_down", "block_id": "ragbot_feedback", "value": "down", "type": "button"}
-        ],
-        "response_url": f"{slack.fake.url}/respond/fb",
-        "trigger_id": "1.2.3",
-    }
-
-    status, _, _ = slack.form({"payload": json.dumps(action)})
+    status = slack.click(update, update["ts"], "ragbot_feedback_down")
 
     assert status == 200
     shown = slack.fake.wait_for(lambda: [u for u in slack.fake.calls_to("chat.update") if "recorded" in blocks_text(u)])

@@ -5,14 +5,10 @@ behind the REST endpoints, stopped and restarted on the same port."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import itertools
 import json
 import signal
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +19,7 @@ from tests.support.fake_slack import BOT_USER, FakeSlack
 from tests.support.fakeserver import LoopThread
 from tests.support.processes import run_cli, start_serve
 from tests.support.project import SAMPLES, handbook_config
-from tests.support.serving import SECRET, TOKEN, free_port, get, slack_env, wait_healthy
+from tests.support.serving import SECRET, TOKEN, free_port, get, signed_event, slack_env, wait_healthy
 
 PASSWORD = "hunter2-Zx8vQ-pw"
 API_KEY = "qk-7f3a9c1e5b2d8f4a6c0e9b7d5f3a1c2"  # 33 characters
@@ -34,20 +30,7 @@ def mention(port: int, text: str, user: str) -> str:
     """Post a signed app_mention (a fresh event id); the ts of the message, which is its thread."""
     ts = f"{int(time.time())}.{next(_events):06d}"
     event = {"type": "app_mention", "user": user, "text": f"<@{BOT_USER}> {text}", "ts": ts, "channel": "C9"}
-    body = json.dumps({"type": "event_callback", "team_id": "T1", "event_id": f"EvOUT{ts}", "event": event})
-    stamp = str(int(time.time()))
-    signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/slack/events",
-        data=body.encode(),
-        headers={
-            "Content-Type": "application/json",
-            "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": signature,
-        },
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 200
+    assert signed_event(port, event, f"EvOUT{ts}") == 200
     return ts
 
 

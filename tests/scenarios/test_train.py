@@ -224,29 +224,11 @@ def test_an_interrupted_run_resumes_and_ends_where_an_uninterrupted_one_does(tra
 
 def _mention(port: int, event_id: str, ts: str, text: str) -> None:
     """A signed Slack app_mention event, as Slack posts it to `ragbot serve`."""
-    import hashlib
-    import hmac
-    import time
-    import urllib.request
-
     from tests.support.fake_slack import BOT_USER
-    from tests.support.serving import SECRET
+    from tests.support.serving import signed_event
 
     event = {"type": "app_mention", "user": "U1", "text": f"<@{BOT_USER}> {text}", "ts": ts, "channel": "C9"}
-    body = json.dumps({"type": "event_callback", "team_id": "T1", "event_id": event_id, "event": event})
-    stamp = str(int(time.time()))
-    signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/slack/events",
-        data=body.encode(),
-        headers={
-            "Content-Type": "application/json",
-            "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": signature,
-        },
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 200
+    assert signed_event(port, event, event_id) == 200
 
 
 def test_serve_switches_to_a_newly_activated_encoder_between_questions(trained, tmp_path: Path, fake_slack) -> None:  # type: ignore[no-untyped-def]

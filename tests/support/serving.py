@@ -60,7 +60,8 @@ def wait_healthy(port: int, process: subprocess.Popen[str]) -> None:
     raise AssertionError("ragbot serve never became healthy")
 
 
-def signed_event(port: int, event: dict, event_id: str = "EvSERVE1") -> int:
+def signed_event(port: int, event: dict, event_id: str = "EvSERVE1", timeout: float = 10) -> int:
+    """POST ``event`` to `ragbot serve`'s /slack/events, signed as Slack signs it; the HTTP status."""
     body = json.dumps({"type": "event_callback", "team_id": "T1", "event_id": event_id, "event": event})
     ts = str(int(time.time()))
     signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
@@ -69,5 +70,5 @@ def signed_event(port: int, event: dict, event_id: str = "EvSERVE1") -> int:
         data=body.encode(),
         headers={"Content-Type": "application/json", "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature},
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return response.status

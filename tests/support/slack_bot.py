@@ -86,6 +86,26 @@ class SlackBot:
     def form(self, fields: dict[str, str]) -> tuple[int, str, float]:
         return self.post(urlencode(fields), "application/x-www-form-urlencoded")
 
+    def click(self, message: dict[str, Any], ts: str, action_id: str, *, user: str = "U9", hook: str = "fb") -> int:
+        """Click the button ``action_id`` under the bot's ``message`` (a chat.update or
+        chat.postMessage the fake recorded, posted as ``ts``), as Slack posts a block_actions."""
+        blocks = message["blocks"] if isinstance(message["blocks"], list) else json.loads(message["blocks"])
+        thread = {"thread_ts": message["thread_ts"]} if message.get("thread_ts") else {}
+        action = {
+            "type": "block_actions",
+            "user": {"id": user},
+            "team": {"id": "T1"},
+            "api_app_id": "A1",
+            "channel": {"id": message["channel"]},
+            "container": {"type": "message", "message_ts": ts, "channel_id": message["channel"]},
+            "message": {"ts": ts, **thread, "text": message["text"], "blocks": blocks},
+            "actions": [{"action_id": action_id, "block_id": "ragbot_feedback", "type": "button"}],
+            "response_url": f"{self.fake.url}/respond/{hook}",
+            "trigger_id": "1.2.3",
+        }
+        status, _, _ = self.form({"payload": json.dumps(action)})
+        return status
+
     def final_update(self, channel: str, ts: str) -> dict[str, Any]:
         """The chat.update that replaced the placeholder ``ts`` with the answer."""
         return self.fake.wait_for(
