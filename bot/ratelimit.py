@@ -11,6 +11,9 @@ from collections.abc import Callable
 __all__ = ["RateLimiter"]
 
 _WINDOW_S = 60.0
+# Users tracked before those idle for a whole window are dropped: a long-running bot meets new
+# users forever, and an idle user's empty window means the same as no window.
+_SWEEP_AT = 1024
 
 
 class RateLimiter:
@@ -22,12 +25,21 @@ class RateLimiter:
         self.clock = clock
         self._users: dict[str, deque[float]] = {}
         self._all: deque[float] = deque()
+        self._sweep_at = _SWEEP_AT
         self._lock = threading.Lock()
+
+    @property
+    def tracked_users(self) -> int:
+        """How many users' windows are held: at most about twice the users of the last minute."""
+        with self._lock:
+            return len(self._users)
 
     def check(self, user: str) -> int | None:
         """None if the question may go ahead, else the whole seconds to wait."""
         now = self.clock()
         with self._lock:
+            if len(self._users) >= self._sweep_at:
+                self._sweep(now)
             mine = self._users.setdefault(user, deque())
             for window in (mine, self._all):
                 while window and now - window[0] >= _WINDOW_S:
@@ -42,3 +54,9 @@ class RateLimiter:
             mine.append(now)
             self._all.append(now)
             return None
+
+    def _sweep(self, now: float) -> None:
+        """Forget users with nothing in the window; the next sweep waits until the map doubles,
+        so sweeping costs O(1) a question on average."""
+        self._users = {user: window for user, window in self._users.items() if window and now - window[-1] < _WINDOW_S}
+        self._sweep_at = max(_SWEEP_AT, 2 * len(self._users))
