@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 PLATFORM: Final = "slack"
 WORKING_TEXT = ":hourglass_flowing_sand: Looking through the docs…"
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
+# Channel kinds remembered from conversations.info, so a long-running bot's memory stays flat.
+CHANNEL_TYPES_KEPT = 4096
 
 
 def create_slack_app(service: ChatService, slack: SlackSettings) -> AsyncApp:
@@ -186,6 +188,8 @@ class _Handlers:
                     if info.get("is_private")
                     else "channel"
                 )
+                if len(self._channel_types) >= CHANNEL_TYPES_KEPT:  # bounded: forget the oldest
+                    del self._channel_types[next(iter(self._channel_types))]
                 self._channel_types[channel] = channel_type
             except Exception as exc:  # unknown: treat as private, the narrowest rules apply
                 log.warning("conversations.info failed for %s: %s", channel, exc)
