@@ -85,11 +85,16 @@ class RagCore:
         return self._part("embedder", self._load_embedder)
 
     def _load_embedder(self) -> Embedder:
-        models = self.settings.data_dir / "models"  # also where trained query encoders live (ragbot train)
-        embedder = Embedder(self.settings.embedding, cache_dir=models, query_models=models)
+        embedder = self.new_embedder()
         embedder.dimension  # noqa: B018  (loads the weights now, under the lock)
         embedder.on_switch = self._record_query_encoder
         return embedder
+
+    def new_embedder(self) -> Embedder:
+        """An encoder for these settings, weights not loaded yet (``ragbot index`` loads them only
+        when a document needs embedding; the core's own :attr:`embedder` loads at once)."""
+        models = self.settings.data_dir / "models"  # also where trained query encoders live (ragbot train)
+        return Embedder(self.settings.embedding, cache_dir=models, query_models=models)
 
     def _record_query_encoder(self, name: str) -> None:
         """The index records which query encoder searches it (`ragbot train --activate` may not

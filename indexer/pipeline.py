@@ -13,24 +13,22 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
 
 from bot.embedder import Embedder
 from bot.errors import ConfigError, RagbotError, RunStopped
-from bot.models import Chunk, Document
-from bot.store import DocumentState, Store
-from indexer.chunk import Chunker
+from bot.model_files import declared_dimension
+from bot.store import Store
 from indexer.config import IndexerSettings, SourceConfig
-from indexer.formats import NotIndexable
-from indexer.parse import parse_document
+from indexer.feed import DocumentFeed, Pending, PipelinedFeed, Preparer, SequentialFeed
 from indexer.runs import RunLog, SourceReport
-from indexer.sources import list_documents
+from indexer.stages import StageTimes
 
-__all__ = ["Indexer", "ProgressCallback"]
+__all__ = ["Indexer", "ModelLoading", "ProgressCallback"]
 
 log = logging.getLogger(__name__)
 
@@ -38,27 +36,35 @@ log = logging.getLogger(__name__)
 # after each embedded slice, so a progress bar moves while the slow part (embedding) runs. The
 # total grows while the listing is chunked; a run where nothing changed never calls it.
 ProgressCallback = Callable[[str, int, int], None]
+# Runs the embedding model's load, given as a function (the CLI wraps it in a spinner). Called
+# at most once, when the first document to embed is ready: a run with nothing to embed never
+# loads the model (or imports torch).
+ModelLoading = Callable[[Callable[[], object]], None]
 
 _EMBED_GROUP_CHUNKS = 256  # embed several small documents in one batch
 _EMBED_SLICE = 64  # texts embedded between two looks at the stop event, so shutdown is prompt
 
 
-@dataclass
-class _Pending:
-    doc: Document
-    chunks: list[Chunk]
-    previous: DocumentState | None
-
-
 class Indexer:
+    """Indexes sources into the store. ``pipelined`` (the default) lists and parses on a producer
+    thread while this one embeds; ``pipelined=False`` does one after the other (for comparison)."""
+
     def __init__(
-        self, settings: IndexerSettings, store: Store, embedder: Embedder, *, stop: threading.Event | None = None
+        self,
+        settings: IndexerSettings,
+        store: Store,
+        embedder: Embedder,
+        *,
+        stop: threading.Event | None = None,
+        pipelined: bool = True,
+        loading: ModelLoading | None = None,
     ) -> None:
         self.settings = settings
         self.stop = stop or threading.Event()
         self.store = store
         self.embedder = embedder
-        self.chunker = Chunker(embedder.tokenizer, settings.chunking)
+        self.pipelined = pipelined
+        self.loading = loading or _call
         self.runs = RunLog(settings.data_dir)
 
     def run(
@@ -68,7 +74,9 @@ class Indexer:
         if not sources:
             raise ConfigError("no sources configured; add a [[sources]] table to ragbot.toml (see the README)")
         try:
-            self.store.ensure_collection(self.embedder.dimension, self.embedder.model_name)
+            # The vector size from the model's config.json: checking the collection must not load the weights.
+            dimension = declared_dimension(self.embedder.model_name) or self.embedder.dimension
+            self.store.ensure_collection(dimension, self.embedder.model_name)
         except Exception as exc:  # store down or model broken: every source fails, and says why
             return [self._record(_failed_report(source.name, exc)) for source in sources]
         return [self._record(self.index_source(source, full=full, progress=progress)) for source in sources]
@@ -80,25 +88,35 @@ class Indexer:
     def index_source(
         self, source: SourceConfig, full: bool = False, progress: ProgressCallback | None = None
     ) -> SourceReport:
-        """Index one source; never raises (but KeyboardInterrupt): a failure is a failed report."""
+        """Index one source; never raises (but KeyboardInterrupt): a failure is a failed report.
+
+        ``report.stages`` gets the seconds per stage (see :mod:`indexer.stages`)."""
         report = SourceReport(name=source.name, started_at=_now())
+        times = StageTimes()
+        started = time.perf_counter()
         try:
-            self._index(source, report, full, progress)
+            self._index(source, report, full, progress, times)
         except Exception as exc:  # source down, store down, model failure, a bug: stop this source, keep the index
             _fail(report, exc)
         finally:
             report.finished_at = _now()
+            report.stages = times.to_json(time.perf_counter() - started)
         return report
 
-    def _index(self, source: SourceConfig, report: SourceReport, full: bool, progress: ProgressCallback | None) -> None:
-        states = self.store.document_states(source.name)
-        listing = list_documents(source, self.settings, {} if full else states, self.stop)
-        report.errors.extend(listing.errors)
-        report.warnings.extend(listing.warnings)
-        report.fetched = listing.fetched
-        report.failed_documents = listing.failed
-        report.unchanged += len(listing.not_modified)
-        group: list[_Pending] = []
+    def _index(
+        self,
+        source: SourceConfig,
+        report: SourceReport,
+        full: bool,
+        progress: ProgressCallback | None,
+        times: StageTimes,
+    ) -> None:
+        with times.timing("list_fetch"):
+            states = self.store.document_states(source.name)
+        prepare = Preparer(self.embedder, self.settings, states, full)
+        kind = PipelinedFeed if self.pipelined else SequentialFeed
+        feed: DocumentFeed = kind(source, self.settings, {} if full else states, prepare, self.stop, times)
+        group: list[Pending] = []
         embedded = planned = 0
 
         def on_embedded(count: int) -> None:
@@ -107,69 +125,68 @@ class Indexer:
             if progress:
                 progress(source.name, embedded, planned)
 
-        for doc in listing.documents:
-            if self.stop.is_set():
-                raise RunStopped("stopped by shutdown before the run finished; the next run finishes the job")
-            previous = states.get(doc.doc_id)
-            if not full and _unchanged(previous, doc):
-                report.unchanged += 1
-            elif pending := self._prepare(doc, previous, report):
+        try:
+            for pending in feed:
+                self._load_model(times)
                 group.append(pending)
                 planned += len(pending.chunks)
                 if progress:
                     progress(source.name, embedded, planned)
                 if sum(len(p.chunks) for p in group) >= _EMBED_GROUP_CHUNKS:
-                    self._write(group, report, on_embedded)
+                    self._write(group, report, on_embedded, times)
                     group = []
-        self._write(group, report, on_embedded)
+            self._write(group, report, on_embedded, times)
+        finally:  # what was prepared counts even when the listing failed after it
+            feed.close()
+            report.unchanged += prepare.tally.unchanged
+            report.failed_documents += prepare.tally.failed
+            report.errors.extend(prepare.tally.errors)
+            report.warnings.extend(prepare.tally.warnings)
+        listing = feed.listing
+        report.errors[:0] = listing.errors  # the listing's problems first, then the documents'
+        report.warnings[:0] = listing.warnings
+        report.fetched = listing.fetched
+        report.failed_documents += listing.failed
+        report.unchanged += len(listing.not_modified)
         # Pages the source says are gone (404/410) go now; whatever else vanished goes only
         # when the listing was complete: a crawl cut short must not delete what it missed.
         vanished = set(states) - listing.present if listing.complete else set()
-        for doc_id in sorted((vanished | listing.gone) & set(states)):
-            self.store.delete_document(doc_id)
-            report.deleted += 1
-        report.complete = listing.complete
-        self.store.finish_batch()
+        with times.timing("store_write"):
+            for doc_id in sorted((vanished | listing.gone) & set(states)):
+                self.store.delete_document(doc_id)
+                report.deleted += 1
+            report.complete = listing.complete
+            self.store.finish_batch()
 
-    def _prepare(self, doc: Document, previous: DocumentState | None, report: SourceReport) -> _Pending | None:
-        try:
-            chunks = self.chunker.chunk(doc, parse_document(doc))
-        except NotIndexable as exc:  # a scanned PDF: nothing wrong with the run, but say why it is missing
-            report.warnings.append(f"{doc.path}: skipped: {exc}")
-            return None
-        except RagbotError as exc:  # e.g. the PDF reader's extra is not installed: the message says what to do
-            report.errors.append(f"{doc.path}: skipped: {exc}")
-            report.failed_documents += 1
-            return None
-        except Exception as exc:  # one unparsable file must not stop the source
-            report.errors.append(f"{doc.path}: skipped: cannot parse ({type(exc).__name__}: {exc})")
-            report.failed_documents += 1
-            return None
-        if not chunks:
-            report.errors.append(f"{doc.path}: skipped: no text found")
-            report.failed_documents += 1
-            return None
-        return _Pending(doc, chunks, previous)
+    def _load_model(self, times: StageTimes) -> None:
+        """Load the encoder when the first document to embed is ready (the feed keeps preparing)."""
+        if not self.embedder.loaded:
+            with times.timing("model_load"):
+                self.loading(lambda: self.embedder.dimension)
 
     def _embed_slice(self, texts: list[str]) -> np.ndarray:
         if self.stop.is_set():
             raise RunStopped("stopped by shutdown before the run finished; the next run finishes the job")
         return self.embedder.embed(texts)
 
-    def _write(self, group: list[_Pending], report: SourceReport, on_embedded: Callable[[int], None]) -> None:
+    def _write(
+        self, group: list[Pending], report: SourceReport, on_embedded: Callable[[int], None], times: StageTimes
+    ) -> None:
         if not group:
             return
         texts = [chunk.embedding_text for pending in group for chunk in pending.chunks]
         parts = []
         for i in range(0, len(texts), _EMBED_SLICE):
-            parts.append(self._embed_slice(texts[i : i + _EMBED_SLICE]))
+            with times.timing("embed"):
+                parts.append(self._embed_slice(texts[i : i + _EMBED_SLICE]))
             on_embedded(len(parts[-1]))
         vectors = np.concatenate(parts)
         offset = 0
         for pending in group:
             count = len(pending.chunks)
             previous_count = pending.previous.index_end if pending.previous else 0
-            self.store.replace_document(pending.chunks, vectors[offset : offset + count], previous_count)
+            with times.timing("store_write"):
+                self.store.replace_document(pending.chunks, vectors[offset : offset + count], previous_count)
             offset += count
             log.info("wrote %s (%d chunks)", pending.doc.doc_id, count)
             report.chunks_embedded += count
@@ -179,14 +196,8 @@ class Indexer:
                 report.updated += 1
 
 
-def _unchanged(previous: DocumentState | None, doc: Document) -> bool:
-    """Stored whole, same content, same document sets (a new set changes who may read it)."""
-    return (
-        previous is not None
-        and previous.consistent
-        and previous.content_hash == doc.content_hash
-        and previous.sets == frozenset(doc.sets)
-    )
+def _call(load: Callable[[], object]) -> None:
+    load()
 
 
 def _fail(report: SourceReport, exc: Exception) -> None:

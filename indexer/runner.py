@@ -18,7 +18,7 @@ from bot.embedder import Embedder
 from bot.errors import AlreadyRunning
 from bot.store import Store
 from indexer.config import IndexerSettings
-from indexer.pipeline import Indexer, ProgressCallback
+from indexer.pipeline import Indexer, ModelLoading, ProgressCallback
 from indexer.runs import SourceReport
 
 __all__ = ["AlreadyRunning", "run_index"]
@@ -50,15 +50,21 @@ def run_index(
     full: bool = False,
     progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
+    loading: ModelLoading | None = None,
+    pipelined: bool = True,
 ) -> list[SourceReport]:
-    """Index the named sources (default: all); AlreadyRunning if any of them is being indexed."""
+    """Index the named sources (default: all); AlreadyRunning if any of them is being indexed.
+
+    ``loading`` wraps the model's load, if a run needs it; ``pipelined=False`` lists and parses
+    before embedding instead of meanwhile (see :class:`indexer.pipeline.Indexer`)."""
     names = source_names or [s.name for s in settings.sources]
     for name in names:
         settings.source(name)
     with ExitStack() as stack:
         for name in names:
             stack.enter_context(_source_lock(settings.data_dir, name))
-        reports = Indexer(settings, store, embedder, stop=stop).run(names, full=full, progress=progress)
+        indexer = Indexer(settings, store, embedder, stop=stop, loading=loading, pipelined=pipelined)
+        reports = indexer.run(names, full=full, progress=progress)
     for report in reports:
         _count(report)
     return reports

@@ -29,6 +29,8 @@ class SourceReport:
     complete: bool = True  # the listing was complete, so vanished documents were deleted
     started_at: str = ""
     finished_at: str = ""
+    # Seconds and shares per stage (indexer.stages): for `ragbot index --profile`, not the history.
+    stages: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return self.record().to_json()

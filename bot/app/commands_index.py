@@ -20,6 +20,12 @@ def register(commands: Any) -> None:
     index.add_argument("--source", action="append", metavar="NAME", help="only this source (repeatable)")
     index.add_argument("--full", action="store_true", help="re-embed every document, changed or not")
     index.add_argument("--json", action="store_true", help="print one JSON object with the counts")
+    index.add_argument(
+        "--profile",
+        action="store_true",
+        help="also show the seconds and share of the run spent listing/fetching, parsing+chunking, "
+        "loading the model, embedding and writing, per source (with --json: a `profile` object)",
+    )
     index.set_defaults(run=run)
 
 
@@ -38,9 +44,15 @@ def run(args: argparse.Namespace) -> int:
             settings.source(name)
         try:
             with build_core(settings) as app, _Progress(enabled=not args.json and sys.stderr.isatty()) as progress:
-                progress.loading(lambda: app.embedder.dimension)
+                # The model loads (under the spinner) only once a document needs embedding.
                 reports = run_index(
-                    settings, app.store, app.embedder, args.source, full=args.full, progress=progress.update
+                    settings,
+                    app.store,
+                    app.core.new_embedder(),
+                    args.source,
+                    full=args.full,
+                    progress=progress.update,
+                    loading=progress.loading,
                 )
         except Exception as exc:
             if not isinstance(exc, AlreadyRunning):  # that one is not a run: the running one records itself
@@ -58,9 +70,12 @@ def run(args: argparse.Namespace) -> int:
         raise
     seconds = round(time.perf_counter() - started, 3)
     if args.json:
-        print_json({"sources": [r.to_json() for r in reports], "seconds": seconds})
+        sources = [{**r.to_json(), **({"profile": r.stages} if args.profile else {})} for r in reports]
+        print_json({"sources": sources, "seconds": seconds})
     else:
         _print_table(reports, seconds)
+        if args.profile:
+            _print_profile(reports)
     return 1 if any(r.failed for r in reports) else 0
 
 
@@ -140,6 +155,39 @@ class _Progress:
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.__exit__(*exc)
+
+
+_STAGE_NAMES = {
+    "list_fetch": "list/fetch",
+    "parse_chunk": "parse+chunk",
+    "model_load": "model load",
+    "embed": "embed",
+    "store_write": "store write",
+}
+
+
+def _print_profile(reports: list[Any]) -> None:
+    """Seconds and share of the wall time per stage; listing and parsing overlap embedding, so
+    the shares can add up to more than 100%."""
+    import os
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = 160  # piped or in CI: room for every column
+    table = Table(title="Time per stage (overlapping stages add up to more than the wall time)")
+    table.add_column("source", no_wrap=True)
+    for name in (*_STAGE_NAMES.values(), "wall"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for r in reports:
+        stages = r.stages
+        cells = [
+            f"{stages.get(f'{key}_s', 0):.2f} s {100 * stages.get(f'{key}_share', 0):.0f}%" for key in _STAGE_NAMES
+        ]
+        table.add_row(r.name, *cells, f"{stages.get('wall_s', 0):.2f} s")
+    console.print(table)
 
 
 def _print_table(reports: list[Any], seconds: float) -> None:

@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from bot.store import DocumentState
-from indexer.sources.base import Listing, SourceError
+from indexer.sources.base import DocumentSink, Listing, SourceError, streaming_to
 
 if TYPE_CHECKING:  # indexer.config imports the connectors' models from this package
     from indexer.config import IndexerSettings, SourceConfig
 
-__all__ = ["Listing", "SourceError", "list_documents"]
+__all__ = ["DocumentSink", "Listing", "SourceError", "list_documents"]
 
 
 def list_documents(
@@ -20,11 +20,20 @@ def list_documents(
     settings: IndexerSettings,
     known: Mapping[str, DocumentState],
     stop: threading.Event | None = None,
+    on_document: DocumentSink | None = None,
 ) -> Listing:
     """What ``source`` holds now; ``known`` (the stored documents) lets web sources ask "changed since?".
 
-    ``stop`` (set on shutdown) ends a crawl and its fetches in flight.
+    ``stop`` (set on shutdown) ends a crawl and its fetches in flight. With ``on_document``, each
+    document read goes to it at once (on this thread) instead of into ``Listing.documents``.
     """
+    with streaming_to(on_document):
+        return _list(source, settings, known, stop)
+
+
+def _list(
+    source: SourceConfig, settings: IndexerSettings, known: Mapping[str, DocumentState], stop: threading.Event | None
+) -> Listing:
     from indexer.config import FilesSource, GitSource, WebSource
     from indexer.sources.confluence.config import ConfluenceSource
     from indexer.sources.gdrive.config import GDriveSource

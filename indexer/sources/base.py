@@ -1,12 +1,33 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from bot.errors import SourceError
 from bot.models import Document
 
-__all__ = ["Listing", "SourceError", "content_hash"]
+__all__ = ["DocumentSink", "Listing", "SourceError", "content_hash", "streaming_to"]
+
+# Called with each document as soon as it is read, so the pipeline can parse and embed it while
+# the source goes on listing (a crawl is then embed-bound, not fetch-then-embed).
+DocumentSink = Callable[[Document], None]
+
+# Set around one source's listing by ``list_documents(on_document=...)``: every source builds its
+# own Listing, so this reaches them all without threading a parameter through each connector.
+_SINK: ContextVar[DocumentSink | None] = ContextVar("ragbot_document_sink", default=None)
+
+
+@contextmanager
+def streaming_to(sink: DocumentSink | None) -> Iterator[None]:
+    """Listings made inside this block hand their documents to ``sink`` instead of keeping them."""
+    token = _SINK.set(sink)
+    try:
+        yield
+    finally:
+        _SINK.reset(token)
 
 
 @dataclass
@@ -29,6 +50,9 @@ class Listing:
     errors: list[str] = field(default_factory=list)
     # Not failures, but worth a look: a crawl cut at max_pages, trap caps, malformed links skipped.
     warnings: list[str] = field(default_factory=list)
+    # With a sink, documents go to it as they are read and ``documents`` stays empty: memory stays
+    # bounded by what the pipeline holds, not by the size of the source.
+    sink: DocumentSink | None = field(default_factory=_SINK.get, repr=False, compare=False)
 
     def add(
         self,
@@ -45,20 +69,22 @@ class Listing:
         """A document read in full this run."""
         self.present.add(doc_id)
         self.fetched += 1
-        self.documents.append(
-            Document(
-                doc_id=doc_id,
-                source=source,
-                url=url,
-                path=path,
-                content=content,
-                content_hash=content_hash(content),
-                media_type=media_type,
-                sets=tuple(sorted(set(sets))),
-                etag=etag,
-                last_modified=last_modified,
-            )
+        document = Document(
+            doc_id=doc_id,
+            source=source,
+            url=url,
+            path=path,
+            content=content,
+            content_hash=content_hash(content),
+            media_type=media_type,
+            sets=tuple(sorted(set(sets))),
+            etag=etag,
+            last_modified=last_modified,
         )
+        if self.sink is not None:
+            self.sink(document)
+        else:
+            self.documents.append(document)
 
     def skip(self, message: str) -> None:
         """A file that will not be indexed (and whose stored version, if any, goes): say why."""
