@@ -128,7 +128,7 @@ class DocumentFeed:
         self.prepare = prepare
         self.stop = stop
         self.times = times
-        self.listing = Listing()
+        self.listing = Listing(complete=False)  # until the source's own: a run cut short deletes nothing
 
     def __iter__(self) -> Iterator[Pending]:
         raise NotImplementedError

@@ -1,0 +1,161 @@
+"""Indexing with listing and parsing overlapped with embedding (issue 20): the same index as one
+step after the other, no model load when nothing changed, and a failed run leaves no thread behind."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot import metrics
+from bot.app.settings import AppSettings
+from bot.config import EmbeddingConfig
+from bot.embedder import Embedder
+from bot.models import point_id
+from bot.store import open_store
+from indexer.runner import run_index
+from indexer.runs import SourceReport
+from tests.support.project import REPO
+
+
+def index(settings: AppSettings, embedder: Embedder, **options) -> SourceReport:  # type: ignore[no-untyped-def]
+    store = open_store(settings)
+    try:
+        (report,) = run_index(settings, store, embedder, **options)
+        return report
+    finally:
+        store.close()
+
+
+def snapshot(settings: AppSettings) -> tuple[dict, dict, np.ndarray]:  # type: ignore[type-arg]
+    """Every stored document's state, every live chunk by point id, and their vectors in id order."""
+    store = open_store(settings)
+    try:
+        states = store.document_states()
+        ids = sorted(point_id(doc_id, i) for doc_id, state in states.items() for i in range(state.index_end))
+        passages = {point_id(p.doc_id, p.chunk_index): p for p in store.fetch(ids)}
+        return states, passages, store.vectors(ids)
+    finally:
+        store.close()
+
+
+def loads() -> float:
+    return metrics.MODEL_LOADS.labels("embedder")._value.get()
+
+
+def edit_two_and_break_one(docs: Path) -> None:
+    """One changed page, one gone, one that cannot be read: a run with every kind of outcome."""
+    deploys = docs / "deploys.md"
+    deploys.write_text(deploys.read_text() + "\n\n## Rollbacks\n\nRoll back with `deploy --undo` within an hour.\n")
+    (docs / "databases.md").unlink()
+    (docs / "broken.md").write_bytes(b"\xff\xfe not utf-8 \x00")
+
+
+def test_the_pipelined_run_builds_the_same_index_as_the_sequential_one(
+    tmp_path: Path, embedder: Embedder, settings_for, handbook: Path
+) -> None:
+    pipelined = settings_for(handbook)
+    sequential = settings_for(handbook)
+    sequential.data_dir = tmp_path / "sequential"
+
+    first = [index(pipelined, embedder), index(sequential, embedder, pipelined=False)]
+    edit_two_and_break_one(handbook)
+    second = [index(pipelined, embedder), index(sequential, embedder, pipelined=False)]
+
+    untimed = {"started_at": "", "finished_at": ""}
+    for a, b in (first, second):
+        assert a.to_json() | untimed == b.to_json() | untimed
+    assert second[0].updated == 1 and second[0].deleted == 1 and second[0].failed_documents == 1
+    assert any("broken.md" in error for error in second[0].errors)  # one bad document, the run went on
+    states_p, passages_p, vectors_p = snapshot(pipelined)
+    states_s, passages_s, vectors_s = snapshot(sequential)
+    assert states_p == states_s and len(states_p) == 15
+    assert passages_p == passages_s
+    assert vectors_p.shape == vectors_s.shape and float(np.abs(vectors_p - vectors_s).max()) < 1e-4
+
+
+def test_an_unchanged_reindex_never_loads_the_model(embedder: Embedder, settings_for, handbook: Path) -> None:
+    settings = settings_for(handbook)
+    index(settings, embedder)
+    fresh = Embedder(EmbeddingConfig())  # as a new `ragbot index` process has it: nothing loaded
+    spinner: list[str] = []
+
+    def loading(load) -> None:  # type: ignore[no-untyped-def]
+        spinner.append("loading the embedding model…")
+        load()
+
+    before = loads()
+    report = index(settings, fresh, loading=loading)
+    assert report.unchanged == 16 and report.chunks_embedded == 0
+    assert spinner == [] and not fresh.loaded and loads() == before
+
+    (handbook / "deploys.md").write_text((handbook / "deploys.md").read_text() + "\n\nFreeze on 24 December.\n")
+    report = index(settings, fresh, loading=loading)
+    assert report.updated == 1 and report.chunks_embedded > 0
+    assert spinner == ["loading the embedding model…"] and fresh.loaded and loads() == before + 1
+    assert report.stages["model_load_s"] > 0 and report.stages["embed_s"] > 0
+
+
+def test_ragbot_index_with_nothing_to_do_imports_neither_torch_nor_transformers(indexed_config: Path) -> None:
+    script = (
+        "import sys; from bot.app.cli import main; "
+        f"code = main(['--config', {str(indexed_config)!r}, 'index', '--json', '--profile']); "
+        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules)); sys.exit(code)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    summary, heavy = result.stdout.strip().splitlines()
+    assert heavy == "[]", result.stdout
+    (source,) = json.loads(summary)["sources"]
+    assert source["chunks_embedded"] == 0 and source["unchanged"] == 16
+    profile = source["profile"]
+    assert profile["model_load_s"] == 0 and profile["embed_s"] == 0 and profile["wall_s"] > 0
+    assert set(profile) >= {f"{stage}_{unit}" for stage in ("list_fetch", "parse_chunk") for unit in ("s", "share")}
+
+
+def test_a_run_that_fails_while_the_source_is_still_listed_leaves_no_thread_and_deletes_nothing(
+    embedder: Embedder, settings_for, handbook: Path
+) -> None:
+    settings = settings_for(handbook)
+    index(settings, embedder)
+    for page in sorted(handbook.glob("*.md")):
+        page.write_text(page.read_text() + "\n\nRevised.\n")
+    (handbook / "onboarding.md").unlink()  # would be deleted by a run that finished
+
+    def broken_display(source: str, embedded: int, planned: int) -> None:
+        raise RuntimeError("the progress display broke")
+
+    report = index(settings, embedder, progress=broken_display)
+
+    assert report.failed and "the progress display broke" in report.errors[-1]
+    assert report.deleted == 0
+    assert not [t for t in threading.enumerate() if t.name == "index-handbook" and t.is_alive()]
+    store = open_store(settings)
+    try:
+        assert "handbook:onboarding.md" in store.document_states("handbook")
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("pipelined", [True, False])
+def test_a_shutdown_before_the_run_ends_it_without_deleting(
+    embedder: Embedder, settings_for, handbook: Path, pipelined: bool
+) -> None:
+    settings = settings_for(handbook)
+    index(settings, embedder)
+    (handbook / "onboarding.md").unlink()
+    (handbook / "deploys.md").write_text((handbook / "deploys.md").read_text() + "\n\nNew rule.\n")
+    stop = threading.Event()
+    stop.set()
+
+    report = index(settings, embedder, stop=stop, pipelined=pipelined)
+
+    assert report.failed and report.deleted == 0 and report.chunks_embedded == 0
+    assert report.errors[-1].startswith("stopped by shutdown before the run finished")
