@@ -7,7 +7,9 @@ import json
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,14 +18,14 @@ from bot import metrics
 from bot.app.settings import AppSettings
 from bot.config import EmbeddingConfig
 from bot.embedder import Embedder
-from bot.models import point_id
-from bot.store import open_store
+from bot.models import Passage, point_id
+from bot.store import DocumentState, open_store
 from indexer.runner import run_index
 from indexer.runs import SourceReport
 from tests.support.project import REPO
 
 
-def index(settings: AppSettings, embedder: Embedder, **options) -> SourceReport:  # type: ignore[no-untyped-def]
+def index(settings: AppSettings, embedder: Embedder, **options: Any) -> SourceReport:
     store = open_store(settings)
     try:
         (report,) = run_index(settings, store, embedder, **options)
@@ -32,7 +34,7 @@ def index(settings: AppSettings, embedder: Embedder, **options) -> SourceReport:
         store.close()
 
 
-def snapshot(settings: AppSettings) -> tuple[dict, dict, np.ndarray]:  # type: ignore[type-arg]
+def snapshot(settings: AppSettings) -> tuple[dict[str, DocumentState], dict[str, Passage], np.ndarray]:
     """Every stored document's state, every live chunk by point id, and their vectors in id order."""
     store = open_store(settings)
     try:
@@ -85,7 +87,7 @@ def test_an_unchanged_reindex_never_loads_the_model(embedder: Embedder, settings
     fresh = Embedder(EmbeddingConfig())  # as a new `ragbot index` process has it: nothing loaded
     spinner: list[str] = []
 
-    def loading(load) -> None:  # type: ignore[no-untyped-def]
+    def loading(load: Callable[[], object]) -> None:
         spinner.append("loading the embedding model…")
         load()
 
