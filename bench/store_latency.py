@@ -1,118 +1,238 @@
-"""Embedded store engines at 10k and 100k chunks: load time, query latency, recall@5.
+"""Embedded store latency as `ragbot ask` queries it: filters on sets and source, hybrid on.
 
-    .venv/bin/python bench/store_latency.py [--sizes 10000 100000] [--queries 200]
+    .venv/bin/python bench/store_latency.py [--sizes 10000 100000 300000] [--queries 300]
+        [--configs before after] [--engines edge local]
 
-Vectors are 384-d, drawn around 2,000 cluster centres (documents on related topics sit
-close together, as real embeddings do); recall@5 is measured against exact numpy search.
-Both engines run through ragbot's own store classes, so this is the code path `ragbot ask` uses.
+Each size is built once per store layout through ragbot's own EdgeStore (per-document upserts,
+then ``finish_batch``, as `ragbot index` does). Every query carries the filters a served
+question has: the asker's document sets (75% of chunks) and one source (20%), so about 15% of
+the collection qualifies. Two timings per query:
+
+- **dense**: one ``store.search(vector, 5, source, sets)``; recall@5 against exact numpy
+  search over the same filtered subset;
+- **product**: ``Retriever.retrieve`` with weighted hybrid fusion, the path every question
+  takes: a dense leg and a keyword (sparse) leg of 80 candidates each, payloads and the
+  keyword hits' dense vectors read back, fused. The question's vector is given, so the encoder
+  is not timed.
+
+Vectors are 384-d around 2,000 cluster centres (documents on related topics sit close
+together); each chunk's ~1 KB text mixes its cluster's topic words with Zipf-distributed common
+words, so the keyword leg meets long and short posting lists as on real docs. Queries are
+perturbed copies of stored vectors with five words of their chunk. "before" is the store as it
+was built and opened before issue 20; "after" is the current default; both run in one process,
+one after the other, on the same data.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import machine, summary_ms  # noqa: E402
+from bench.common import machine, percentile  # noqa: E402
 from bot.config import StoreConfig  # noqa: E402
 from bot.models import Chunk  # noqa: E402
+from bot.retriever import Retriever  # noqa: E402
+from bot.store import engine, query  # noqa: E402
 from bot.store.edge import EdgeStore  # noqa: E402
 from bot.store.qdrant import QdrantClientStore  # noqa: E402
+from bot.store.query import Where  # noqa: E402
 
 DIM = 384
 CHUNKS_PER_DOC = 10
-TEXT = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 4
+CENTRES = 2000
+SOURCES = 5
+ALLOWED_SETS = ("public",)
+# The store as ragbot built and searched it before issue 20: HNSW under any filter that left a
+# segment more than ~6.6k vectors, and live chunks as "must not be stale".
+BEFORE = StoreConfig(hnsw_full_scan_kb=10_000)
+CONFIGS = {
+    "before": BEFORE,
+    "after": StoreConfig(),
+    "after-int8": StoreConfig(quantization="int8"),
+}
 
 
-def normalise(vectors: np.ndarray) -> np.ndarray:
+def _old_live_where(source: str | None, sets: Collection[str] | None) -> Where:
+    new = query.live_where(source, sets)
+    return Where(must=tuple(c for c in new.must if c != ("stale", None)), must_not=(("stale", True),))
+
+
+@contextlib.contextmanager
+def searching_as(name: str) -> Iterator[None]:
+    """The "before" store also filters live chunks the old way."""
+    if name != "before":
+        yield
+        return
+    engine.live_where = _old_live_where
+    try:
+        yield
+    finally:
+        engine.live_where = query.live_where
+
+
+def _vocabulary(size: int, seed: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    letters = np.array(list("abcdefghijklmnoprstuvw"))
+    return sorted({"".join(rng.choice(letters, int(rng.integers(4, 9)))) for _ in range(size)})
+
+
+WORDS = _vocabulary(30_000, 7)
+
+
+class Corpus:
+    """Clustered vectors and texts for ``size`` chunks, and queries that land near some of them."""
+
+    def __init__(self, size: int) -> None:
+        rng = np.random.default_rng(0)
+        centres = rng.normal(size=(CENTRES, DIM)).astype(np.float32)
+        self.cluster = rng.integers(0, CENTRES, size)
+        self.vectors = _normalise(centres[self.cluster] + 0.9 * rng.normal(size=(size, DIM)).astype(np.float32))
+        topics = rng.integers(0, len(WORDS), (CENTRES, 30))
+        zipf = np.minimum(rng.zipf(1.15, (size, 100)) - 1, len(WORDS) - 1)
+        topical = topics[self.cluster[:, None], rng.integers(0, 30, (size, 20))]
+        self.words = np.concatenate([topical, zipf], axis=1)
+        self.size = size
+
+    def text(self, chunk: int) -> str:
+        return " ".join(WORDS[w] for w in self.words[chunk])
+
+    @staticmethod
+    def source(doc: int) -> str:
+        return f"src-{doc % SOURCES}"
+
+    @staticmethod
+    def sets(doc: int) -> tuple[str, ...]:
+        return ("eng",) if doc % 4 == 0 else ("public",)
+
+    def chunks(self, first: int) -> list[Chunk]:
+        doc = first // CHUNKS_PER_DOC
+        return [
+            Chunk(
+                f"doc-{doc}",
+                i,
+                self.source(doc),
+                f"https://docs.example/{doc}#s{i}",
+                f"Doc {doc}",
+                f"Section {i}",
+                self.text(first + i),
+                "h",
+                sets=self.sets(doc),
+            )
+            for i in range(min(CHUNKS_PER_DOC, self.size - first))
+        ]
+
+    def queries(self, n: int) -> list[tuple[np.ndarray, str, str, int]]:
+        """(vector, question text, source, target chunk): targets an asker may read."""
+        rng = np.random.default_rng(2)
+        docs = [d for d in rng.integers(0, self.size // CHUNKS_PER_DOC, n * 2) if self.sets(int(d)) == ALLOWED_SETS]
+        out = []
+        for doc in docs[:n]:
+            target = int(doc) * CHUNKS_PER_DOC + int(rng.integers(0, CHUNKS_PER_DOC))
+            vector = _normalise(self.vectors[target][None] + 0.02 * rng.normal(size=(1, DIM)).astype(np.float32))[0]
+            words = " ".join(WORDS[w] for w in rng.choice(self.words[target], 5, replace=False))
+            out.append((vector, words, self.source(int(doc)), target))
+        return out
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def make_vectors(n: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(2000, DIM)).astype(np.float32)
-    return normalise(centres[rng.integers(0, len(centres), n)] + 0.9 * rng.normal(size=(n, DIM)).astype(np.float32))
-
-
-def make_queries(vectors: np.ndarray, n: int) -> np.ndarray:
-    """Questions land near the chunks that answer them: perturbed copies of stored vectors."""
-    rng = np.random.default_rng(2)
-    picked = vectors[rng.integers(0, len(vectors), n)]
-    return normalise(picked + 0.02 * rng.normal(size=picked.shape).astype(np.float32))
-
-
-def open_engine(kind: str, root: Path, ef: int = 128):
+def open_engine(kind: str, root: Path, config: StoreConfig):  # type: ignore[no-untyped-def]
     if kind == "edge":
-        return EdgeStore(root / "edge", StoreConfig(hnsw_ef=ef))
+        return EdgeStore(root / "edge", config)
     return QdrantClientStore("bench", StoreConfig(backend="local"), local_path=root / "local")
 
 
-def fill(store, vectors: np.ndarray) -> float:
+def build_store(kind: str, root: Path, config: StoreConfig, corpus: Corpus) -> float:
+    store = open_engine(kind, root, config)
     store.ensure_collection(DIM, "bench")
     started = time.perf_counter()
-    for d in range(0, len(vectors), CHUNKS_PER_DOC):
-        chunks = [
-            Chunk(f"doc-{d}", i, "bench", f"https://docs.example/{d}#s{i}", f"Doc {d}", f"Section {i}", TEXT, "h")
-            for i in range(min(CHUNKS_PER_DOC, len(vectors) - d))
-        ]
-        store.replace_document(chunks, vectors[d : d + len(chunks)])
+    for first in range(0, corpus.size, CHUNKS_PER_DOC):
+        chunks = corpus.chunks(first)
+        store.replace_document(chunks, corpus.vectors[first : first + len(chunks)])
     store.finish_batch()
-    return time.perf_counter() - started
+    built = time.perf_counter() - started
+    store.close()
+    return built
 
 
-def measure(kind: str, size: int, queries: int, efs: list[int]) -> list[str]:
-    vectors = make_vectors(size)
-    query_vectors = make_queries(vectors, queries)
-    exact = np.argsort(-(query_vectors @ vectors.T), axis=1)[:, :5]
-    root = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
-    lines = []
-    try:
-        store = open_engine(kind, root)
-        build_s = fill(store, vectors)
-        store.close()
-        for ef in efs if kind == "edge" else [0]:
-            started = time.perf_counter()
-            store = open_engine(kind, root, ef=ef)
-            store.search(query_vectors[0], 5)
-            load_s = time.perf_counter() - started
-            latencies, recalls = [], []
-            for q, vector in enumerate(query_vectors):
-                started = time.perf_counter()
-                hits = store.search(vector, 5)
-                latencies.append(time.perf_counter() - started)
-                found = {int(h.doc_id.split("-")[1]) + h.chunk_index for h in hits}
-                recalls.append(len(found & set(exact[q].tolist())) / 5)
-            store.close()
-            label = f"{kind} (hnsw_ef={ef})" if kind == "edge" else "qdrant-client local (exact)"
-            lines.append(
-                f"| {label} | {size:,} | {build_s:.1f} s | {load_s:.2f} s "
-                f"| {summary_ms(latencies)} | {np.mean(recalls):.3f} |"
-            )
-            print(lines[-1], flush=True)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-    return lines
+def _filtered_exact(corpus: Corpus, vector: np.ndarray, source: str) -> set[int]:
+    docs = np.arange(corpus.size) // CHUNKS_PER_DOC
+    allowed = (docs % SOURCES == int(source.split("-")[1])) & (docs % 4 != 0)
+    scores = np.where(allowed, corpus.vectors @ vector, -np.inf)
+    return set(np.argsort(-scores)[:5].tolist())
+
+
+def measure(kind: str, label: str, root: Path, config: StoreConfig, corpus: Corpus, queries: list) -> str:  # type: ignore[type-arg]
+    started = time.perf_counter()
+    store = open_engine(kind, root, config)
+    retriever = Retriever(store, embedder=None, hybrid=True, neighbours=0)  # type: ignore[arg-type]
+    retriever.retrieve(queries[0][1], 5, source=queries[0][2], sets=ALLOWED_SETS, vector=queries[0][0])
+    opened = time.perf_counter() - started
+    segments = store.shard.info().segments_count if kind == "edge" else 0
+    dense_ms, product_ms, recalls = [], [], []
+    for vector, text, source, _target in queries:
+        t = time.perf_counter()
+        hits = store.search(vector, 5, source=source, sets=ALLOWED_SETS)
+        dense_ms.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        retriever.retrieve(text, 5, source=source, sets=ALLOWED_SETS, vector=vector)
+        product_ms.append((time.perf_counter() - t) * 1000)
+        found = {int(h.doc_id.split("-")[1]) * CHUNKS_PER_DOC + h.chunk_index for h in hits}
+        recalls.append(len(found & _filtered_exact(corpus, vector, source)) / 5)
+    store.close()
+    return (
+        f"| {label} | {corpus.size:,} | {segments} | {opened:.2f} s | {_percentiles(dense_ms)} "
+        f"| {_percentiles(product_ms)} | {np.mean(recalls):.3f} |"
+    )
+
+
+def _percentiles(ms: list[float]) -> str:
+    return " / ".join(f"{percentile(ms, q):.1f}" for q in (0.5, 0.95, 0.99))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--engines", nargs="+", default=["edge", "local"])
-    parser.add_argument("--efs", type=int, nargs="+", default=[64, 128, 256])
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--engines", nargs="+", default=["edge"], choices=["edge", "local"])
+    parser.add_argument("--configs", nargs="+", default=["before", "after"], choices=sorted(CONFIGS))
+    parser.add_argument("--efs", type=int, nargs="*", default=[], help="extra hnsw_ef values for 'after'")
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    print("| engine | chunks | index build | open + first query | query latency | recall@5 |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| store | chunks | segments | open + first query | dense p50 / p95 / p99 ms "
+        "| product (hybrid) p50 / p95 / p99 ms | recall@5 (dense) |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for size in args.sizes:
+        corpus = Corpus(size)
+        queries = corpus.queries(args.queries)
         for kind in args.engines:
-            measure(kind, size, args.queries, args.efs)
+            for name in args.configs if kind == "edge" else ["after"]:
+                config = CONFIGS[name]
+                root = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-{name}-"))
+                try:
+                    built = build_store(kind, root, config, corpus)
+                    print(f"<!-- {kind} {name} {size:,}: built in {built:.0f} s -->", flush=True)
+                    label = f"{kind} {name}" if kind == "edge" else "qdrant-client local"
+                    with searching_as(name):
+                        print(measure(kind, label, root, config, corpus, queries), flush=True)
+                    for ef in args.efs if kind == "edge" and name != "before" else []:
+                        tuned = config.model_copy(update={"hnsw_ef": ef})
+                        print(measure(kind, f"{label}, hnsw_ef={ef}", root, tuned, corpus, queries), flush=True)
+                finally:
+                    shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

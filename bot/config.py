@@ -81,9 +81,10 @@ class EmbeddingConfig(Section):
     max_length: int = Field(default=256, ge=16, le=8192)
     device: str = "cpu"
     threads: int | None = Field(default=None, ge=1)
-    # "int8": ONNX Runtime with int8 weights on the CPU (2.2x sentence-transformers fp32; the `int8` extra).
-    # On a GPU the encoder runs in fp16 whatever this says.
-    precision: Literal["fp32", "int8"] = "fp32"
+    # "auto": int8 on the CPU when ONNX Runtime is installed (fused graph, int8 weights: over 4x
+    # sentence-transformers fp32 at the same hit@5), else fp32; an existing index keeps the precision
+    # it was built with (bot/embedder_precision.py). On a GPU the torch path runs in fp16.
+    precision: Literal["auto", "fp32", "int8"] = "auto"
 
 
 class StoreConfig(Section):
@@ -94,6 +95,11 @@ class StoreConfig(Section):
     hnsw_m: int = Field(default=16, ge=4)
     hnsw_ef_construct: int = Field(default=200, ge=4)
     hnsw_ef: int = Field(default=128, ge=1)
+    # Filtered searches that leave a segment fewer vectors than this many KB (40,000 KB: ~26k
+    # 384-d vectors) score them all, exactly, from the payload index: HNSW under a filter on one
+    # source's sets found half the true top 5 at 100k chunks (docs/benchmarks.md, section 20).
+    # Applied when a collection is created.
+    hnsw_full_scan_kb: int = Field(default=40_000, ge=1)
     # Applied when a server collection is created (a cluster needs shards and replicas > 1):
     shard_number: int = Field(default=1, ge=1)
     replication_factor: int = Field(default=1, ge=1)

@@ -95,7 +95,7 @@ class EdgeStore(StoreEngine):
             vectors=vectors,
             sparse_vectors={SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
             hnsw_config=qe.HnswIndexConfig(
-                m=config.hnsw_m, ef_construct=config.hnsw_ef_construct, full_scan_threshold=10_000
+                m=config.hnsw_m, ef_construct=config.hnsw_ef_construct, full_scan_threshold=config.hnsw_full_scan_kb
             ),
         )
         self.path.mkdir(parents=True, exist_ok=True)
@@ -180,8 +180,10 @@ class EdgeStore(StoreEngine):
                 self._shard = None
 
 
-def _condition(condition: Condition) -> qe.FieldCondition:
+def _condition(condition: Condition) -> qe.FieldCondition | qe.IsEmptyCondition:
     key, value = condition
+    if value is None:
+        return qe.IsEmptyCondition(key)
     return qe.FieldCondition(
         key=key, match=qe.MatchAny(list(value)) if isinstance(value, tuple) else qe.MatchValue(value)
     )

@@ -124,7 +124,9 @@ class QdrantClientStore(StoreEngine):
             "vectors_config": models.VectorParams(
                 size=dimension, distance=models.Distance.COSINE, on_disk=config.on_disk
             ),
-            "hnsw_config": models.HnswConfigDiff(m=config.hnsw_m, ef_construct=config.hnsw_ef_construct),
+            "hnsw_config": models.HnswConfigDiff(
+                m=config.hnsw_m, ef_construct=config.hnsw_ef_construct, full_scan_threshold=config.hnsw_full_scan_kb
+            ),
             "shard_number": config.shard_number,
             "replication_factor": config.replication_factor,
             "write_consistency_factor": config.write_consistency_factor,
@@ -208,8 +210,10 @@ class QdrantClientStore(StoreEngine):
         self.client.close()
 
 
-def _condition(condition: Condition) -> models.FieldCondition:
+def _condition(condition: Condition) -> models.FieldCondition | models.IsEmptyCondition:
     key, value = condition
+    if value is None:
+        return models.IsEmptyCondition(is_empty=models.PayloadField(key=key))
     match = models.MatchAny(any=list(value)) if isinstance(value, tuple) else models.MatchValue(value=value)
     return models.FieldCondition(key=key, match=match)
 

@@ -287,7 +287,7 @@ def test_server_collection_settings_come_from_config(tmp_path: Path) -> None:
         store.close()
     assert params["vectors_config"] == models.VectorParams(size=384, distance=models.Distance.COSINE, on_disk=True)
     assert (params["shard_number"], params["replication_factor"], params["write_consistency_factor"]) == (3, 2, 2)
-    assert params["hnsw_config"] == models.HnswConfigDiff(m=32, ef_construct=256)
+    assert params["hnsw_config"] == models.HnswConfigDiff(m=32, ef_construct=256, full_scan_threshold=40_000)
     assert params["quantization_config"].scalar.type == models.ScalarType.INT8
 
 
