@@ -19,6 +19,7 @@ from bot.answerability import Decision, load_model, signals_for
 from bot.citing import citation, renumbered
 from bot.config import Settings
 from bot.embedder import Embedder
+from bot.embedder_precision import fit_index
 from bot.errors import IndexEmpty, InputError
 from bot.generate import Generator, make_generator
 from bot.generate.base import declines, keep_valid_citations
@@ -294,8 +295,8 @@ class RagCore:
 
     def _check_model_fits_index(self) -> None:
         if not self._model_checked:
-            # Raises StoreMismatch when the index was built with another embedding model.
-            self.store.ensure_collection(self.embedder.dimension, self.embedder.model_name)
+            # Raises StoreMismatch when the index was built with another embedding model or precision.
+            fit_index(self.embedder, self.store, self.embedder.dimension)
             self._model_checked = True
 
     def close(self) -> None:

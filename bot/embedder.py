@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import logging
 import os
 import threading
@@ -25,16 +26,17 @@ from bot.errors import ConfigError
 if TYPE_CHECKING:  # torch and transformers are imported lazily: they cost seconds.
     import torch
 
-    from bot.embedder_int8 import Int8Encoder
+    from bot.embedder_precision import Precision
+    from bot.onnx_text_encoder import OnnxTextEncoder
 
 __all__ = ["Embedder", "QueryEncoder", "resolve_embedding_model"]
 
 log = logging.getLogger(__name__)
 
 # Texts per forward pass, from bench/embed_throughput.py --batch-sweep on a 2-core CPU: small
-# length-sorted batches waste the least on padding (fp32 peaks at 8, int8 at 4, both ~25% above 32).
+# length-sorted batches waste the least on padding (fp32 peaks at 8, ~25% above 32). The int8
+# path cuts batches by a token budget instead (bot/onnx_text_encoder.py).
 CPU_BATCH_SIZE = 8
-INT8_BATCH_SIZE = 4
 GPU_BATCH_SIZE = 32
 
 _PACKAGED_ALIASES = {DEFAULT_EMBEDDING_MODEL, f"sentence-transformers/{DEFAULT_EMBEDDING_MODEL}"}
@@ -73,7 +75,8 @@ class Embedder:
         self._model_path = resolve_embedding_model(config.model)
         self._tokenizer: Any = None  # a transformers tokenizer, loaded on first use
         self._model = None
-        self._int8: Int8Encoder | None = None
+        self._int8: OnnxTextEncoder | None = None  # the int8 path: onnxruntime + tokenizers, no torch
+        self._precision: Precision | None = None  # resolved from config.precision on first use
         self._dimension = 0
         self._device: torch.device | None = None
         self._load_lock = threading.RLock()  # questions, the indexer and the scheduler share one embedder
@@ -96,7 +99,29 @@ class Embedder:
                 self._load_weights()
                 metrics.MODEL_LOADS.labels("embedder").inc()
 
+    @property
+    def precision(self) -> Precision:
+        """``int8`` (ONNX Runtime on the CPU) or ``fp32`` (torch; fp16 on a GPU): ``auto`` resolved,
+        or what :meth:`use_precision` set to match the index."""
+        if self._precision is None:
+            from bot.embedder_precision import resolve_precision
+
+            self._precision = resolve_precision(self.config, _pick_device(self.config.device))
+        return self._precision
+
+    def use_precision(self, precision: Precision) -> None:
+        """Run at ``precision`` from now on (the index was built with it); a loaded encoder of the
+        other precision is dropped and the right one loads on next use."""
+        with self._load_lock:
+            if precision != self.precision:
+                log.info("embedding at %s, the precision this index was built with", precision)
+                self._model = self._int8 = None
+            self._precision = precision
+
     def _load_weights(self) -> None:
+        if self.precision == "int8" and _pick_device(self.config.device) == "cpu":
+            self._load_int8()  # never imports torch when the int8 file is cached
+            return
         import torch
         from transformers import AutoConfig, AutoModel
 
@@ -106,12 +131,6 @@ class Embedder:
         self._device = torch.device(_pick_device(self.config.device))
         try:
             self._dimension = int(AutoConfig.from_pretrained(self._model_path).hidden_size)
-            if self.config.precision == "int8" and self._device.type == "cpu":
-                from bot.embedder_int8 import Int8Encoder
-
-                names = list(self.tokenizer.model_input_names)
-                self._int8 = Int8Encoder(self._model_path, names, self.cache_dir, self.config.threads)
-                return
             model = AutoModel.from_pretrained(self._model_path)
         except (OSError, ValueError) as exc:
             raise self._load_error(exc) from None
@@ -119,6 +138,25 @@ class Embedder:
         if self._device.type == "cuda":
             model.half()
         self._model = model  # last: other threads see `loaded` only once the model is ready
+
+    def _load_int8(self) -> None:
+        from bot.model_files import declared_dimension  # it imports this module
+
+        try:
+            self._dimension = declared_dimension(self._model_path) or 0
+            self._int8 = self._int8_encoder(self._model_path)
+        except (OSError, ValueError) as exc:
+            raise self._load_error(exc) from None
+        if not self._dimension:  # a Hugging Face id: no config.json on disk to read it from
+            self._dimension = int(self._int8(["x"]).shape[1])
+
+    def _int8_encoder(self, model_path: str) -> OnnxTextEncoder:
+        from bot.embedder_int8 import Int8Encoder
+        from bot.onnx_text_encoder import OnnxTextEncoder, load_fast_tokenizer
+
+        session = Int8Encoder(model_path, self.cache_dir, self.config.threads)
+        tokenizer = load_fast_tokenizer(self._model_path, lambda: self.tokenizer)
+        return OnnxTextEncoder(tokenizer, session, self.max_length, batch_size=self.config.batch_size)
 
     @property
     def tokenizer(self):
@@ -146,17 +184,20 @@ class Embedder:
         return self._dimension
 
     @property
-    def batch_size(self) -> int:
+    def batch_size(self) -> int | None:
+        """Texts per forward pass; None: the int8 path cuts batches by a token budget instead."""
         self._load()
         if self.config.batch_size:
             return self.config.batch_size
         if self._int8 is not None:
-            return INT8_BATCH_SIZE
+            return None
         return GPU_BATCH_SIZE if self._device is not None and self._device.type == "cuda" else CPU_BATCH_SIZE
 
     @property
     def max_length(self) -> int:
-        limit = getattr(self.tokenizer, "model_max_length", self.config.max_length) or self.config.max_length
+        limit = _declared_max_length(self._model_path)
+        if limit is None:  # not on disk: ask the transformers tokenizer
+            limit = getattr(self.tokenizer, "model_max_length", self.config.max_length) or self.config.max_length
         return min(self.config.max_length, int(limit))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -164,7 +205,9 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         self._load()
-        return self._batched(texts, self._encode_int8 if self._int8 is not None else self._encode_torch)
+        if self._int8 is not None:
+            return self._int8(texts)
+        return self._batched(texts, self._encode_torch)
 
     def _batched(self, texts: Sequence[str], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
         import torch
@@ -173,7 +216,7 @@ class Embedder:
         # Sorting by length keeps padding (wasted compute) inside each batch small.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        batch_size = self.batch_size
+        batch_size = self.batch_size or CPU_BATCH_SIZE
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
@@ -195,16 +238,6 @@ class Embedder:
         vectors = _mean_pool(hidden, encoded["attention_mask"])
         return torch.nn.functional.normalize(vectors.float(), p=2, dim=1).cpu().numpy()
 
-    def _encode_int8(self, batch: list[str], session: Int8Encoder | None = None) -> np.ndarray:
-        if session is None:
-            session = self._int8
-        assert session is not None
-        encoded = self._tokenize(batch, "np")
-        hidden = session(encoded)
-        mask = encoded["attention_mask"][..., None].astype(np.float32)
-        vectors = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
-        return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
-
     def embed_query(self, text: str) -> np.ndarray:
         """A question's vector, from the active query encoder (checked anew on every call)."""
         return self.embed_queries([text])[0]
@@ -214,7 +247,7 @@ class Embedder:
         encoder = self.query_encoder()
         if encoder is None or not texts:
             return self.embed(texts)
-        return self._batched(texts, encoder.encode)
+        return encoder.encode(list(texts))
 
     # -- query encoders ----------------------------------------------------------------
     @property
@@ -290,11 +323,10 @@ class Embedder:
         """Load a trained query encoder folder, on this embedder's device and precision."""
         self._load()
         if self._int8 is not None:
-            from bot.embedder_int8 import Int8Encoder
-
-            names = list(self.tokenizer.model_input_names)
-            session = Int8Encoder(str(path), names, self.cache_dir, self.config.threads)
-            return QueryEncoder(name, lambda batch: self._encode_int8(batch, session))
+            try:
+                return QueryEncoder(name, self._int8_encoder(str(path)))
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"cannot load query encoder {name} from {path}: {exc}") from None
         from transformers import AutoModel
 
         try:
@@ -304,7 +336,7 @@ class Embedder:
         model.to(self._device).eval()
         if self._device is not None and self._device.type == "cuda":
             model.half()
-        return QueryEncoder(name, lambda batch: self._encode_torch(batch, model))
+        return QueryEncoder(name, lambda texts: self._batched(texts, lambda batch: self._encode_torch(batch, model)))
 
     def with_query_encoder(self, encoder: QueryEncoder | None) -> Embedder:
         """This embedder (same document encoder, same weights in memory) with questions pinned to
@@ -328,6 +360,15 @@ def _stamp(path: Path) -> tuple[int, int]:
     except OSError:
         return (0, 0)
     return (stat.st_mtime_ns, stat.st_size)
+
+
+def _declared_max_length(model_path: str) -> int | None:
+    """The tokenizer's ``model_max_length`` from ``tokenizer_config.json``, without loading it."""
+    try:
+        value = json.loads((Path(model_path) / "tokenizer_config.json").read_text(encoding="utf-8"))["model_max_length"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return int(value) if isinstance(value, int | float) and 0 < value < 1e9 else None
 
 
 def _pick_device(requested: str) -> str:

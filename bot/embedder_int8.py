@@ -1,13 +1,20 @@
-"""The int8 encoder path: the transformers model exported to ONNX once, quantised dynamically
-(int8 weights, per channel) and run by ONNX Runtime, which uses AVX-512 VNNI where the CPU has it.
+"""The int8 encoder path: the transformers model exported to ONNX once, its transformer blocks
+fused (attention, SkipLayerNorm, bias+GELU: ``onnxruntime.transformers.optimizer``), then its
+weights quantised dynamically to int8 (per channel), and run by ONNX Runtime, whose int8 kernels
+use AVX-512 VNNI where the CPU has it.
 
-The quantised file is cached under ``data_dir/models/``; building it takes a few seconds and
-happens once per model.
+Fusing before quantising matters: the fused graph has fewer, larger kernels and the quantiser
+still sees every MatMul (bench/embed_throughput.py, docs/benchmarks.md section "Embedding speed").
+
+Building needs torch and transformers (the export) and happens once per model; the result is
+cached under ``data_dir/models/``. Running it needs only onnxruntime and numpy, so a process that
+finds the cached file (``ragbot ask``) never imports torch.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import warnings
@@ -18,65 +25,111 @@ import numpy as np
 
 from bot.errors import ConfigError
 
-__all__ = ["Int8Encoder"]
+__all__ = ["Int8Encoder", "int8_model_path", "build_int8_model"]
 
 log = logging.getLogger(__name__)
 
+# Part of the cache key: a cached file built by an older recipe (unfused) is not reused.
+RECIPE = "fused-v2"
+
 
 class Int8Encoder:
-    """Runs the encoder on a batch of tokenizer output (numpy) and returns the last hidden state."""
+    """Runs the encoder on a batch of token ids (numpy) and returns the last hidden state.
 
-    def __init__(self, model_path: str, input_names: list[str], cache_dir: Path, threads: int | None) -> None:
+    The model file is built on first use when it is not cached yet (that step imports torch)."""
+
+    def __init__(self, model_path: str, cache_dir: Path, threads: int | None) -> None:
         try:
             import onnxruntime as ort
         except ImportError:
-            raise ConfigError("embedding.precision = \"int8\" needs ONNX Runtime: pip install 'ragbot[int8]'") from None
-        self.input_names = input_names
-        path = _quantised_model(model_path, input_names, cache_dir)
+            raise ConfigError(
+                "embedding.precision = \"int8\" needs ONNX Runtime: pip install 'ragbot[int8]', "
+                'or set precision = "fp32"'
+            ) from None
+        path = int8_model_path(model_path, cache_dir)
+        if not path.exists():
+            build_int8_model(model_path, path)
         options = ort.SessionOptions()
-        if threads:
+        # The graph is fused already; ENABLE_ALL adds ORT's own layout and constant-folding passes.
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:  # else ORT uses one thread per physical core, the fastest on this kind of CPU
             options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.input_names = [i.name for i in self.session.get_inputs()]
 
-    def __call__(self, encoded: dict[str, Any]) -> np.ndarray:
-        feeds = {name: np.asarray(encoded[name], dtype=np.int64) for name in self.input_names}
-        return self.session.run(None, feeds)[0]
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        return self.session.run(None, {name: feeds[name] for name in self.input_names})[0]
 
 
-def _quantised_model(model_path: str, input_names: list[str], cache_dir: Path) -> Path:
-    key = hashlib.sha256(f"{os.path.realpath(model_path)}|{','.join(input_names)}".encode()).hexdigest()[:16]
-    target = cache_dir / f"encoder-{key}-int8.onnx"
-    if target.exists():
-        return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    exported = cache_dir / f"encoder-{key}-fp32.{os.getpid()}.onnx"
-    partial = cache_dir / f"encoder-{key}-int8.{os.getpid()}.onnx"
-    log.info("building the int8 encoder under %s (once per model)", cache_dir)
+def int8_model_path(model_path: str, cache_dir: Path) -> Path:
+    """Where the int8 file for ``model_path`` is cached (it may not exist yet)."""
+    key = hashlib.sha256(f"{os.path.realpath(model_path)}|{RECIPE}".encode()).hexdigest()[:16]
+    return cache_dir / f"encoder-{key}-int8.onnx"
+
+
+def build_int8_model(model_path: str, target: Path) -> Path:
+    """Export, fuse and quantise ``model_path`` into ``target``; safe when two processes race."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stem = target.parent / f"{target.stem}.{os.getpid()}"
+    exported, fused, partial = (Path(f"{stem}.{step}.onnx") for step in ("fp32", "fused", "int8"))
+    log.info("building the int8 encoder under %s (once per model)", target.parent)
     root = logging.getLogger()
     level = root.level
     try:
         with warnings.catch_warnings():  # the exporter's and quantiser's advice is for model authors
             warnings.simplefilter("ignore")
             root.setLevel(logging.ERROR)
-            _export(model_path, input_names, exported)
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            quantize_dynamic(str(exported), str(partial), weight_type=QuantType.QInt8, per_channel=True)
+            _export(model_path, exported)
+            source = fused if _fuse(model_path, exported, fused) else exported
+            _quantise(source, partial)
         os.replace(partial, target)  # another process building it at the same time is harmless
     finally:
         root.setLevel(level)
-        for leftover in (exported, partial):
+        for leftover in (exported, fused, partial):
             leftover.unlink(missing_ok=True)
+            Path(f"{leftover}.data").unlink(missing_ok=True)
     return target
 
 
-def _export(model_path: str, input_names: list[str], path: Path) -> None:
+def _fuse(model_path: str, exported: Path, fused: Path) -> bool:
+    """Fuse the BERT blocks; False (and the unfused graph is quantised) for a model it can't read."""
+    try:
+        config = json.loads((Path(model_path) / "config.json").read_text(encoding="utf-8"))
+        heads, hidden = int(config["num_attention_heads"]), int(config["hidden_size"])
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        model = optimize_model(str(exported), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=1)
+        model.save_model_to_file(str(fused))
+    except Exception as exc:  # an unusual architecture: unfused int8 is still correct, only slower
+        log.warning("int8 encoder: could not fuse the transformer blocks (%s); quantising the plain graph", exc)
+        return False
+    return True
+
+
+def _quantise(source: Path, target: Path) -> None:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # Fused ops (Attention, SkipLayerNormalization) are in the com.microsoft domain, which shape
+    # inference can't type: the default type tells the quantiser their outputs are float.
+    quantize_dynamic(
+        str(source),
+        str(target),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )
+
+
+def _export(model_path: str, path: Path) -> None:
     import torch
     from transformers import AutoModel, AutoTokenizer
 
     # Eager attention traces to plain ops that handle padding masks exactly; SDPA does not export cleanly.
     model = AutoModel.from_pretrained(model_path, attn_implementation="eager").eval()
     tokenizer = AutoTokenizer.from_pretrained(model_path)
+    input_names = list(tokenizer.model_input_names)
     sample = tokenizer(
         ["a short one", "a longer sample sentence so that the batch needs padding"], padding=True, return_tensors="pt"
     )
@@ -89,7 +142,7 @@ def _export(model_path: str, input_names: list[str], path: Path) -> None:
         def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
             return self.model(**dict(zip(input_names, inputs))).last_hidden_state
 
-    axes = {name: {0: "batch", 1: "tokens"} for name in [*input_names, "last_hidden_state"]}
+    axes: dict[str, Any] = {name: {0: "batch", 1: "tokens"} for name in [*input_names, "last_hidden_state"]}
     with torch.inference_mode():
         torch.onnx.export(
             LastHiddenState(),

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from bot.embedder import Embedder
+from bot.embedder_precision import fit_index
 from bot.errors import ConfigError, RagbotError, RunStopped
 from bot.model_files import declared_dimension
 from bot.store import Store
@@ -76,7 +77,7 @@ class Indexer:
         try:
             # The vector size from the model's config.json: checking the collection must not load the weights.
             dimension = declared_dimension(self.embedder.model_name) or self.embedder.dimension
-            self.store.ensure_collection(dimension, self.embedder.model_name)
+            fit_index(self.embedder, self.store, dimension)  # and the precision the index was built with
         except Exception as exc:  # store down or model broken: every source fails, and says why
             return [self._record(_failed_report(source.name, exc)) for source in sources]
         return [self._record(self.index_source(source, full=full, progress=progress)) for source in sources]

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from types import TracebackType
 
-from bot.app.admin import IndexAdmin
 from bot.chat import ChatService
 from bot.chatstate import ChatState, open_chat_state
 from bot.config import Settings
@@ -57,6 +56,8 @@ class Runtime:
     def chat_service(self) -> ChatService:
         """What the chat adapters call, with the indexer's admin operations."""
         state = self.chat_state()
+        from bot.app.admin import IndexAdmin  # the indexer: not imported by `ragbot ask`
+
         return ChatService(self.core, state, admin=IndexAdmin(self.settings, self.core, state))
 
     def on_close(self, callback: Callable[[], object]) -> None:
@@ -83,5 +84,7 @@ def chat_service(core: RagCore, state: ChatState | None = None) -> ChatService:
     included when the core's settings describe the sources). The caller closes core and state."""
     settings: Settings = core.settings
     state = state or open_chat_state(settings, core.store)
+    from bot.app.admin import IndexAdmin
+
     admin = IndexAdmin(settings, core, state) if isinstance(settings, IndexerSettings) else None
     return ChatService(core, state, admin=admin)

@@ -42,6 +42,7 @@ def run_scheduler(args: argparse.Namespace) -> int:
 
     from bot.app.build import build_core
     from bot.app.insights import admin_routes, start_insights_schedule
+    from bot.embedder_precision import fit_index
     from bot.errors import StoreUnavailable
     from bot.ops import start_ops_thread
     from indexer.scheduler import IndexScheduler
@@ -55,7 +56,7 @@ def run_scheduler(args: argparse.Namespace) -> int:
     with build_core(settings) as app:
         scheduler = IndexScheduler(settings, app.store, app.embedder)
         try:  # a wrong model or collection fails now, not at 3 am ...
-            app.store.ensure_collection(app.embedder.dimension, app.embedder.model_name)
+            fit_index(app.embedder, app.store, app.embedder.dimension)  # model and precision
         except StoreUnavailable as exc:  # ... an unreachable store is waited out: each run retries it
             logging.getLogger(__name__).warning("%s; the schedules keep running and each run tries again", exc)
         stop_http = start_ops_thread(app.core, settings.http.host, settings.http.port, admin_routes(app))

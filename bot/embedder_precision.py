@@ -1,0 +1,86 @@
+"""Which precision the encoder runs at, and keeping it the one the index was built with.
+
+``precision = "auto"`` (the default) means int8 on a CPU when ONNX Runtime is installed: 4x and
+more the speed of fp32 at the same hit@5 (docs/benchmarks.md). int8 and fp32 vectors of one text
+agree to a cosine of about 0.98, not 1.0, so one index must not hold both, nor be searched with
+the other's query vectors without saying so. Hence the rule, applied before the first vector:
+
+- a new collection records the precision that built it (``embedding_precision`` in its metadata);
+- ``auto`` follows an existing collection: an index built with fp32 (or by a version that did not
+  record it: fp32 was the only default then) keeps being searched and updated with fp32, so an
+  upgrade neither re-embeds nor wipes anything; a new index gets int8;
+- an explicit precision that differs from the recorded one is refused (StoreMismatch) with the
+  way out: set it back, or build a new index.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from typing import TYPE_CHECKING, Literal
+
+from bot.config import EmbeddingConfig
+from bot.errors import StoreMismatch
+
+if TYPE_CHECKING:
+    from bot.embedder import Embedder
+    from bot.store.base import Store
+
+__all__ = ["PRECISION_KEY", "Precision", "resolve_precision", "fit_index"]
+
+log = logging.getLogger(__name__)
+
+PRECISION_KEY = "embedding_precision"
+Precision = Literal["fp32", "int8"]
+# What an index that records no precision was built with: fp32, the default before "auto".
+UNRECORDED: Precision = "fp32"
+_warned: set[str] = set()
+
+
+def resolve_precision(config: EmbeddingConfig, device: str) -> Precision:
+    """``auto``: int8 on the CPU when ONNX Runtime is importable, else fp32 (which a GPU runs in fp16)."""
+    if config.precision != "auto":
+        return config.precision
+    if device == "cpu" and importlib.util.find_spec("onnxruntime") is not None:
+        return "int8"
+    return "fp32"
+
+
+def fit_index(embedder: Embedder, store: Store, dimension: int) -> None:
+    """``store.ensure_collection`` plus the precision rule above; call it before the first vector.
+
+    :raises StoreMismatch: another model built the index, or an explicit precision differs from the
+        recorded one."""
+    existed = store.collection_exists()
+    if existed:
+        _follow(embedder, store.meta(), getattr(store, "where", "the index"))
+    store.ensure_collection(dimension, embedder.model_name)
+    if not existed:
+        store.update_meta({PRECISION_KEY: embedder.precision})
+
+
+def _follow(embedder: Embedder, meta: dict[str, object], where: str) -> None:
+    recorded = meta.get(PRECISION_KEY)
+    configured = embedder.config.precision
+    if configured == "auto":
+        built = recorded if recorded in ("fp32", "int8") else UNRECORDED
+        embedder.use_precision(built)  # type: ignore[arg-type]
+        return
+    if recorded is None:
+        if configured != UNRECORDED and where not in _warned:
+            _warned.add(where)
+            log.warning(
+                "%s does not record the precision it was built with; assuming %s as configured. If it was "
+                "built with fp32, rebuild it into a new data dir or collection so its vectors are not mixed",
+                where,
+                configured,
+            )
+        return
+    if recorded != configured:
+        raise StoreMismatch(
+            f"{where} was built with {recorded} vectors, but [embedding] precision is {configured!r}; "
+            "int8 and fp32 vectors differ slightly, so one index never mixes them. To fix: set precision "
+            f'(RAGBOT_EMBEDDING_PRECISION) to "auto" or {recorded!r}, or build a new index with {configured}: '
+            "set RAGBOT_DATA_DIR to a new folder (embedded) or RAGBOT_COLLECTION to a new name, then run "
+            "`ragbot index`"
+        )

@@ -1,0 +1,142 @@
+"""The int8 encoder is the default on a CPU: close to fp32 on real chunks, fused, torch-free for
+questions, and never mixed with fp32 vectors in one index."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.config import EmbeddingConfig, StoreConfig
+from bot.embedder import Embedder
+from bot.embedder_precision import PRECISION_KEY, fit_index
+from bot.errors import StoreMismatch
+from bot.store.edge import EdgeStore
+
+REPO = Path(__file__).resolve().parents[2]
+HANDBOOK = REPO / "samples" / "handbook"
+
+
+@pytest.fixture(scope="module")
+def int8_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One int8 build for the module (it imports torch once, to export the model)."""
+    cache = tmp_path_factory.mktemp("int8-models")
+    Embedder(EmbeddingConfig(precision="int8"), cache_dir=cache).embed(["warm up"])
+    return cache
+
+
+@pytest.fixture(scope="module")
+def handbook_chunks() -> list[str]:
+    """Every chunk of the sample handbook, as the indexer would embed it."""
+    from indexer.chunk import Chunker
+    from indexer.config import ChunkingConfig, FilesSource
+    from indexer.parse import parse_document
+    from indexer.sources.files import list_files
+
+    chunker = Chunker(Embedder(EmbeddingConfig(precision="fp32")).tokenizer, ChunkingConfig())
+    documents = list_files(FilesSource(name="handbook", path=HANDBOOK), 5_000_000).documents
+    return [c.embedding_text for doc in documents for c in chunker.chunk(doc, parse_document(doc))]
+
+
+def test_int8_vectors_of_real_chunks_stay_within_0_97_of_fp32(int8_cache: Path, handbook_chunks: list[str]) -> None:
+    int8 = Embedder(EmbeddingConfig(precision="int8"), cache_dir=int8_cache)
+    fp32 = Embedder(EmbeddingConfig(precision="fp32"))
+
+    cosines = np.sum(int8.embed(handbook_chunks) * fp32.embed(handbook_chunks), axis=1)
+
+    assert len(handbook_chunks) > 50
+    assert cosines.min() >= 0.97, cosines.min()
+
+
+def test_the_cached_int8_model_has_fused_transformer_blocks(int8_cache: Path) -> None:
+    import onnx
+
+    (built,) = int8_cache.glob("encoder-*-int8.onnx")
+    ops = {node.op_type for node in onnx.load(str(built), load_external_data=False).graph.node}
+
+    # Fused by onnxruntime's transformer optimizer, then quantised: the fused attention runs in int8 too.
+    assert {"QAttention", "SkipLayerNormalization", "BiasGelu", "MatMulInteger"} <= ops
+
+
+def test_precision_defaults_to_int8_on_a_cpu_with_onnxruntime() -> None:
+    assert EmbeddingConfig().precision == "auto"
+    assert Embedder(EmbeddingConfig()).precision == "int8"
+    assert Embedder(EmbeddingConfig(device="cpu", precision="fp32")).precision == "fp32"
+
+
+def test_old_config_files_with_fp32_or_int8_still_load(tmp_path: Path) -> None:
+    from bot.app.settings import load_settings
+
+    for value in ("fp32", "int8"):
+        path = tmp_path / f"{value}.toml"
+        path.write_text(f'data_dir = "{tmp_path}"\n[embedding]\nprecision = "{value}"\n', encoding="utf-8")
+        settings = load_settings(path)
+        assert settings.embedding.precision == value
+        assert Embedder(settings.embedding).precision == value
+
+
+def test_a_question_on_the_int8_path_never_imports_torch_or_transformers(int8_cache: Path) -> None:
+    script = (
+        "import sys, json\n"
+        "from pathlib import Path\n"
+        "from bot.config import EmbeddingConfig\n"
+        "from bot.embedder import Embedder\n"
+        f"e = Embedder(EmbeddingConfig(), cache_dir=Path({str(int8_cache)!r}))\n"
+        "v = e.embed_query('how much is the on-call stipend?')\n"
+        "heavy = sorted(m for m in ('torch', 'transformers') if m in sys.modules)\n"
+        "print(json.dumps({'dim': len(v), 'heavy': heavy}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"dim": 384, "heavy": []}
+
+
+def _store(root: Path) -> EdgeStore:
+    return EdgeStore(root / "edge", StoreConfig())
+
+
+def test_a_new_index_records_the_precision_that_built_it(int8_cache: Path, tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    embedder = Embedder(EmbeddingConfig(), cache_dir=int8_cache)
+
+    fit_index(embedder, store, 384)
+
+    assert store.meta()[PRECISION_KEY] == "int8"
+
+
+def test_auto_keeps_an_index_built_before_precision_was_recorded_on_fp32(
+    int8_cache: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Upgrading must neither re-embed nor wipe an fp32 index, nor search it with int8 vectors."""
+    store = _store(tmp_path)
+    store.ensure_collection(384, "all-MiniLM-L6-v2")  # what older versions made: no precision recorded
+    embedder = Embedder(EmbeddingConfig(), cache_dir=int8_cache)
+    embedder.embed(["loaded as int8 first, as a server does before its first question"])
+
+    with caplog.at_level(logging.INFO, logger="bot.embedder"):
+        fit_index(embedder, store, 384)
+
+    assert embedder.precision == "fp32"
+    fp32 = Embedder(EmbeddingConfig(precision="fp32")).embed_query("Can I deploy on a Friday?")
+    np.testing.assert_allclose(embedder.embed_query("Can I deploy on a Friday?"), fp32, atol=1e-5)
+    assert "precision this index was built with" in caplog.text
+
+
+def test_an_explicit_precision_other_than_the_recorded_one_is_refused_and_nothing_is_deleted(
+    int8_cache: Path, tmp_path: Path
+) -> None:
+    store = _store(tmp_path)
+    fit_index(Embedder(EmbeddingConfig(precision="int8"), cache_dir=int8_cache), store, 384)
+    before = store.meta()
+
+    with pytest.raises(StoreMismatch, match=r"built with int8 vectors.*precision is 'fp32'.*\"auto\" or 'int8'"):
+        fit_index(Embedder(EmbeddingConfig(precision="fp32")), store, 384)
+
+    assert store.meta() == before
+    assert Embedder(EmbeddingConfig(), cache_dir=int8_cache).precision == "int8"  # auto fits it
