@@ -4,7 +4,10 @@ Measures: the full crawl + index (pages/s), the no-change run with conditional G
 against the same run without it (every page re-downloaded and hashed), and the time from a
 page edit to that edit being answerable after a triggered run.
 
-    python bench/crawl_python_docs.py [--max-pages N]
+    python bench/crawl_python_docs.py [--max-pages N] [--sequential]
+
+The full run also prints the seconds and share of time per stage (list/fetch, parse+chunk,
+embed, store write); listing and parsing overlap embedding unless --sequential.
 """
 
 from __future__ import annotations
@@ -41,15 +44,16 @@ def serve(folder: Path) -> tuple[ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def timed_run(settings, core):  # type: ignore[no-untyped-def]
+def timed_run(settings, core, pipelined: bool = True):  # type: ignore[no-untyped-def]
     started = time.perf_counter()
-    (report,) = run_index(settings, core.store, core.embedder)
+    (report,) = run_index(settings, core.store, core.embedder, pipelined=pipelined)
     return time.perf_counter() - started, report
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--max-pages", type=int, default=5000)
+    parser.add_argument("--sequential", action="store_true", help="list and parse before embedding, not meanwhile")
     args = parser.parse_args()
     if not PYTHON_DOCS.is_dir():
         raise SystemExit("install Debian's python3.11-doc first: apt-get install python3.11-doc")
@@ -74,12 +78,17 @@ concurrency = 4
     _ = core.embedder.dimension  # load the encoder before timing
     print(f"machine: {machine()}")
 
-    full_s, full = timed_run(settings, core)
+    full_s, full = timed_run(settings, core, pipelined=not args.sequential)
     pages = full.added
     print(
-        f"full crawl+index: {full_s:.1f} s, {pages} pages ({pages / full_s:.2f} pages/s), "
-        f"{full.chunks_embedded} chunks, fetched {full.fetched}, failed {full.failed_documents}, "
-        f"complete {full.complete}"
+        f"full crawl+index ({'sequential' if args.sequential else 'pipelined'}): {full_s:.1f} s, {pages} pages "
+        f"({pages / full_s:.2f} pages/s), {full.chunks_embedded} chunks, fetched {full.fetched}, "
+        f"failed {full.failed_documents}, complete {full.complete}"
+    )
+    stages = ("list_fetch", "parse_chunk", "embed", "store_write")
+    print(
+        "  stages: "
+        + ", ".join(f"{s} {full.stages[s + '_s']:.1f} s ({100 * full.stages[s + '_share']:.0f}%)" for s in stages)
     )
 
     again_s, again = timed_run(settings, core)
