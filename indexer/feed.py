@@ -171,6 +171,7 @@ class PipelinedFeed(DocumentFeed):
         self._queue: queue.Queue[Pending | _End] = queue.Queue(maxsize=QUEUE_DOCUMENTS)
         self._abandon = threading.Event()
         self._dropped = False  # documents read after a stop, not prepared
+        self._in_sink = 0.0  # seconds the listing spent handing documents over: not listing time
         self._thread = threading.Thread(target=self._produce, name=f"index-{self.source.name}", daemon=True)
 
     def __iter__(self) -> Iterator[Pending]:
@@ -197,7 +198,6 @@ class PipelinedFeed(DocumentFeed):
     def _produce(self) -> None:
         end = _End()
         started = time.perf_counter()
-        self._in_sink = 0.0
         try:
             end.listing = list_documents(self.source, self.settings, self.known, self.stop, on_document=self._take)
         except _Abandoned:
