@@ -68,8 +68,10 @@ def parse_html(content: bytes, fallback_title: str) -> ParsedDocument:
     return ParsedDocument(title=title, sections=drop_title_only(sections, title))
 
 
-_LINE_BLOCKS = ["li", "dt", "dd", "br"]
-_PARAGRAPH_BLOCKS = ["p", "div", "section", "blockquote", "ul", "ol", "dl"]
+_LINE_BLOCKS = ["li", "dt", "br"]
+# A definition (<dd>) ends a paragraph, so its term (<dt>, an API signature) leads it and the
+# next term starts a new one instead of trailing the previous definition's last sentence.
+_PARAGRAPH_BLOCKS = ["p", "div", "section", "blockquote", "ul", "ol", "dl", "dd"]
 
 
 def _keep_structure(soup: BeautifulSoup, root: Tag) -> None:

@@ -6,6 +6,7 @@ import re
 
 from bot.embedder import Embedder
 from bot.models import Document
+from bot.units import answer_units
 from indexer.chunk import Chunker
 from indexer.config import ChunkingConfig
 from indexer.parse import parse_document
@@ -224,3 +225,24 @@ def test_an_over_long_code_line_is_split_into_chunks_under_the_budget(embedder: 
 
     assert len(chunks) > 5
     assert all(len(embedder.tokenizer(c.embedding_text)["input_ids"]) <= 128 for c in chunks)
+
+
+def test_each_definition_list_entry_is_its_own_paragraph_led_by_its_term() -> None:
+    # API references (Sphinx, MkDocs, Javadoc) list signatures as <dt> and descriptions as <dd>;
+    # a <dd> without a <p> must not run on into the next signature.
+    html = """<html><body><main><h1>Secrets</h1><h2 id="random-numbers">Random numbers</h2>
+    <dl class="function"><dt id="secrets.randbelow">secrets.randbelow(n)</dt>
+    <dd>Return a random int in the range [0, n).</dd>
+    <dt id="secrets.randbits">secrets.randbits(k)</dt><dd>Return an int with k random bits.</dd></dl>
+    </main></body></html>"""
+
+    (section,) = parse_document(doc("secrets.html", "html", html)).sections
+
+    assert section.text == (
+        "secrets.randbelow(n)\nReturn a random int in the range [0, n).\n\n"
+        "secrets.randbits(k)\nReturn an int with k random bits."
+    )
+    assert [unit.text for unit in answer_units(section.text)] == [
+        "secrets.randbelow(n) Return a random int in the range [0, n).",
+        "secrets.randbits(k) Return an int with k random bits.",
+    ]
