@@ -1,18 +1,24 @@
-"""Embedding throughput: ragbot's Embedder (fp32 and int8) vs sentence-transformers' encode,
-same chunks, same run.
+"""Embedding throughput: ragbot's encoders vs sentence-transformers' encode, same chunks, same run.
 
-.venv/bin/python bench/embed_throughput.py [--chunks 2000] [--rounds 3] [--batch-sweep]
+.venv/bin/python bench/embed_throughput.py [--chunks 800] [--rounds 3] [--budget-sweep] [--batch-sweep]
 
-Each encoder runs at its default batch size (ragbot fp32: 8, ragbot int8: 4,
-sentence-transformers: 32), and the fp32 encoders at the other one too, so the batch effect is
-visible. ``--batch-sweep`` adds a table of chunks/s per batch size for both ragbot engines.
+Rows, each against sentence-transformers fp32 at batch 32 (the obvious alternative):
+- ragbot fp32 (torch, batch 8), the path a GPU or ``precision = "fp32"`` takes;
+- ONNX fp32, fused graph: what graph fusion alone gives, without int8;
+- int8, unfused graph: the previous int8 recipe (plain export, quantised), batch 4;
+- int8, fused graph, token-budget batches: ``precision = "auto"`` on a CPU (the default), with
+  idle threads sleeping (ours) and spinning (ORT's default), and at one thread.
+Min and mean cosine are against sentence-transformers' vectors of the same chunks.
+``--budget-sweep`` adds chunks/s per token budget for the default int8 encoder.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,56 +45,100 @@ def timed(encoders: dict[str, Callable[[list[str]], np.ndarray]], texts: list[st
     return {name: len(texts) / statistics.median(values) for name, values in seconds.items()}, outputs
 
 
+def onnx_encoder(path: Path, model_path: str, spin: bool = False, **batching: int) -> Callable[[list[str]], np.ndarray]:
+    """An ONNX file run the way the int8 path runs (bot/onnx_text_encoder.py), for the variants."""
+    import onnxruntime as ort
+
+    from bot.onnx_text_encoder import OnnxTextEncoder, load_fast_tokenizer
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+
+    def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        return session.run(None, {n: feeds[n] for n in names})[0]
+
+    tokenizer = load_fast_tokenizer(model_path, lambda: None)
+    return OnnxTextEncoder(tokenizer, run, 256, **batching)
+
+
+def variants(model_path: str, folder: Path) -> tuple[Path, Path]:
+    """The ONNX fp32 fused graph and the unfused int8 graph (the recipe before fusion)."""
+    from bot.embedder_int8 import _export, _fuse, _quantise
+
+    exported, fused, unfused_int8 = folder / "fp32.onnx", folder / "fused.onnx", folder / "unfused-int8.onnx"
+    _export(model_path, exported)
+    assert _fuse(model_path, exported, fused), "fusion failed"
+    _quantise(exported, unfused_int8)
+    return fused, unfused_int8
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--chunks", type=int, default=2000)
+    parser.add_argument("--chunks", type=int, default=800)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--batch-sweep", action="store_true")
+    parser.add_argument("--budget-sweep", action="store_true")
     args = parser.parse_args()
 
+    import onnxruntime
     from sentence_transformers import SentenceTransformer
 
     from bot.config import EmbeddingConfig
     from bot.embedder import Embedder, resolve_embedding_model
 
+    model_path = resolve_embedding_model("all-MiniLM-L6-v2")
     texts = corpus_chunks(args.chunks)
-    fp32 = Embedder(EmbeddingConfig())
-    fp32_batched = Embedder(EmbeddingConfig(batch_size=32))
-    int8 = Embedder(EmbeddingConfig(precision="int8"))
-    reference = SentenceTransformer(resolve_embedding_model("all-MiniLM-L6-v2"), device="cpu")
-
-    def st(batch: int) -> Callable[[list[str]], np.ndarray]:
-        return lambda t: reference.encode(t, batch_size=batch, normalize_embeddings=True)
+    folder = Path(tempfile.mkdtemp(prefix="embed-bench-"))
+    fused, unfused_int8 = variants(model_path, folder)
+    reference = SentenceTransformer(model_path, device="cpu")
+    fp32 = Embedder(EmbeddingConfig(precision="fp32"))
+    default = Embedder(EmbeddingConfig(), cache_dir=folder)
+    one_thread = Embedder(EmbeddingConfig(threads=1), cache_dir=folder)
+    assert default.precision == "int8"
+    default.embed(["builds the default int8 file into the folder"])
 
     encoders = {
-        f"ragbot fp32 (transformers), batch {fp32.batch_size} (default)": fp32.embed,
-        "ragbot fp32 (transformers), batch 32": fp32_batched.embed,
-        f"ragbot int8 (ONNX Runtime), batch {int8.batch_size} (default)": int8.embed,
-        BASELINE: st(32),
-        "sentence-transformers fp32, batch 8": st(8),
+        BASELINE: lambda t: reference.encode(t, batch_size=32, normalize_embeddings=True),
+        "ragbot fp32 (torch), batch 8": fp32.embed,
+        "ONNX fp32, fused graph, token budget 2048": onnx_encoder(fused, model_path),
+        "int8, unfused graph, batch 4 (previous recipe)": onnx_encoder(unfused_int8, model_path, batch_size=4),
+        "int8, fused graph, batch 4": onnx_encoder(default.cache_dir / _cached(default), model_path, batch_size=4),
+        "int8, fused graph, token budget 2048, threads spinning (ORT's default)": onnx_encoder(
+            default.cache_dir / _cached(default), model_path, spin=True
+        ),
+        "int8, fused graph, token budget 2048 (default: precision auto)": default.embed,
+        "int8, fused graph, token budget 2048, 1 thread": one_thread.embed,
     }
     rates, outputs = timed(encoders, texts, args.rounds)
     baseline = rates[BASELINE]
     reference_vectors = outputs[BASELINE]
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}, onnxruntime {onnxruntime.__version__}, load average {os.getloadavg()}")
     print(f"chunks: {len(texts)}, {args.rounds} rounds (median)")
-    print("| encoder | chunks/s | vs sentence-transformers fp32 (batch 32) | min cosine to it |")
-    print("|---|---|---|---|")
+    print("| encoder | chunks/s | vs sentence-transformers fp32 (batch 32) | min cosine to it | mean cosine |")
+    print("|---|---|---|---|---|")
     for name, rate in rates.items():
-        agreement = float((outputs[name] * reference_vectors).sum(axis=1).min())
-        print(f"| {name} | {rate:.1f} | {rate / baseline:.2f}x | {agreement:.6f} |")
+        agreement = (outputs[name] * reference_vectors).sum(axis=1)
+        print(f"| {name} | {rate:.1f} | {rate / baseline:.2f}x | {agreement.min():.4f} | {agreement.mean():.4f} |")
 
-    if args.batch_sweep:
-        sizes = [1, 2, 4, 8, 16, 32, 64]
-        sweep = {}
-        for size in sizes:
-            sweep[f"fp32 {size}"] = Embedder(EmbeddingConfig(batch_size=size)).embed
-            sweep[f"int8 {size}"] = Embedder(EmbeddingConfig(precision="int8", batch_size=size)).embed
+    if args.budget_sweep:
+        budgets = [512, 1024, 2048, 4096, 8192]
+        int8_file = default.cache_dir / _cached(default)
+        sweep = {f"{b}": onnx_encoder(int8_file, model_path, token_budget=b) for b in budgets}
         sweep_rates, _ = timed(sweep, texts[:300], args.rounds)
-        print("\n| batch size | ragbot fp32 chunks/s | ragbot int8 chunks/s |")
-        print("|---|---|---|")
-        for size in sizes:
-            print(f"| {size} | {sweep_rates[f'fp32 {size}']:.1f} | {sweep_rates[f'int8 {size}']:.1f} |")
+        print("\n| token budget | int8 fused chunks/s |")
+        print("|---|---|")
+        for b in budgets:
+            print(f"| {b} | {sweep_rates[str(b)]:.1f} |")
+
+
+def _cached(embedder: object) -> str:
+    from bot.embedder import resolve_embedding_model
+    from bot.embedder_int8 import int8_model_path
+
+    return int8_model_path(resolve_embedding_model("all-MiniLM-L6-v2"), embedder.cache_dir).name  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ class Int8Encoder:
             import onnxruntime as ort
         except ImportError:
             raise ConfigError(
-                "embedding.precision = \"int8\" needs ONNX Runtime: pip install 'ragbot[int8]', "
+                "embedding.precision = \"int8\" needs ONNX Runtime: pip install onnxruntime onnx, "
                 'or set precision = "fp32"'
             ) from None
         path = int8_model_path(model_path, cache_dir)
@@ -52,8 +52,12 @@ class Int8Encoder:
         options = ort.SessionOptions()
         # The graph is fused already; ENABLE_ALL adds ORT's own layout and constant-folding passes.
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:  # else ORT uses one thread per physical core, the fastest on this kind of CPU
+        if threads:  # else ORT uses one thread per physical core
             options.intra_op_num_threads = threads
+        # Idle threads sleep instead of spinning: on a CPU shared with other work (the indexer beside
+        # the bot, CI neighbours) spinning threads steal the cores the forward pass needs
+        # (bench/embed_throughput.py: ~1.4x at load average 9, within noise when idle).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_names = [i.name for i in self.session.get_inputs()]
 

@@ -38,10 +38,11 @@ _warned: set[str] = set()
 
 
 def resolve_precision(config: EmbeddingConfig, device: str) -> Precision:
-    """``auto``: int8 on the CPU when ONNX Runtime is importable, else fp32 (which a GPU runs in fp16)."""
+    """``auto``: int8 on the CPU when ONNX Runtime and onnx (to build the int8 file once) are
+    importable, else fp32 (which a GPU runs in fp16)."""
     if config.precision != "auto":
         return config.precision
-    if device == "cpu" and importlib.util.find_spec("onnxruntime") is not None:
+    if device == "cpu" and all(importlib.util.find_spec(name) for name in ("onnxruntime", "onnx")):
         return "int8"
     return "fp32"
 
