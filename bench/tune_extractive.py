@@ -21,9 +21,10 @@ from bench.common import REPO, indexed_handbook  # noqa: E402
 
 GRID = {
     "_RANK_PRIOR": [0.02],
-    "_NEIGHBOUR_WEIGHT": [0.15, 0.3],
+    "_NEIGHBOUR_WEIGHT": [0.15],
     "_SPECIFIC_WEIGHT": [0.06],
-    "_RELATIVE_CUTOFF": [0.8, 0.75],
+    "_RELATIVE_CUTOFF": [0.85],
+    "_NAME_WEIGHT": [0.0, 0.1, 0.2, 0.3, 0.4, 0.6],
 }
 
 

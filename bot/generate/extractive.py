@@ -2,8 +2,9 @@
 
 Nothing is invented: every unit of the answer is copied from a cited source (a table row is
 shown with its column names). Units are scored in context: with their section heading, their
-neighbours, the question's exact words, and whether they hold the kind of specific the question
-asks for (a number, a time, a command).
+neighbours, the question's exact words, whether they hold the kind of specific the question
+asks for (a number, a time, a command), and whether a code name in them spells out what the
+question says in words (``randint`` for "random int", ``bot/names.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.embedder import Embedder
+from bot.names import name_coverage
 from bot.retriever import RetrievedSource
 from bot.terms import content_terms, coverage
 from bot.units import Unit, answer_units, flatten
@@ -28,6 +30,7 @@ _RELATIVE_CUTOFF = 0.85  # further units must score within 85% of the best one
 _LEXICAL_WEIGHT = 0.15  # exact words of the question (names, error codes, weekdays) count too
 _NEIGHBOUR_WEIGHT = 0.15  # a unit next to a close match is read in its context
 _SPECIFIC_WEIGHT = 0.06  # the question asks "how much" and the unit holds a number
+_NAME_WEIGHT = 0.2  # question words a code name in the unit spells ("random int": randint); 0.1-0.3 tie on tuning
 _RANK_PRIOR = 0.02  # per source rank: the retriever saw the whole chunk in context
 _UNIT_SOURCES = 3  # units are read from the first sources only: the answer is there or nowhere
 _CACHE_SIZE = 4096  # unit vectors kept between questions
@@ -82,9 +85,15 @@ class UnitRanker:
         terms = content_terms(question)
         overlap = np.array([coverage(terms, c[3]) for c in candidates])
         specific = np.array([_specific_bonus(question, c[2].text) for c in candidates])
+        named = np.array([name_coverage(terms, c[2].text) for c in candidates])
         prior = np.array([-_RANK_PRIOR * (c[0] - 1) for c in candidates])
         scores = (
-            similarity + _NEIGHBOUR_WEIGHT * neighbour + _LEXICAL_WEIGHT * overlap + _SPECIFIC_WEIGHT * specific + prior
+            similarity
+            + _NEIGHBOUR_WEIGHT * neighbour
+            + _LEXICAL_WEIGHT * overlap
+            + _SPECIFIC_WEIGHT * specific
+            + _NAME_WEIGHT * named
+            + prior
         )
         ranked = [ScoredUnit(n, order, unit, float(score)) for (n, order, unit, _), score in zip(candidates, scores)]
         return sorted(ranked, key=lambda s: -s.score)
