@@ -19,14 +19,17 @@ Vectors are 384-d around 2,000 cluster centres (documents on related topics sit 
 together); each chunk's ~1 KB text mixes its cluster's topic words with Zipf-distributed common
 words, so the keyword leg meets long and short posting lists as on real docs. Queries are
 perturbed copies of stored vectors with five words of their chunk. "before" is the store as it
-was built and opened before issue 20; "after" is the current default; both run in one process,
-one after the other, on the same data.
+was built and searched before issue 20; "after" is the current default; "after-int8" adds int8
+scalar quantisation (rescored). All layouts of a size are open at once and every query goes to
+each in turn, in rotating order, so load from other processes lands on all of them alike.
+``--data DIR`` keeps the built stores, and a later run reuses them.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import shutil
 import sys
 import tempfile
@@ -173,32 +176,73 @@ def _filtered_exact(corpus: Corpus, vector: np.ndarray, source: str) -> set[int]
     return set(np.argsort(-scores)[:5].tolist())
 
 
-def measure(kind: str, label: str, root: Path, config: StoreConfig, corpus: Corpus, queries: list) -> str:  # type: ignore[type-arg]
-    started = time.perf_counter()
-    store = open_engine(kind, root, config)
-    retriever = Retriever(store, embedder=None, hybrid=True, neighbours=0)  # type: ignore[arg-type]
-    retriever.retrieve(queries[0][1], 5, source=queries[0][2], sets=ALLOWED_SETS, vector=queries[0][0])
-    opened = time.perf_counter() - started
-    segments = store.shard.info().segments_count if kind == "edge" else 0
-    dense_ms, product_ms, recalls = [], [], []
-    for vector, text, source, _target in queries:
-        t = time.perf_counter()
-        hits = store.search(vector, 5, source=source, sets=ALLOWED_SETS)
-        dense_ms.append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        retriever.retrieve(text, 5, source=source, sets=ALLOWED_SETS, vector=vector)
-        product_ms.append((time.perf_counter() - t) * 1000)
+class Contender:
+    """One store layout under test, opened once; its timings gather over the interleaved run."""
+
+    def __init__(self, kind: str, name: str, root: Path, config: StoreConfig, label: str) -> None:
+        self.kind, self.name, self.label, self.config = kind, name, label, config
+        started = time.perf_counter()
+        self.store = open_engine(kind, root, config)
+        self.retriever = Retriever(self.store, embedder=None, hybrid=True, neighbours=0)  # type: ignore[arg-type]
+        self.segments = self.store.shard.info().segments_count if kind == "edge" else 0
+        self.opened_s = 0.0
+        self.started = started
+        self.dense_ms: list[float] = []
+        self.product_ms: list[float] = []
+        self.recalls: list[float] = []
+
+    def ask(self, corpus: Corpus, vector: np.ndarray, text: str, source: str, first: bool = False) -> None:
+        with searching_as(self.name):
+            t = time.perf_counter()
+            hits = self.store.search(vector, 5, source=source, sets=ALLOWED_SETS)
+            dense = (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+            self.retriever.retrieve(text, 5, source=source, sets=ALLOWED_SETS, vector=vector)
+            product = (time.perf_counter() - t) * 1000
+        if first:  # opening the store and the first query: what a fresh `ragbot ask` pays
+            self.opened_s = time.perf_counter() - self.started
+            return
+        self.dense_ms.append(dense)
+        self.product_ms.append(product)
         found = {int(h.doc_id.split("-")[1]) * CHUNKS_PER_DOC + h.chunk_index for h in hits}
-        recalls.append(len(found & _filtered_exact(corpus, vector, source)) / 5)
-    store.close()
-    return (
-        f"| {label} | {corpus.size:,} | {segments} | {opened:.2f} s | {_percentiles(dense_ms)} "
-        f"| {_percentiles(product_ms)} | {np.mean(recalls):.3f} |"
-    )
+        self.recalls.append(len(found & _filtered_exact(corpus, vector, source)) / 5)
+
+    def row(self, size: int) -> str:
+        return (
+            f"| {self.label} | {size:,} | {self.segments} | {self.opened_s:.2f} s | {_percentiles(self.dense_ms)} "
+            f"| {_percentiles(self.product_ms)} | {np.mean(self.recalls):.3f} |"
+        )
 
 
 def _percentiles(ms: list[float]) -> str:
     return " / ".join(f"{percentile(ms, q):.1f}" for q in (0.5, 0.95, 0.99))
+
+
+def run_size(size: int, args: argparse.Namespace, data: Path) -> None:
+    """Build (or reuse, under ``data``) every layout, then ask each query of every store in turn:
+    on a shared machine, load then lands on all contenders alike."""
+    corpus = Corpus(size)
+    queries = corpus.queries(args.queries)
+    layouts = [("edge", name) for name in args.configs] + [("local", "after")] * ("local" in args.engines)
+    contenders = []
+    for kind, name in layouts:
+        root = data / f"{size}-{kind}-{name}"
+        if not (root / kind / "ragbot-meta.json").exists() and not (root / "local").exists():
+            built = build_store(kind, root, CONFIGS[name], corpus)
+            print(f"<!-- {kind} {name} {size:,}: built in {built:.0f} s -->", flush=True)
+        label = f"{kind} {name}" if kind == "edge" else "qdrant-client local"
+        contenders.append(Contender(kind, name, root, CONFIGS[name], label))
+        contenders[-1].ask(corpus, *queries[0][:3], first=True)
+        for ef in args.efs if kind == "edge" and name != "before" else []:
+            tuned = CONFIGS[name].model_copy(update={"hnsw_ef": ef})
+            contenders.append(Contender(kind, name, root, tuned, f"{label}, hnsw_ef={ef}"))
+            contenders[-1].ask(corpus, *queries[0][:3], first=True)
+    for q, (vector, text, source, _target) in enumerate(queries):
+        for contender in contenders[q % len(contenders) :] + contenders[: q % len(contenders)]:
+            contender.ask(corpus, vector, text, source)
+    for contender in contenders:
+        print(contender.row(size), flush=True)
+        contender.store.close()
 
 
 def main() -> None:
@@ -208,31 +252,22 @@ def main() -> None:
     parser.add_argument("--engines", nargs="+", default=["edge"], choices=["edge", "local"])
     parser.add_argument("--configs", nargs="+", default=["before", "after"], choices=sorted(CONFIGS))
     parser.add_argument("--efs", type=int, nargs="*", default=[], help="extra hnsw_ef values for 'after'")
+    parser.add_argument("--data", type=Path, help="keep the built stores here and reuse them on the next run")
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}")
     print(
         "| store | chunks | segments | open + first query | dense p50 / p95 / p99 ms "
         "| product (hybrid) p50 / p95 / p99 ms | recall@5 (dense) |"
     )
     print("|---|---|---|---|---|---|---|")
-    for size in args.sizes:
-        corpus = Corpus(size)
-        queries = corpus.queries(args.queries)
-        for kind in args.engines:
-            for name in args.configs if kind == "edge" else ["after"]:
-                config = CONFIGS[name]
-                root = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-{name}-"))
-                try:
-                    built = build_store(kind, root, config, corpus)
-                    print(f"<!-- {kind} {name} {size:,}: built in {built:.0f} s -->", flush=True)
-                    label = f"{kind} {name}" if kind == "edge" else "qdrant-client local"
-                    with searching_as(name):
-                        print(measure(kind, label, root, config, corpus, queries), flush=True)
-                    for ef in args.efs if kind == "edge" and name != "before" else []:
-                        tuned = config.model_copy(update={"hnsw_ef": ef})
-                        print(measure(kind, f"{label}, hnsw_ef={ef}", root, tuned, corpus, queries), flush=True)
-                finally:
-                    shutil.rmtree(root, ignore_errors=True)
+    data = args.data or Path(tempfile.mkdtemp(prefix="bench-store-"))
+    try:
+        for size in args.sizes:
+            run_size(size, args, data)
+    finally:
+        if args.data is None:
+            shutil.rmtree(data, ignore_errors=True)
+    print(f"<!-- load average at the end {os.getloadavg()[0]:.1f} -->")
 
 
 if __name__ == "__main__":
