@@ -15,6 +15,8 @@ _STOPWORDS = frozenset(
     "a an and are as at be by can could do does for from get got have how i if in is it its me my of on or "
     "our should so that the their there this to us was we what whats when where which who why will with would "
     "you your am im i'm any into just need want".split()
+    # what is left of a negation once the apostrophe splits it ("doesn't" -> "doesn"): not a topic
+    + "don doesn didn isn aren wasn weren won wouldn couldn shouldn haven hasn hadn dont doesnt didnt isnt".split()
 )
 _SUFFIX = re.compile(r"(?:ing|ed|es|s)$")
 _PREFIX = 5  # a misspelt word counts when its first five letters match (``conects`` / ``connects``)
