@@ -97,7 +97,7 @@ class StoreConfig(Section):
     hnsw_ef: int = Field(default=128, ge=1)
     # Filtered searches that leave a segment fewer vectors than this many KB (40,000 KB: ~26k
     # 384-d vectors) score them all, exactly, from the payload index: HNSW under a filter on one
-    # source's sets found half the true top 5 at 100k chunks (docs/benchmarks.md, section 20).
+    # source's sets found half the true top 5 at 100k chunks (docs/benchmarks.md, "Store tail latency").
     # Applied when a collection is created.
     hnsw_full_scan_kb: int = Field(default=40_000, ge=1)
     # Applied when a server collection is created (a cluster needs shards and replicas > 1):
