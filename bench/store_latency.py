@@ -19,9 +19,10 @@ Vectors are 384-d around 2,000 cluster centres (documents on related topics sit 
 together); each chunk's ~1 KB text mixes its cluster's topic words with Zipf-distributed common
 words, so the keyword leg meets long and short posting lists as on real docs. Queries are
 perturbed copies of stored vectors with five words of their chunk. "before" is the store as it
-was built and searched before issue 20; "after" is the current default; "after-int8" adds int8
-scalar quantisation (rescored). All layouts of a size are open at once and every query goes to
-each in turn, in rotating order, so load from other processes lands on all of them alike.
+was built and searched before issue 20; "after" is the current default; "after-pool" is that
+with Edge's default search pool (a thread per CPU); "after-int8" adds int8 scalar quantisation.
+All layouts of a size are open at once and every query goes to each in turn, in rotating order,
+so load from other processes lands on all of them alike.
 ``--data DIR`` keeps the built stores, and a later run reuses them.
 """
 
@@ -55,11 +56,13 @@ CENTRES = 2000
 SOURCES = 5
 ALLOWED_SETS = ("public",)
 # The store as ragbot built and searched it before issue 20: HNSW under any filter that left a
-# segment more than ~6.6k vectors, and live chunks as "must not be stale".
-BEFORE = StoreConfig(hnsw_full_scan_kb=10_000)
+# segment more than ~6.6k vectors, Edge's search pool of one thread per CPU, and live chunks as
+# "must not be stale".
+BEFORE = StoreConfig(hnsw_full_scan_kb=10_000, search_threads=0)
 CONFIGS = {
     "before": BEFORE,
     "after": StoreConfig(),
+    "after-pool": StoreConfig(search_threads=0),  # today's layout with Edge's default search pool
     "after-int8": StoreConfig(quantization="int8"),
 }
 

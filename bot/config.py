@@ -100,6 +100,10 @@ class StoreConfig(Section):
     # source's sets found half the true top 5 at 100k chunks (docs/benchmarks.md, "Store tail latency").
     # Applied when a collection is created.
     hnsw_full_scan_kb: int = Field(default=40_000, ge=1)
+    # Threads of the embedded engine's search pool, fixed when the index is created; 0: one per
+    # CPU (Edge's default). A question's search takes a few ms, and splitting it over a pool
+    # made it wait on whichever thread the OS had parked (docs/benchmarks.md, "Store tail latency").
+    search_threads: int = Field(default=1, ge=0)
     # Applied when a server collection is created (a cluster needs shards and replicas > 1):
     shard_number: int = Field(default=1, ge=1)
     replication_factor: int = Field(default=1, ge=1)

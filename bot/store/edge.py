@@ -97,6 +97,7 @@ class EdgeStore(StoreEngine):
             hnsw_config=qe.HnswIndexConfig(
                 m=config.hnsw_m, ef_construct=config.hnsw_ef_construct, full_scan_threshold=config.hnsw_full_scan_kb
             ),
+            max_search_threads=config.search_threads or None,
         )
         self.path.mkdir(parents=True, exist_ok=True)
         shard = qe.EdgeShard.create(str(self.path / "shard"), shard_config)

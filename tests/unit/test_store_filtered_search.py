@@ -3,6 +3,7 @@ may read, and never a tombstone (issue 20's store changes, checked for results, 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -86,3 +87,12 @@ def test_chunks_left_stale_by_an_interrupted_update_never_come_back_from_any_sea
         ):
             assert [(h.doc_id, h.chunk_index, h.text) for h in hits] == [("guide", 0, "deploy in one step")]
     store.close()
+
+
+def test_a_new_embedded_index_searches_with_the_configured_thread_pool(tmp_path: Path) -> None:
+    for threads, recorded in ((1, 1), (3, 3), (0, None)):  # 0: Edge picks one per CPU
+        store = EdgeStore(tmp_path / f"threads-{threads}", StoreConfig(search_threads=threads))
+        store.ensure_collection(8, "test-model")
+        store.close()
+        shard_config = json.loads((tmp_path / f"threads-{threads}" / "shard" / "edge_config.json").read_text())
+        assert shard_config.get("max_search_threads") == recorded
