@@ -6,12 +6,14 @@ after the other (sequential), and the wall time of `ragbot index` when nothing c
    server and crawled as a `web` source (sitemap.xml lists the pages, max_depth = 0). Each run
    indexes into a fresh data dir with an encoder loaded beforehand; pipelined and sequential
    runs alternate, for fp32 and int8 (`embedding.precision`), and print the share of time per
-   stage (indexer/stages.py).
+   stage (indexer/stages.py). --latency-ms delays each page, as a remote site or a rate-limited
+   API would: the case where overlapping fetching with embedding matters most.
 2. No-op `ragbot index` on samples/handbook (already indexed), as a fresh process each time
    (median of --noop-runs): this tree against the tree before the change (`git archive` of
    --before, run with the same venv).
 
     python bench/index_pipeline.py [--pages 40] [--rounds 2] [--precisions fp32 int8]
+                                   [--latency-ms 0] [--concurrency 4]
                                    [--noop-runs 5] [--before 85e429a^] [--skip-crawl] [--skip-noop]
 """
 
@@ -36,8 +38,15 @@ PAGE_SKIP = ("_sources/", "_static/", "_images/", "_downloads/", "genindex", "se
 
 
 class _Quiet(SimpleHTTPRequestHandler):
+    latency_s = 0.0  # --latency-ms: a remote site or a rate-limited API answers this much later
+
     def log_message(self, *args: object) -> None:
         pass
+
+    def do_GET(self) -> None:
+        if self.latency_s and self.path.endswith(".html"):
+            time.sleep(self.latency_s)
+        super().do_GET()
 
 
 def subset(pages: int) -> list[str]:
@@ -66,7 +75,7 @@ def serve_subset(site: Path, pages: list[str]) -> tuple[ThreadingHTTPServer, str
     return server, url
 
 
-def crawl_config(work: Path, url: str, first_page: str, precision: str) -> Path:
+def crawl_config(work: Path, url: str, first_page: str, precision: str, concurrency: int) -> Path:
     config = work / f"ragbot-{precision}.toml"
     config.write_text(
         f"""data_dir = "{work / "data"}"
@@ -77,7 +86,7 @@ name = "python"
 type = "web"
 urls = ["{url}/{first_page}"]
 max_depth = 0
-concurrency = 4
+concurrency = {concurrency}
 """
     )
     return config
@@ -115,11 +124,15 @@ def bench_crawl(args: argparse.Namespace) -> None:
         raise SystemExit("install Debian's python3.11-doc first: apt-get install python3.11-doc")
     work = Path(tempfile.mkdtemp(prefix="ragbot-pipeline-"))
     pages = subset(args.pages)
+    _Quiet.latency_s = args.latency_ms / 1000
     server, url = serve_subset(work / "site", pages)
-    print(f"subset: {len(pages)} pages, every {max(1, 526 // args.pages)}th of the docs, first {pages[0]}")
+    print(
+        f"subset: {len(pages)} pages, every {max(1, 526 // args.pages)}th of the docs, first {pages[0]}; "
+        f"{args.latency_ms} ms added per page, crawl concurrency {args.concurrency}"
+    )
     try:
         for precision in args.precisions:
-            config = crawl_config(work, url, pages[0], precision)
+            config = crawl_config(work, url, pages[0], precision, args.concurrency)
             settings = load_settings(config)
             embedder = Embedder(settings.embedding, cache_dir=work / "models")
             # Load the weights (and build the int8 model) and warm the kernels up before timing.
@@ -190,6 +203,8 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--precisions", nargs="+", default=["fp32", "int8"])
+    parser.add_argument("--latency-ms", type=int, default=0, help="delay before each page is served")
+    parser.add_argument("--concurrency", type=int, default=4, help="the web source's concurrent fetches")
     parser.add_argument("--noop-runs", type=int, default=5)
     parser.add_argument("--before", default="85e429a^", help="the revision to time the no-op run against")
     parser.add_argument("--skip-crawl", action="store_true")
