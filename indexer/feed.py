@@ -136,6 +136,11 @@ class DocumentFeed:
     def close(self) -> None:
         """The caller gives up early (it failed): end the listing at its next document."""
 
+    def waiting(self) -> bool:
+        """Whether the next document is not prepared yet: then the caller embeds what it holds
+        rather than sit idle while the source is read."""
+        return False
+
 
 class SequentialFeed(DocumentFeed):
     """List everything, then prepare each document: nothing overlaps."""
@@ -189,6 +194,9 @@ class PipelinedFeed(DocumentFeed):
             raise RunStopped(_STOPPED)
         assert item.listing is not None
         self.listing = item.listing
+
+    def waiting(self) -> bool:
+        return self._queue.empty()
 
     def close(self) -> None:
         if self._thread.is_alive():

@@ -42,7 +42,9 @@ ProgressCallback = Callable[[str, int, int], None]
 # loads the model (or imports torch).
 ModelLoading = Callable[[Callable[[], object]], None]
 
-_EMBED_GROUP_CHUNKS = 256  # embed several small documents in one batch
+# Embed several small documents in one batch; a pipelined run embeds a smaller group (one slice
+# or more) as soon as no prepared document is waiting, so the encoder never idles behind a fetch.
+_EMBED_GROUP_CHUNKS = 256
 _EMBED_SLICE = 64  # texts embedded between two looks at the stop event, so shutdown is prompt
 
 
@@ -133,7 +135,8 @@ class Indexer:
                 planned += len(pending.chunks)
                 if progress:
                     progress(source.name, embedded, planned)
-                if sum(len(p.chunks) for p in group) >= _EMBED_GROUP_CHUNKS:
+                held = sum(len(p.chunks) for p in group)
+                if held >= _EMBED_GROUP_CHUNKS or (held >= _EMBED_SLICE and feed.waiting()):
                     self._write(group, report, on_embedded, times)
                     group = []
             self._write(group, report, on_embedded, times)
