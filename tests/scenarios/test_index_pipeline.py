@@ -22,6 +22,7 @@ from bot.models import Passage, point_id
 from bot.store import DocumentState, open_store
 from indexer.runner import run_index
 from indexer.runs import SourceReport
+from tests.support.processes import run_cli
 from tests.support.project import REPO
 
 
@@ -123,6 +124,9 @@ def test_ragbot_index_with_nothing_to_do_imports_neither_torch_nor_transformers(
     profile = source["profile"]
     assert profile["model_load_s"] == 0 and profile["embed_s"] == 0 and profile["wall_s"] > 0
     assert set(profile) >= {f"{stage}_{unit}" for stage in ("list_fetch", "parse_chunk") for unit in ("s", "share")}
+    table = run_cli("--config", str(indexed_config), "index", "--profile")
+    assert table.returncode == 0 and "Time per stage" in table.stdout, table.stderr
+    assert "list/fetch" in table.stdout and "parse+chunk" in table.stdout and "store write" in table.stdout
 
 
 def test_a_run_that_fails_while_the_source_is_still_listed_leaves_no_thread_and_deletes_nothing(
