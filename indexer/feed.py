@@ -194,6 +194,11 @@ class PipelinedFeed(DocumentFeed):
             raise RunStopped(_STOPPED)
         assert item.listing is not None
         self.listing = item.listing
+        for doc in self.listing.documents:  # a Listing made off the listing's thread kept its own: not lost
+            with self.times.timing("parse_chunk"):
+                pending = self.prepare(doc)
+            if pending is not None:
+                yield pending
 
     def waiting(self) -> bool:
         return self._queue.empty()
