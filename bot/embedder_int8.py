@@ -1,10 +1,11 @@
-"""The int8 encoder path: the transformers model exported to ONNX once, its transformer blocks
-fused (attention, SkipLayerNorm, bias+GELU: ``onnxruntime.transformers.optimizer``), then its
-weights quantised dynamically to int8 (per channel), and run by ONNX Runtime, whose int8 kernels
-use AVX-512 VNNI where the CPU has it.
+"""The int8 encoder path: the transformers model exported to ONNX once, its weights quantised
+dynamically to int8 (per channel), and run by ONNX Runtime, whose int8 kernels use AVX-512 VNNI
+where the CPU has it (this project's 2-core AMD EPYC has it).
 
-Fusing before quantising matters: the fused graph has fewer, larger kernels and the quantiser
-still sees every MatMul (bench/embed_throughput.py, docs/benchmarks.md section "Embedding speed").
+ONNX Runtime's offline BERT fusion before quantising (fused Attention, SkipLayerNorm, BiasGelu)
+was tried and dropped: on this CPU it was 0.6x-0.9x the plain graph's speed in every interleaved
+run (bench/embed_throughput.py, docs/benchmarks.md section 18); the session's own ENABLE_ALL
+passes already fuse what pays here.
 
 Building needs torch and transformers (the export) and happens once per model; the result is
 cached under ``data_dir/models/``. Running it needs only onnxruntime and numpy, so a process that
@@ -14,7 +15,6 @@ finds the cached file (``ragbot ask``) never imports torch.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import warnings
@@ -29,8 +29,8 @@ __all__ = ["Int8Encoder", "int8_model_path", "build_int8_model"]
 
 log = logging.getLogger(__name__)
 
-# Part of the cache key: a cached file built by an older recipe (unfused) is not reused.
-RECIPE = "fused-v2"
+# Part of the cache key: a file cached by an older recipe is not reused.
+RECIPE = "v2"
 
 
 class Int8Encoder:
@@ -43,14 +43,14 @@ class Int8Encoder:
             import onnxruntime as ort
         except ImportError:
             raise ConfigError(
-                "embedding.precision = \"int8\" needs ONNX Runtime: pip install onnxruntime onnx, "
+                'embedding.precision = "int8" needs ONNX Runtime: pip install onnxruntime onnx, '
                 'or set precision = "fp32"'
             ) from None
         path = int8_model_path(model_path, cache_dir)
         if not path.exists():
             build_int8_model(model_path, path)
         options = ort.SessionOptions()
-        # The graph is fused already; ENABLE_ALL adds ORT's own layout and constant-folding passes.
+        # ORT's own fusions (MatMulIntegerToFloat, LayerNorm, Gelu) and layout passes; its default, made explicit.
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:  # else ORT uses one thread per physical core
             options.intra_op_num_threads = threads
@@ -73,10 +73,10 @@ def int8_model_path(model_path: str, cache_dir: Path) -> Path:
 
 
 def build_int8_model(model_path: str, target: Path) -> Path:
-    """Export, fuse and quantise ``model_path`` into ``target``; safe when two processes race."""
+    """Export and quantise ``model_path`` into ``target``; safe when two processes race."""
     target.parent.mkdir(parents=True, exist_ok=True)
     stem = target.parent / f"{target.stem}.{os.getpid()}"
-    exported, fused, partial = (Path(f"{stem}.{step}.onnx") for step in ("fp32", "fused", "int8"))
+    exported, partial = Path(f"{stem}.fp32.onnx"), Path(f"{stem}.int8.onnx")
     log.info("building the int8 encoder under %s (once per model)", target.parent)
     root = logging.getLogger()
     level = root.level
@@ -85,38 +85,22 @@ def build_int8_model(model_path: str, target: Path) -> Path:
             warnings.simplefilter("ignore")
             root.setLevel(logging.ERROR)
             _export(model_path, exported)
-            source = fused if _fuse(model_path, exported, fused) else exported
-            _quantise(source, partial)
+            _quantise(exported, partial)
         os.replace(partial, target)  # another process building it at the same time is harmless
     finally:
         root.setLevel(level)
-        for leftover in (exported, fused, partial):
+        for leftover in (exported, partial):
             leftover.unlink(missing_ok=True)
             Path(f"{leftover}.data").unlink(missing_ok=True)
     return target
-
-
-def _fuse(model_path: str, exported: Path, fused: Path) -> bool:
-    """Fuse the BERT blocks; False (and the unfused graph is quantised) for a model it can't read."""
-    try:
-        config = json.loads((Path(model_path) / "config.json").read_text(encoding="utf-8"))
-        heads, hidden = int(config["num_attention_heads"]), int(config["hidden_size"])
-        from onnxruntime.transformers.optimizer import optimize_model
-
-        model = optimize_model(str(exported), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=1)
-        model.save_model_to_file(str(fused))
-    except Exception as exc:  # an unusual architecture: unfused int8 is still correct, only slower
-        log.warning("int8 encoder: could not fuse the transformer blocks (%s); quantising the plain graph", exc)
-        return False
-    return True
 
 
 def _quantise(source: Path, target: Path) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    # Fused ops (Attention, SkipLayerNormalization) are in the com.microsoft domain, which shape
-    # inference can't type: the default type tells the quantiser their outputs are float.
+    # Ops in the com.microsoft domain (a fused graph: bench/embed_throughput.py) can't be typed by
+    # shape inference: the default type tells the quantiser their outputs are float.
     quantize_dynamic(
         str(source),
         str(target),
