@@ -20,8 +20,9 @@ import numpy as np
 
 __all__ = ["OnnxTextEncoder", "load_fast_tokenizer", "DEFAULT_TOKEN_BUDGET"]
 
-# Padded tokens per forward pass, from bench/embed_throughput.py --budget-sweep on a 2-core CPU.
-DEFAULT_TOKEN_BUDGET = 2048
+# Padded tokens per forward pass: 4 full 256-token chunks, int8's best batch on this 2-core CPU
+# (bench/embed_throughput.py; 2048 was 0.7x), and many more short texts (questions, answer units).
+DEFAULT_TOKEN_BUDGET = 1024
 
 
 def load_fast_tokenizer(model_path: str, fallback: Callable[[], Any]) -> Any:
