@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import numpy as np
 
 from bot.errors import ConfigError
 
-__all__ = ["Int8Encoder", "int8_model_path", "build_int8_model"]
+__all__ = ["Int8Encoder", "int8_model_path", "cached_int8_model", "shared_cache_dir", "build_int8_model"]
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,10 @@ class Int8Encoder:
                 'embedding.precision = "int8" needs ONNX Runtime: pip install onnxruntime onnx, '
                 'or set precision = "fp32"'
             ) from None
-        path = int8_model_path(model_path, cache_dir)
-        if not path.exists():
-            build_int8_model(model_path, path)
+        path = cached_int8_model(model_path, cache_dir)
+        if path is None:
+            path = build_int8_model(model_path, int8_model_path(model_path, cache_dir))
+            _share(path)
         options = ort.SessionOptions()
         # ORT's own fusions (MatMulIntegerToFloat, LayerNorm, Gelu) and layout passes; its default, made explicit.
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -67,9 +69,39 @@ class Int8Encoder:
 
 
 def int8_model_path(model_path: str, cache_dir: Path) -> Path:
-    """Where the int8 file for ``model_path`` is cached (it may not exist yet)."""
+    """Where the int8 file for ``model_path`` is cached in ``cache_dir`` (it may not exist yet)."""
     key = hashlib.sha256(f"{os.path.realpath(model_path)}|{RECIPE}".encode()).hexdigest()[:16]
     return cache_dir / f"encoder-{key}-int8.onnx"
+
+
+def shared_cache_dir() -> Path:
+    """The user's cache (``$XDG_CACHE_HOME/ragbot``): the int8 file depends on the model only, so
+    every data dir on the machine (and every test's) reuses one build instead of a 10-20 s export."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ragbot"
+
+
+def cached_int8_model(model_path: str, cache_dir: Path) -> Path | None:
+    """The int8 file already built for ``model_path``: in ``cache_dir``, else in the shared cache."""
+    for folder in (cache_dir, shared_cache_dir()):
+        path = int8_model_path(model_path, folder)
+        if path.exists():
+            return path
+    return None
+
+
+def _share(path: Path) -> None:
+    """Copy a new build into the shared cache; a read-only home (a container) just skips it."""
+    target = shared_cache_dir() / path.name
+    if target == path or target.exists():
+        return
+    partial = target.with_name(f"{target.name}.{os.getpid()}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, partial)
+        os.replace(partial, target)
+    except OSError as exc:
+        log.debug("int8 encoder not shared in %s: %s", target.parent, exc)
+        partial.unlink(missing_ok=True)
 
 
 def build_int8_model(model_path: str, target: Path) -> Path:

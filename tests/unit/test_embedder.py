@@ -55,7 +55,10 @@ def test_an_unknown_model_path_is_a_clear_error(tmp_path: Path) -> None:
         Embedder(EmbeddingConfig(model=str(tmp_path / "no-such-model"))).embed(["x"])
 
 
-def test_int8_path_stays_close_to_fp32_and_builds_its_model_once(tmp_path: Path) -> None:
+def test_int8_path_stays_close_to_fp32_and_builds_its_model_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))  # no build shared by earlier tests
     int8 = Embedder(EmbeddingConfig(precision="int8"), cache_dir=tmp_path)
     fp32 = Embedder(EmbeddingConfig(precision="fp32"))
     texts = TEXTS + ["x " * 400]  # one text past the 256-token limit: truncated the same way
@@ -69,6 +72,9 @@ def test_int8_path_stays_close_to_fp32_and_builds_its_model_once(tmp_path: Path)
     assert again.dimension == 384 and built.stat().st_mtime_ns == stamp  # reused, not rebuilt
     question, answer, other, _ = again.embed(TEXTS)
     assert question @ answer > question @ other + 0.2
+    other_data_dir = tmp_path / "another-data-dir"  # e.g. every test's, or a second index
+    Embedder(EmbeddingConfig(precision="int8"), cache_dir=other_data_dir).embed(["x"])
+    assert not list(other_data_dir.glob("encoder-*"))  # the user cache's copy served it: no second build
 
 
 def test_each_engine_gets_its_fastest_batch_size_unless_configured(tmp_path: Path) -> None:
