@@ -4,7 +4,7 @@ where the CPU has it (this project's 2-core AMD EPYC has it).
 
 ONNX Runtime's offline BERT fusion before quantising (fused Attention, SkipLayerNorm, BiasGelu)
 was tried and dropped: on this CPU it was 0.6x-0.9x the plain graph's speed in every interleaved
-run (bench/embed_throughput.py, docs/benchmarks.md section 18); the session's own ENABLE_ALL
+run (bench/embed_throughput.py, docs/benchmarks.md section 19); the session's own ENABLE_ALL
 passes already fuse what pays here.
 
 Building needs torch and transformers (the export) and happens once per model; the result is
