@@ -65,7 +65,7 @@ def _follow(embedder: Embedder, meta: dict[str, object], where: str) -> None:
     configured = embedder.config.precision
     if configured == "auto":
         built = recorded if recorded in ("fp32", "int8") else UNRECORDED
-        embedder.use_precision(built)  # type: ignore[arg-type]
+        embedder.use_precision(built)
         return
     if recorded is None:
         if configured != UNRECORDED and where not in _warned:
