@@ -19,7 +19,7 @@ from bot.answerability import Decision, load_model, signals_for
 from bot.citing import citation, renumbered
 from bot.config import Settings
 from bot.embedder import Embedder
-from bot.embedder_precision import fit_index
+from bot.embedder_precision import fit_index, settle_before_load
 from bot.errors import IndexEmpty, InputError
 from bot.generate import Generator, make_generator
 from bot.generate.base import declines, keep_valid_citations
@@ -87,6 +87,8 @@ class RagCore:
 
     def _load_embedder(self) -> Embedder:
         embedder = self.new_embedder()
+        if not self.settings.store.url:  # embedded: its metadata is a local read (a server may be down)
+            settle_before_load(embedder, lambda: self.store)
         embedder.dimension  # noqa: B018  (loads the weights now, under the lock)
         embedder.on_switch = self._record_query_encoder
         return embedder

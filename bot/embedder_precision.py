@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 from bot.config import EmbeddingConfig
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from bot.embedder import Embedder
     from bot.store.base import Store
 
-__all__ = ["PRECISION_KEY", "Precision", "resolve_precision", "fit_index"]
+__all__ = ["PRECISION_KEY", "Precision", "resolve_precision", "fit_index", "settle_before_load"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,22 @@ def fit_index(embedder: Embedder, store: Store, dimension: int) -> None:
     store.ensure_collection(dimension, embedder.model_name)
     if not existed:
         store.update_meta({PRECISION_KEY: embedder.precision})
+
+
+def settle_before_load(embedder: Embedder, open_store: Callable[[], Store]) -> None:
+    """With ``auto``, take an existing index's precision before the encoder loads, so a process on
+    an fp32 index never builds or loads the int8 file only to drop it at the first question.
+    A store that can't be opened or read now (held by another process, down) is left to
+    :func:`fit_index`: loading the encoder never depends on it."""
+    if embedder.config.precision != "auto":
+        return
+    try:
+        store = open_store()
+        meta = store.meta() if store.collection_exists() else {}
+    except Exception:  # down or unreadable: fit_index says so when it matters
+        return
+    if meta:
+        _follow(embedder, meta, getattr(store, "where", "the index"))
 
 
 def _follow(embedder: Embedder, meta: dict[str, object], where: str) -> None:

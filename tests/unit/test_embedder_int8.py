@@ -143,3 +143,25 @@ def test_an_explicit_precision_other_than_the_recorded_one_is_refused_and_nothin
 
     assert store.meta() == before
     assert Embedder(EmbeddingConfig(), cache_dir=int8_cache).precision == "int8"  # auto fits it
+
+
+def test_a_bot_on_an_fp32_index_never_builds_or_loads_the_int8_encoder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.app.settings import load_settings
+    from bot.core import RagCore
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    config = tmp_path / "ragbot.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n', encoding="utf-8")
+    settings = load_settings(config)
+    store = EdgeStore(settings.data_dir / "edge" / settings.collection, settings.store)
+    store.ensure_collection(384, "all-MiniLM-L6-v2")  # an index from before precision was recorded
+    store.close()
+    core = RagCore(settings)
+    try:
+        core.load_models()
+        assert core.embedder.precision == "fp32" and core.embedder.batch_size == 8  # the torch path
+    finally:
+        core.close()
+    assert not list(tmp_path.rglob("encoder-*.onnx"))  # no int8 export for an index that can't use it
