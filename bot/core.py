@@ -134,7 +134,9 @@ class RagCore:
 
     def load_models(self) -> int:
         """Load the encoder and the generator now (a server does, before its first question);
-        returns the encoder's dimension. Nothing here needs the store."""
+        returns the encoder's dimension. With an embedded store and ``precision = "auto"`` this
+        opens the store first, to read the precision the index was built with (a store that can't
+        be opened is left to the first question); a server store is not asked here."""
         dimension = self.embedder.dimension
         self.generator  # noqa: B018
         return dimension

@@ -91,13 +91,18 @@ class Embedder:
     def loaded(self) -> bool:
         return self._model is not None or self._int8 is not None
 
-    def _load(self) -> None:
-        if self.loaded:
-            return
+    def _load(self) -> tuple[OnnxTextEncoder | None, Any]:
+        """The loaded encoder, as ``(int8, torch model)``, one of them None. Callers use these
+        locals, never ``self._int8``/``self._model`` again: a concurrent :meth:`use_precision`
+        may drop both between two reads."""
+        int8, model = self._int8, self._model
+        if int8 is not None or model is not None:
+            return int8, model
         with self._load_lock:
             if not self.loaded:
                 self._load_weights()
                 metrics.MODEL_LOADS.labels("embedder").inc()
+            return self._int8, self._model
 
     @property
     def precision(self) -> Precision:
@@ -113,14 +118,23 @@ class Embedder:
         """Run at ``precision`` from now on (the index was built with it); a loaded encoder of the
         other precision is dropped and the right one loads on next use."""
         with self._load_lock:
-            if precision != self.precision:
+            # self._precision, not self.precision: following an index never needs "auto" resolved
+            # (that imports onnxruntime); None means nothing is loaded yet either.
+            if self._precision is not None and precision != self._precision:
                 log.info("embedding at %s, the precision this index was built with", precision)
                 self._model = self._int8 = None
+                if not self._query_pinned:  # the query encoder was loaded at the old precision too
+                    self._query, self._query_stamp = None, None
             self._precision = precision
 
     def _load_weights(self) -> None:
-        if self.precision == "int8" and _pick_device(self.config.device) == "cpu":
-            self._load_int8()  # never imports torch when the int8 file is cached
+        if self.precision == "int8":
+            # ONNX Runtime on the CPU whatever the device: the index's vectors are int8 ones, and a
+            # GPU running fp16 would mix them (never imports torch when the int8 file is cached).
+            if self.config.device != "cpu" and not _warned_int8_on_cpu:
+                _warned_int8_on_cpu.append(True)
+                log.info("int8 runs on the CPU (ONNX Runtime), not on device %r", self.config.device)
+            self._load_int8()
             return
         import torch
         from transformers import AutoConfig, AutoModel
@@ -150,11 +164,11 @@ class Embedder:
         if not self._dimension:  # a Hugging Face id: no config.json on disk to read it from
             self._dimension = int(self._int8(["x"]).shape[1])
 
-    def _int8_encoder(self, model_path: str) -> OnnxTextEncoder:
+    def _int8_encoder(self, model_path: str, *, share: bool = True) -> OnnxTextEncoder:
         from bot.embedder_int8 import Int8Encoder
         from bot.onnx_text_encoder import OnnxTextEncoder, load_fast_tokenizer
 
-        session = Int8Encoder(model_path, self.cache_dir, self.config.threads)
+        session = Int8Encoder(model_path, self.cache_dir, self.config.threads, share=share)
         tokenizer = load_fast_tokenizer(self._model_path, lambda: self.tokenizer)
         return OnnxTextEncoder(tokenizer, session, self.max_length, batch_size=self.config.batch_size)
 
@@ -186,10 +200,10 @@ class Embedder:
     @property
     def batch_size(self) -> int | None:
         """Texts per forward pass; None: the int8 path cuts batches by a token budget instead."""
-        self._load()
+        int8, _ = self._load()
         if self.config.batch_size:
             return self.config.batch_size
-        if self._int8 is not None:
+        if int8 is not None:
             return None
         return GPU_BATCH_SIZE if self._device is not None and self._device.type == "cuda" else CPU_BATCH_SIZE
 
@@ -204,10 +218,10 @@ class Embedder:
         """Return an (n, dim) float32 array of L2-normalised vectors, in input order (document encoder)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        self._load()
-        if self._int8 is not None:
-            return self._int8(texts)
-        return self._batched(texts, self._encode_torch)
+        int8, model = self._load()
+        if int8 is not None:
+            return int8(texts)
+        return self._batched(texts, lambda batch: self._encode_torch(batch, model))
 
     def _batched(self, texts: Sequence[str], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
         import torch
@@ -321,11 +335,11 @@ class Embedder:
 
     def load_query_encoder(self, path: Path, name: str) -> QueryEncoder:
         """Load a trained query encoder folder, on this embedder's device and precision."""
-        self._load()
-        if self._int8 is not None:
-            try:
-                return QueryEncoder(name, self._int8_encoder(str(path)))
-            except (OSError, ValueError) as exc:
+        int8, _ = self._load()
+        if int8 is not None:
+            try:  # a query encoder lives in the data dir: its int8 build is never shared
+                return QueryEncoder(name, self._int8_encoder(str(path), share=False))
+            except (OSError, ValueError, ConfigError) as exc:
                 raise ConfigError(f"cannot load query encoder {name} from {path}: {exc}") from None
         from transformers import AutoModel
 
@@ -346,6 +360,9 @@ class Embedder:
         view._query = encoder
         view._query_pinned = True
         return view
+
+
+_warned_int8_on_cpu: list[bool] = []  # said once a process: int8 ignores [embedding] device
 
 
 def _mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

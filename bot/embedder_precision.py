@@ -1,7 +1,9 @@
 """Which precision the encoder runs at, and keeping it the one the index was built with.
 
-``precision = "auto"`` (the default) means int8 on a CPU when ONNX Runtime is installed: 4x and
-more the speed of fp32 at the same hit@5 (docs/benchmarks.md). int8 and fp32 vectors of one text
+``precision = "auto"`` (the default) means int8 on a CPU with int8 dot-product instructions (VNNI
+on x86, ``asimddp`` on ARM) when ONNX Runtime is installed: 4x and more the speed of fp32 at the
+same hit@5 (docs/benchmarks.md, measured with AVX-512 VNNI). Without VNNI, ORT's int8 kernels can
+saturate (its docs advise ``reduce_range`` there), so such a CPU gets fp32. int8 and fp32 vectors of one text
 agree to a cosine of about 0.98, not 1.0, so one index must not hold both, nor be searched with
 the other's query vectors without saying so. Hence the rule, applied before the first vector:
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import platform
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
@@ -27,7 +30,14 @@ if TYPE_CHECKING:
     from bot.embedder import Embedder
     from bot.store.base import Store
 
-__all__ = ["PRECISION_KEY", "Precision", "resolve_precision", "fit_index", "settle_before_load"]
+__all__ = [
+    "PRECISION_KEY",
+    "Precision",
+    "resolve_precision",
+    "fit_index",
+    "settle_before_load",
+    "cpu_has_int8_dot_product",
+]
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +49,51 @@ _warned: set[str] = set()
 
 
 def resolve_precision(config: EmbeddingConfig, device: str) -> Precision:
-    """``auto``: int8 on the CPU when ONNX Runtime and onnx (to build the int8 file once) are
-    importable, else fp32 (which a GPU runs in fp16)."""
+    """``auto``: int8 on a CPU with VNNI when ONNX Runtime imports and onnx (to build the int8
+    file once) is installed, else fp32 (which a GPU runs in fp16).
+
+    ONNX Runtime is imported, not just looked up: a broken wheel must give fp32 here, before a new
+    index records int8. It costs nothing later (the int8 path imports it anyway), and an existing
+    index never gets here: :meth:`Embedder.use_precision` takes its precision unresolved."""
     if config.precision != "auto":
         return config.precision
-    if device == "cpu" and all(importlib.util.find_spec(name) for name in ("onnxruntime", "onnx")):
-        return "int8"
-    return "fp32"
+    if device != "cpu" or not cpu_has_int8_dot_product(_cpu_flags(), platform.machine()):
+        return "fp32"
+    if importlib.util.find_spec("onnx") is None:
+        return "fp32"
+    try:
+        import onnxruntime  # noqa: F401
+    except Exception as exc:  # ImportError, or a broken wheel's OSError/AttributeError
+        log.warning("ONNX Runtime does not import (%s); embedding with fp32", exc)
+        return "fp32"
+    return "int8"
+
+
+def cpu_has_int8_dot_product(flags: str | None, machine: str) -> bool:
+    """Whether the CPU has the int8 dot-product instructions ORT's int8 kernels are fast and exact
+    with: ``avx512_vnni``/``avx_vnni`` on x86, ``asimddp`` on ARM (``flags``: the /proc/cpuinfo
+    flags or Features line; None where there is no /proc, e.g. macOS, where arm64 means Apple
+    silicon, which has it)."""
+    machine = machine.lower()
+    if flags is None:
+        return machine in ("arm64", "aarch64")
+    words = set(flags.split())
+    if machine in ("arm64", "aarch64"):
+        return "asimddp" in words
+    return bool(words & {"avx512_vnni", "avx_vnni"})
+
+
+def _cpu_flags() -> str | None:
+    """The first ``flags`` (x86) or ``Features`` (ARM) line of /proc/cpuinfo; None without one."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                if key.strip() in ("flags", "Features"):
+                    return value
+    except OSError:
+        return None
+    return None
 
 
 def fit_index(embedder: Embedder, store: Store, dimension: int) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +19,12 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 for var in list(os.environ):  # a developer's own settings must not leak into tests
     if var.startswith(("QDRANT_", "RAGBOT_", "SLACK_", "DISCORD_")):
         os.environ.pop(var, None)
+# Hermetic int8 cache: one build per test session in a private folder, never the developer's
+# ~/.cache/ragbot (set in os.environ so `ragbot` subprocesses share it). Hugging Face keeps its
+# own cache where it was.
+os.environ.setdefault("HF_HOME", str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "huggingface"))
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="ragbot-test-cache-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 
 from bot.app.settings import AppSettings, load_settings  # noqa: E402
 from bot.config import EmbeddingConfig  # noqa: E402

@@ -42,7 +42,8 @@ async def serve(settings: AppSettings, *, slack: bool = True, discord: bool = Tr
     if discord_settings is not None:
         check_token_shape(discord_settings.bot_token)
     with build_core(settings) as app:
-        # Models load now, not on the first question. Nothing here needs the store.
+        # Models load now, not on the first question. An embedded store is opened first to read the
+        # index's precision (bot/embedder_precision.py); a down or busy store never stops the load.
         log.info("encoder ready (%d-d)", app.core.load_models())
         logging.getLogger().setLevel(logging.INFO)  # from here on, serving logs what it does
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its job chatter; ours says what ran

@@ -24,6 +24,7 @@ from bot.chatstate import ChatState
 from bot.config import Settings
 from bot.core import NOT_FOUND_TEXT, RagCore
 from bot.embedder import Embedder, resolve_embedding_model
+from bot.embedder_precision import fit_index
 from bot.errors import IndexEmpty, InputError
 from bot.train.answers import lm_answer_logp, unit_table
 from bot.train.config import TrainingConfig
@@ -117,7 +118,7 @@ def run_training(
     store, embedder = core.store, core.embedder
     if not store.collection_exists():
         raise IndexEmpty("the index is empty; run `ragbot index` before `ragbot train`")
-    store.ensure_collection(embedder.dimension, embedder.model_name)  # StoreMismatch: built by another model
+    fit_index(embedder, store, embedder.dimension)  # StoreMismatch: another model, or another precision
     corpus = load_corpus(store)
     base = embedder.with_query_encoder(None)
     feedback = _feedback(chat_state) if options.feedback else []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +14,9 @@ import numpy as np
 import pytest
 
 from bot.config import EmbeddingConfig, StoreConfig
-from bot.embedder import Embedder
-from bot.embedder_precision import PRECISION_KEY, fit_index
-from bot.errors import StoreMismatch
+from bot.embedder import Embedder, resolve_embedding_model
+from bot.embedder_precision import PRECISION_KEY, cpu_has_int8_dot_product, fit_index
+from bot.errors import ConfigError, StoreMismatch
 from bot.store.edge import EdgeStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -165,3 +166,101 @@ def test_a_bot_on_an_fp32_index_never_builds_or_loads_the_int8_encoder(
     finally:
         core.close()
     assert not list(tmp_path.rglob("encoder-*.onnx"))  # no int8 export for an index that can't use it
+
+
+def test_int8_on_a_gpu_device_runs_onnx_on_the_cpu_so_vectors_never_mix(int8_cache: Path) -> None:
+    """A GPU box following an int8 index must embed with the same int8 model, not torch fp16."""
+    reference = Embedder(EmbeddingConfig(precision="int8"), cache_dir=int8_cache).embed(["on-call stipend"])
+    pinned = Embedder(EmbeddingConfig(precision="int8", device="cuda"), cache_dir=int8_cache)
+    following = Embedder(EmbeddingConfig(device="cuda"), cache_dir=int8_cache)  # auto on a GPU box
+
+    assert following.precision == "fp32"  # a new index on a GPU gets fp32 (fp16 there)
+    following.use_precision("int8")  # ... but an existing int8 index is followed, on the CPU
+    for embedder in (pinned, following):
+        np.testing.assert_allclose(embedder.embed(["on-call stipend"]), reference, atol=1e-6)
+        assert embedder.batch_size is None  # the ONNX path (this machine has no CUDA at all)
+
+
+def _fake_model(folder: Path, weights: bytes) -> Path:
+    folder.mkdir(exist_ok=True)
+    (folder / "config.json").write_text('{"hidden_size": 384}', encoding="utf-8")
+    (folder / "model.safetensors").write_bytes(weights)
+    return folder
+
+
+def test_a_model_rewritten_at_the_same_path_never_reuses_the_old_int8_file(tmp_path: Path) -> None:
+    """A retrained query-1, or a data dir recreated at the same path, must get a new build."""
+    from bot.embedder_int8 import cached_int8_model, int8_model_path
+
+    model = _fake_model(tmp_path / "query-1", b"old weights")
+    old = int8_model_path(str(model), tmp_path / "cache")
+    old.parent.mkdir()
+    old.write_bytes(b"the build of the old weights")
+    assert cached_int8_model(str(model), tmp_path / "cache") == old
+
+    _fake_model(model, b"new weights, retrained")
+
+    assert int8_model_path(str(model), tmp_path / "cache") != old
+    assert cached_int8_model(str(model), tmp_path / "cache") is None
+
+
+def test_a_corrupt_cached_int8_file_is_dropped_and_the_encoder_still_loads(int8_cache: Path, tmp_path: Path) -> None:
+    from bot.embedder_int8 import int8_model_path
+
+    bad = int8_model_path(resolve_embedding_model("all-MiniLM-L6-v2"), tmp_path)
+    bad.write_bytes(b"\x08\x01truncated by a crash")  # not an ONNX model: ORT raises its own error type
+    expected = Embedder(EmbeddingConfig(precision="int8"), cache_dir=int8_cache).embed(["stipend"])
+
+    vectors = Embedder(EmbeddingConfig(precision="int8"), cache_dir=tmp_path).embed(["stipend"])
+
+    np.testing.assert_allclose(vectors, expected, atol=1e-6)
+    assert not bad.exists() or bad.read_bytes()[:2] != b"\x08\x01"
+
+
+def test_an_int8_build_that_fails_says_to_set_fp32(tmp_path: Path) -> None:
+    model = _fake_model(tmp_path / "broken-model", b"not weights")
+
+    with pytest.raises(ConfigError, match=r'cannot build or load the int8 encoder.*precision = "fp32"'):
+        Embedder(EmbeddingConfig(model=str(model), precision="int8"), cache_dir=tmp_path / "models").embed(["x"])
+
+
+def test_auto_picks_int8_only_on_a_cpu_with_int8_dot_product_instructions() -> None:
+    assert cpu_has_int8_dot_product("fpu sse2 avx2 avx512f avx512_vnni avx512_bf16", "x86_64")
+    assert cpu_has_int8_dot_product("fpu sse2 avx2 avx_vnni", "x86_64")  # Alder Lake and later
+    assert not cpu_has_int8_dot_product("fpu sse2 avx2 fma avx512f avx512bw", "x86_64")  # Skylake-SP: no VNNI
+    assert not cpu_has_int8_dot_product("fpu sse2 avx2 vnni_like", "x86_64")  # whole words only
+    assert cpu_has_int8_dot_product("fp asimd evtstrm aes asimddp sha512", "aarch64")
+    assert not cpu_has_int8_dot_product("fp asimd evtstrm aes", "aarch64")  # Cortex-A72 (a Pi 4)
+    assert cpu_has_int8_dot_product(None, "arm64")  # macOS: no /proc; Apple silicon has it
+    assert not cpu_has_int8_dot_product(None, "x86_64")  # can't tell: fp32 is the safe side
+
+
+def test_an_onnxruntime_that_fails_to_import_gives_a_new_index_fp32(tmp_path: Path) -> None:
+    broken = tmp_path / "site" / "onnxruntime"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise OSError('libonnxruntime.so: cannot open shared object')\n")
+    script = (
+        "from bot.config import EmbeddingConfig\n"
+        "from bot.embedder import Embedder\n"
+        "print(Embedder(EmbeddingConfig()).precision)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{broken.parent}{os.pathsep}{REPO}"}
+
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "fp32"
+    assert "ONNX Runtime does not import" in done.stderr
+
+
+def test_a_precision_switch_drops_the_query_encoder_loaded_at_the_old_one(int8_cache: Path, tmp_path: Path) -> None:
+    """Switching precision must also reload the trained query encoder, or questions keep int8 vectors."""
+    embedder = Embedder(EmbeddingConfig(), cache_dir=int8_cache, query_models=tmp_path / "models")
+    embedder.embed_query("loaded as int8")
+    assert embedder._query_stamp is not None  # active.json was read (none: the document encoder)
+
+    embedder.use_precision("fp32")
+
+    assert embedder._query is None and embedder._query_stamp is None  # read again at the next question
