@@ -15,6 +15,7 @@ deletions need the finished listing); a shutdown (``stop``) ends the run with
 from __future__ import annotations
 
 import copy
+import logging
 import queue
 import threading
 import time
@@ -31,12 +32,15 @@ from indexer.config import IndexerSettings, SourceConfig
 from indexer.formats import NotIndexable
 from indexer.parse import parse_document
 from indexer.sources import Listing, list_documents
-from indexer.stages import StageTimes
+from indexer.stages import BusyTime, StageTimes
 
 __all__ = ["DocumentFeed", "Pending", "PipelinedFeed", "Preparer", "SequentialFeed", "Tally"]
 
+log = logging.getLogger(__name__)
+
 QUEUE_DOCUMENTS = 8  # prepared documents the producer may run ahead of the embedder
-_ABANDON_WAIT_S = 5.0  # how long a failed run waits for the producer to notice and end
+_PATIENCE_S = 5.0  # how long a failed run waits for the listing to end before it says it still waits
+_POLL_S = 0.1  # how often the caller, waiting for a document, passes a shutdown on to the listing
 _STOPPED = "stopped by shutdown before the run finished; the next run finishes the job"
 
 
@@ -129,12 +133,22 @@ class DocumentFeed:
         self.stop = stop
         self.times = times
         self.listing = Listing(complete=False)  # until the source's own: a run cut short deletes nothing
+        self.failure: BaseException | None = None  # the listing's error, once the documents before it are out
 
     def __iter__(self) -> Iterator[Pending]:
         raise NotImplementedError
 
+    def raise_failure(self) -> None:
+        """Raise the listing's error, if it failed: the caller first writes what was read before it."""
+        if self.failure is not None:
+            raise self.failure
+
     def close(self) -> None:
-        """The caller gives up early (it failed): end the listing at its next document."""
+        """The caller gives up early (it failed): end the listing, and return only once it has ended.
+
+        The source's lock is released after this: a listing still at work then (a git pull, a
+        slow page) could collide with the next run of the source (git's index.lock, its state
+        saved twice)."""
 
     def waiting(self) -> bool:
         """Whether the next document is not prepared yet: then the caller embeds what it holds
@@ -175,21 +189,28 @@ class PipelinedFeed(DocumentFeed):
         super().__init__(*args, **kwargs)
         self._queue: queue.Queue[Pending | _End] = queue.Queue(maxsize=QUEUE_DOCUMENTS)
         self._abandon = threading.Event()
+        # The listing's own stop: set by a shutdown (the caller passes it on) or by close(), so a
+        # connector that honours ``stop`` ends a slow fetch at once, not at its next document.
+        self._halt = threading.Event()
         self._dropped = False  # documents read after a stop, not prepared
-        self._in_sink = 0.0  # seconds the listing spent handing documents over: not listing time
+        self._in_sink = BusyTime()  # the listing handing documents over: not listing time
+        self._count_lock = threading.Lock()  # a connector may hand documents over from several threads
         self._thread = threading.Thread(target=self._produce, name=f"index-{self.source.name}", daemon=True)
 
     def __iter__(self) -> Iterator[Pending]:
         self._thread.start()
         stopped = False
-        while not isinstance(item := self._queue.get(), _End):
+        while not isinstance(item := self._next(), _End):
             if self.stop.is_set():  # shutdown: embed no more, but let the listing end and say why
                 stopped = True
                 continue
             yield item
         self._thread.join()
         if item.error is not None:
-            raise item.error
+            if stopped or self._dropped:  # a shutdown: nothing more is written, but the listing says why
+                raise item.error
+            self.failure = item.error
+            return
         if stopped or self._dropped:
             raise RunStopped(_STOPPED)
         assert item.listing is not None
@@ -204,32 +225,51 @@ class PipelinedFeed(DocumentFeed):
         return self._queue.empty()
 
     def close(self) -> None:
-        if self._thread.is_alive():
-            self._abandon.set()
-            self._thread.join(_ABANDON_WAIT_S)
+        if not self._thread.is_alive():
+            return
+        self._abandon.set()
+        self._halt.set()
+        self._thread.join(_PATIENCE_S)
+        if self._thread.is_alive():  # a connector that does not honour stop (a git pull): it must end first
+            log.warning("%s: waiting for the source's listing to end before the run ends", self.source.name)
+            self._thread.join()
+
+    def _next(self) -> Pending | _End:
+        """The next prepared document, or the end; passes a shutdown on to the listing meanwhile."""
+        while True:
+            if self.stop.is_set():
+                self._halt.set()
+            try:
+                return self._queue.get(timeout=_POLL_S)
+            except queue.Empty:
+                continue
 
     def _produce(self) -> None:
         end = _End()
         started = time.perf_counter()
         try:
-            end.listing = list_documents(self.source, self.settings, self.known, self.stop, on_document=self._take)
+            end.listing = list_documents(self.source, self.settings, self.known, self._halt, on_document=self._take)
         except _Abandoned:
             return
         except BaseException as exc:  # handed to the caller, which raises it as the sequential run would
             end.error = exc
         finally:
-            self.times.add("list_fetch", time.perf_counter() - started - self._in_sink)
+            self.times.add("list_fetch", max(0.0, time.perf_counter() - started - self._in_sink.seconds()))
         try:
             self._put(end)
         except _Abandoned:
             pass
 
     def _take(self, doc: Document) -> None:
-        """The listing's sink: prepare ``doc`` and queue it (the wait for room counts in no stage)."""
-        entered = time.perf_counter()
-        try:
+        """The listing's sink: prepare ``doc`` and queue it (the wait for room counts in no stage).
+
+        Until the listing ends, :attr:`listing` counts what was handed over as fetched: a listing
+        that fails reports the documents it did read (and the run wrote)."""
+        with self._in_sink.inside():
             if self._abandon.is_set():
                 raise _Abandoned
+            with self._count_lock:
+                self.listing.fetched += 1
             if self.stop.is_set():
                 self._dropped = True
                 return
@@ -237,8 +277,6 @@ class PipelinedFeed(DocumentFeed):
                 pending = self.prepare(doc)
             if pending is not None:
                 self._put(pending)
-        finally:
-            self._in_sink += time.perf_counter() - entered
 
     def _put(self, item: Pending | _End) -> None:
         while True:

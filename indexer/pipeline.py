@@ -140,16 +140,17 @@ class Indexer:
                     self._write(group, report, on_embedded, times)
                     group = []
             self._write(group, report, on_embedded, times)
+            feed.raise_failure()  # a listing that failed: after writing what it read
         finally:  # what was prepared counts even when the listing failed after it
             feed.close()
             report.unchanged += prepare.tally.unchanged
             report.failed_documents += prepare.tally.failed
             report.errors.extend(prepare.tally.errors)
             report.warnings.extend(prepare.tally.warnings)
+            report.fetched = feed.listing.fetched  # a listing that failed: what it handed over
         listing = feed.listing
         report.errors[:0] = listing.errors  # the listing's problems first, then the documents'
         report.warnings[:0] = listing.warnings
-        report.fetched = listing.fetched
         report.failed_documents += listing.failed
         report.unchanged += len(listing.not_modified)
         # Pages the source says are gone (404/410) go now; whatever else vanished goes only

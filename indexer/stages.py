@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["STAGES", "StageTimes"]
+__all__ = ["STAGES", "BusyTime", "StageTimes"]
 
 # list_fetch includes reading the stored document states: both are "what is there now".
 STAGES = ("list_fetch", "parse_chunk", "model_load", "embed", "store_write")
@@ -51,3 +51,37 @@ class StageTimes:
         for stage, value in seconds.items():
             out[f"{stage}_share"] = round(value / wall_s, 3) if wall_s > 0 else 0.0
         return out
+
+
+class BusyTime:
+    """Seconds during which at least one thread was :meth:`inside`; threads inside together count once.
+
+    The listing's time is its wall time less the time it spent handing documents over: summed per
+    thread, a connector handing over from several threads at once would subtract more than the
+    wall time (a negative listing time)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._since = 0.0  # when the first of the threads now inside came in
+        self._seconds = 0.0
+
+    @contextmanager
+    def inside(self) -> Iterator[None]:
+        with self._lock:
+            if self._inside == 0:
+                self._since = time.perf_counter()
+            self._inside += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._inside -= 1
+                if self._inside == 0:
+                    self._seconds += time.perf_counter() - self._since
+
+    def seconds(self) -> float:
+        """The busy seconds so far, the stretch still under way included."""
+        with self._lock:
+            ongoing = time.perf_counter() - self._since if self._inside else 0.0
+            return self._seconds + ongoing

@@ -7,7 +7,9 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +22,14 @@ from bot.config import EmbeddingConfig
 from bot.embedder import Embedder
 from bot.models import Passage, point_id
 from bot.store import DocumentState, open_store
+from indexer.feed import QUEUE_DOCUMENTS
 from indexer.runner import run_index
 from indexer.runs import SourceReport
+from indexer.stages import BusyTime
+from tests.support.docsite import DocsSite, page, send
 from tests.support.processes import run_cli
 from tests.support.project import REPO
+from tests.support.web_sites import web_settings
 
 
 def index(settings: AppSettings, embedder: Embedder, **options: Any) -> SourceReport:
@@ -49,6 +55,30 @@ def snapshot(settings: AppSettings) -> tuple[dict[str, DocumentState], dict[str,
 
 def loads() -> float:
     return metrics.MODEL_LOADS.labels("embedder")._value.get()
+
+
+def listing_threads() -> list[threading.Thread]:
+    """The producer and crawl threads of any run still alive."""
+    return [t for t in threading.enumerate() if t.name.startswith(("index-", "crawl")) and t.is_alive()]
+
+
+def broken_display(source: str, embedded: int, planned: int) -> None:
+    raise RuntimeError("the progress display broke")
+
+
+def stored(settings: AppSettings, source: str) -> set[str]:
+    store = open_store(settings)
+    try:
+        return set(store.document_states(source))
+    finally:
+        store.close()
+
+
+@pytest.fixture()
+def site(tmp_path: Path) -> Iterator[DocsSite]:
+    docs = DocsSite(tmp_path / "site")
+    yield docs
+    docs.close()
 
 
 def edit_two_and_break_one(docs: Path) -> None:
@@ -134,23 +164,103 @@ def test_a_run_that_fails_while_the_source_is_still_listed_leaves_no_thread_and_
 ) -> None:
     settings = settings_for(handbook)
     index(settings, embedder)
-    for page in sorted(handbook.glob("*.md")):
-        page.write_text(page.read_text() + "\n\nRevised.\n")
+    pages = sorted(handbook.iterdir())
+    assert len(pages) > QUEUE_DOCUMENTS + 2  # more than the queue holds: the listing is still under way
+    for doc in pages:
+        doc.write_text(doc.read_text() + "\n\nRevised.\n")
     (handbook / "onboarding.md").unlink()  # would be deleted by a run that finished
-
-    def broken_display(source: str, embedded: int, planned: int) -> None:
-        raise RuntimeError("the progress display broke")
 
     report = index(settings, embedder, progress=broken_display)
 
     assert report.failed and "the progress display broke" in report.errors[-1]
     assert report.deleted == 0
-    assert not [t for t in threading.enumerate() if t.name == "index-handbook" and t.is_alive()]
-    store = open_store(settings)
+    assert not listing_threads()
+    assert "handbook:onboarding.md" in stored(settings, "handbook")
+
+
+def test_a_failed_run_ends_a_listing_stuck_on_a_slow_page_before_it_returns(
+    tmp_path: Path, site: DocsSite, embedder: Embedder
+) -> None:
+    # Pages that answer only after a minute, as a hung server would: the run fails meanwhile, and
+    # releases the source's lock only once the crawl has stopped (or the next run would collide).
+    release = threading.Event()
+
+    def hung(handler: BaseHTTPRequestHandler) -> int:
+        release.wait(60)
+        return send(handler, 200, page("Late", "<p>too late</p>"))
+
+    for path in ("/guide/*", "/reference/*", "/retired.html", "/slow.html"):
+        site.route(path, hung)
+    settings = web_settings(tmp_path, site)
+    settings.sources[0].timeout_s = 60  # the fetch itself would wait it out
+    settings.sources[0].retries = 0
     try:
-        assert "handbook:onboarding.md" in store.document_states("handbook")
+        started = time.monotonic()
+        report = index(settings, embedder, progress=broken_display)
+        elapsed = time.monotonic() - started
+
+        assert report.failed and "the progress display broke" in report.errors[-1] and report.deleted == 0
+        assert not listing_threads(), f"still listing after the run returned ({elapsed:.1f} s)"
     finally:
-        store.close()
+        release.set()
+
+
+def test_a_listing_that_fails_after_streaming_keeps_what_it_wrote_and_deletes_nothing(
+    tmp_path: Path, site: DocsSite, embedder: Embedder
+) -> None:
+    settings = web_settings(tmp_path, site)
+    assert index(settings, embedder).added == 7
+    site.edit("guide/deploy.html", "</body>", "<p>Deploys freeze on Fridays after 3 pm.</p></body>")
+    site.edit("sitemap.xml", "<url><loc>BASE/retired.html</loc></url>", "")  # vanished: a finished run deletes it
+    site.route("/index.html", lambda handler: send(handler, 404, b"not found", "text/plain"))  # the start page
+
+    report = index(settings, embedder)  # the sitemap's pages are read (and written) before the listing fails
+
+    assert report.failed and "no start page could be fetched" in report.errors[-1]
+    assert report.updated == 1 and report.fetched == 1 and report.deleted == 0
+    assert {"docs:" + site.url + path for path in ("/index.html", "/retired.html")} <= stored(settings, "docs")
+
+
+def test_a_shutdown_during_the_run_ends_it_without_deleting(embedder: Embedder, settings_for, handbook: Path) -> None:
+    settings = settings_for(handbook)
+    index(settings, embedder)
+    pages = sorted(handbook.iterdir())
+    assert len(pages) > QUEUE_DOCUMENTS + 2  # the listing still hands documents over after the stop
+    for doc in pages:
+        doc.write_text(doc.read_text() + "\n\nRevised.\n")
+    (handbook / "onboarding.md").unlink()
+    stop = threading.Event()
+
+    def shut_down(source: str, embedded: int, planned: int) -> None:
+        stop.set()  # as SIGTERM does, while the first documents are being embedded
+
+    report = index(settings, embedder, stop=stop, progress=shut_down)
+
+    assert report.failed and report.errors[-1].startswith("stopped by shutdown before the run finished")
+    assert report.deleted == 0 and report.updated < len(pages) - 1
+    assert not listing_threads()
+    assert "handbook:onboarding.md" in stored(settings, "handbook")
+
+
+def test_time_spent_by_threads_together_counts_once() -> None:
+    # A connector may hand documents over from several threads; the listing's time is its wall
+    # time less this, and must not come out negative.
+    busy = BusyTime()
+    start = threading.Barrier(4)
+
+    def hand_over() -> None:
+        start.wait()
+        with busy.inside():
+            time.sleep(0.2)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=hand_over) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    assert 0.2 <= busy.seconds() <= wall
 
 
 @pytest.mark.parametrize("pipelined", [True, False])
