@@ -21,6 +21,7 @@ import numpy as np
 
 from bot import metrics
 from bot.config import DEFAULT_EMBEDDING_MODEL, EmbeddingConfig
+from bot.embedder_int8 import shared_cache_dir
 from bot.errors import ConfigError
 
 if TYPE_CHECKING:  # torch and transformers are imported lazily: they cost seconds.
@@ -71,7 +72,7 @@ class Embedder:
     ) -> None:
         self.config = config
         self.model_name = config.model
-        self.cache_dir = cache_dir or Path.home() / ".cache" / "ragbot"  # the int8 model is built here once
+        self.cache_dir = cache_dir or shared_cache_dir()  # the int8 model is built here once
         self._model_path = resolve_embedding_model(config.model)
         self._tokenizer: Any = None  # a transformers tokenizer, loaded on first use
         self._model = None

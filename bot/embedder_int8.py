@@ -95,6 +95,8 @@ def _load_or_build(model_path: str, cache_dir: Path, share: bool, open_session: 
     try:
         path = build_int8_model(model_path, int8_model_path(model_path, cache_dir))
         session = open_session(path)
+    except (OSError, ValueError):
+        raise  # the model itself can't be read: the caller names it (a wrong path, a hub id offline)
     except Exception as exc:
         raise ConfigError(
             f"cannot build or load the int8 encoder for {model_path}: {_first_line(exc)}. "

@@ -16,7 +16,7 @@ import pytest
 from bot.config import EmbeddingConfig, StoreConfig
 from bot.embedder import Embedder, resolve_embedding_model
 from bot.embedder_precision import PRECISION_KEY, cpu_has_int8_dot_product, fit_index
-from bot.errors import ConfigError, StoreMismatch
+from bot.errors import StoreMismatch
 from bot.store.edge import EdgeStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -182,6 +182,7 @@ def test_int8_on_a_gpu_device_runs_onnx_on_the_cpu_so_vectors_never_mix(int8_cac
 
 
 def _fake_model(folder: Path, weights: bytes) -> Path:
+    """A model folder that only needs to look like one: its files' sizes and mtimes are the key."""
     folder.mkdir(exist_ok=True)
     (folder / "config.json").write_text('{"hidden_size": 384}', encoding="utf-8")
     (folder / "model.safetensors").write_bytes(weights)
@@ -218,10 +219,31 @@ def test_a_corrupt_cached_int8_file_is_dropped_and_the_encoder_still_loads(int8_
 
 
 def test_an_int8_build_that_fails_says_to_set_fp32(tmp_path: Path) -> None:
-    model = _fake_model(tmp_path / "broken-model", b"not weights")
+    """A broken onnx install (the quantiser's) is a one-line ConfigError with the way out, not a traceback."""
+    broken = tmp_path / "site" / "onnx"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise RuntimeError('onnx was built against another numpy')\n")
+    script = (
+        "from pathlib import Path\n"
+        "from bot.config import EmbeddingConfig\n"
+        "from bot.embedder import Embedder\n"
+        "from bot.errors import ConfigError\n"
+        "try:\n"
+        f"    Embedder(EmbeddingConfig(precision='int8'), cache_dir=Path({str(tmp_path / 'models')!r})).embed(['x'])\n"
+        "except ConfigError as exc:\n"
+        "    print(exc)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{broken.parent}{os.pathsep}{REPO}", "XDG_CACHE_HOME": str(tmp_path / "c")}
 
-    with pytest.raises(ConfigError, match=r'cannot build or load the int8 encoder.*precision = "fp32"'):
-        Embedder(EmbeddingConfig(model=str(model), precision="int8"), cache_dir=tmp_path / "models").embed(["x"])
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+
+    assert done.returncode == 0, done.stderr
+    message = done.stdout.strip().splitlines()[-1]
+    assert "cannot build or load the int8 encoder" in message and 'precision = "fp32"' in message, message
+    assert "another numpy" in message and "Traceback" not in done.stderr
+    assert not list((tmp_path / "models").glob("encoder-*"))  # no half-built file left to trip the next start
 
 
 def test_auto_picks_int8_only_on_a_cpu_with_int8_dot_product_instructions() -> None:
