@@ -9,7 +9,8 @@ fetch-then-embed, and the queue's bound keeps memory flat however large the sour
 Both keep the rules of a run: one document that cannot be parsed is counted and skipped; a
 listing that fails raises its own error after the documents read before it (nothing is deleted:
 deletions need the finished listing); a shutdown (``stop``) ends the run with
-:class:`~bot.errors.RunStopped` unless the listing said why first.
+:class:`~bot.errors.RunStopped` unless the listing said why first; a run that fails stops the
+listing and waits for it to end, so that no listing outlives the run's lock on its source.
 """
 
 from __future__ import annotations
