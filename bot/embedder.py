@@ -169,6 +169,10 @@ class Embedder:
         from bot.embedder_int8 import Int8Encoder
         from bot.onnx_text_encoder import OnnxTextEncoder, load_fast_tokenizer
 
+        if self.query_models is not None and Path(model_path).resolve().is_relative_to(
+            self.query_models.parent.resolve()
+        ):
+            share = False  # a model inside the data dir is that data dir's alone
         session = Int8Encoder(model_path, self.cache_dir, self.config.threads, share=share)
         tokenizer = load_fast_tokenizer(self._model_path, lambda: self.tokenizer)
         return OnnxTextEncoder(tokenizer, session, self.max_length, batch_size=self.config.batch_size)

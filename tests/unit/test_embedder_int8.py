@@ -286,3 +286,24 @@ def test_a_precision_switch_drops_the_query_encoder_loaded_at_the_old_one(int8_c
     embedder.use_precision("fp32")
 
     assert embedder._query is None and embedder._query_stamp is None  # read again at the next question
+
+
+def test_training_on_an_int8_index_with_fp32_pinned_is_refused_before_any_work(tmp_path: Path) -> None:
+    """`ragbot train` checks the recorded precision too, or its query encoder would mix vectors."""
+    from bot.app.settings import load_settings
+    from bot.core import RagCore
+    from bot.train.run import TrainOptions, run_training
+
+    config = tmp_path / "ragbot.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n[embedding]\nprecision = "fp32"\n', encoding="utf-8")
+    settings = load_settings(config)
+    store = EdgeStore(settings.data_dir / "edge" / settings.collection, settings.store)
+    store.ensure_collection(384, "all-MiniLM-L6-v2")
+    store.update_meta({PRECISION_KEY: "int8"})
+    store.close()
+    core = RagCore(settings)
+    try:
+        with pytest.raises(StoreMismatch, match="built with int8 vectors"):
+            run_training(settings, settings.training, core, TrainOptions())
+    finally:
+        core.close()
