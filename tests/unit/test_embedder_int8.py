@@ -307,3 +307,24 @@ def test_training_on_an_int8_index_with_fp32_pinned_is_refused_before_any_work(t
             run_training(settings, settings.training, core, TrainOptions())
     finally:
         core.close()
+
+
+def test_a_query_encoder_in_the_data_dir_is_never_copied_to_the_shared_cache(int8_cache: Path, tmp_path: Path) -> None:
+    """Another data dir can't have the same query-1: a shared copy would only be a stale one later."""
+    from bot.embedder_int8 import shared_cache_dir
+
+    models = tmp_path / "data" / "models"
+    encoder = models / "query-1" / "encoder"
+    encoder.mkdir(parents=True)
+    for file in Path(resolve_embedding_model("all-MiniLM-L6-v2")).iterdir():
+        if file.is_file():
+            (encoder / file.name).symlink_to(file)
+    shared_before = set(shared_cache_dir().glob("encoder-*"))
+    embedder = Embedder(EmbeddingConfig(), cache_dir=models, query_models=models)
+    embedder.embed(["the document encoder loads first"])
+
+    query = embedder.load_query_encoder(encoder, "query-1")
+
+    assert query.encode(["stipend"]).shape == (1, 384)
+    assert len(list(models.glob("encoder-*-int8.onnx"))) == 1  # built in the data dir, for it alone
+    assert set(shared_cache_dir().glob("encoder-*")) == shared_before
