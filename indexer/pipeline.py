@@ -103,7 +103,7 @@ class Indexer:
             _fail(report, exc)
         finally:
             report.finished_at = _now()
-            report.stages = times.to_json(time.perf_counter() - started)
+            report.stages = {**times.to_json(time.perf_counter() - started), "pipelined": self.pipelined}
         return report
 
     def _index(

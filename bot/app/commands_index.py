@@ -26,6 +26,12 @@ def register(commands: Any) -> None:
         help="also show the seconds and share of the run spent listing/fetching, parsing+chunking, "
         "loading the model, embedding and writing, per source (with --json: a `profile` object)",
     )
+    index.add_argument(
+        "--sequential",
+        action="store_true",
+        help="list and parse, then embed, instead of overlapping them (faster for the fp32 encoder on a "
+        "2-core machine reading local files: docs/benchmarks.md, section 18)",
+    )
     index.set_defaults(run=run)
 
 
@@ -53,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
                     full=args.full,
                     progress=progress.update,
                     loading=progress.loading,
+                    pipelined=not args.sequential,
                 )
         except Exception as exc:
             if not isinstance(exc, AlreadyRunning):  # that one is not a run: the running one records itself

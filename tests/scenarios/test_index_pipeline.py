@@ -28,7 +28,7 @@ from indexer.runs import SourceReport
 from indexer.stages import BusyTime
 from tests.support.docsite import DocsSite, page, send
 from tests.support.processes import run_cli
-from tests.support.project import REPO
+from tests.support.project import REPO, SAMPLES, handbook_config
 from tests.support.web_sites import web_settings
 
 
@@ -278,3 +278,14 @@ def test_a_shutdown_before_the_run_ends_it_without_deleting(
 
     assert report.failed and report.deleted == 0 and report.chunks_embedded == 0
     assert report.errors[-1].startswith("stopped by shutdown before the run finished")
+
+
+def test_ragbot_index_sequential_lists_and_parses_before_embedding(tmp_path: Path) -> None:
+    config = handbook_config(tmp_path, SAMPLES)
+    sequential = run_cli("--config", str(config), "index", "--sequential", "--json", "--profile")
+    assert sequential.returncode == 0, sequential.stderr
+    (source,) = json.loads(sequential.stdout)["sources"]
+    assert source["added"] == 16 and source["profile"]["pipelined"] is False
+    again = run_cli("--config", str(config), "index", "--full", "--json", "--profile")
+    (source,) = json.loads(again.stdout)["sources"]
+    assert source["updated"] == 16 and source["profile"]["pipelined"] is True
