@@ -8,10 +8,8 @@ document encoder, under ``data_dir/models/query-<n>/``), else through the docume
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import logging
-import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,6 +21,7 @@ from bot import metrics
 from bot.config import DEFAULT_EMBEDDING_MODEL, EmbeddingConfig
 from bot.embedder_int8 import shared_cache_dir
 from bot.errors import ConfigError
+from bot.query_encoders import ActiveQueryEncoder, QueryEncoder, weights_fingerprint
 
 if TYPE_CHECKING:  # torch and transformers are imported lazily: they cost seconds.
     import torch
@@ -52,14 +51,6 @@ def resolve_embedding_model(name: str) -> str:
     return name
 
 
-class QueryEncoder:
-    """A trained query encoder, loaded: its name and the function that encodes a batch of questions."""
-
-    def __init__(self, name: str, encode: Callable[[list[str]], np.ndarray]) -> None:
-        self.name = name
-        self.encode = encode
-
-
 class Embedder:
     """Encodes texts into unit vectors; cosine similarity is then a dot product.
 
@@ -82,10 +73,7 @@ class Embedder:
         self._device: torch.device | None = None
         self._load_lock = threading.RLock()  # questions, the indexer and the scheduler share one embedder
         self.query_models = query_models
-        self._query: QueryEncoder | None = None  # None: questions go through the document encoder
-        self._query_stamp: tuple[int, int] | None = None  # (mtime, size) of active.json when last read
-        self._query_pinned = False  # a view made by with_query_encoder(): never follows active.json
-        self.on_switch: Callable[[str], None] | None = None  # told the new encoder's name (``base``: none)
+        self.queries = ActiveQueryEncoder(query_models, self._load_lock)
         self._fingerprint = ""
 
     @property
@@ -124,8 +112,7 @@ class Embedder:
             if self._precision is not None and precision != self._precision:
                 log.info("embedding at %s, the precision this index was built with", precision)
                 self._model = self._int8 = None
-                if not self._query_pinned:  # the query encoder was loaded at the old precision too
-                    self._query, self._query_stamp = None, None
+                self.queries.forget()  # the query encoder was loaded at the old precision too
             self._precision = precision
 
     def _load_weights(self) -> None:
@@ -279,64 +266,21 @@ class Embedder:
     def document_fingerprint(self) -> str:
         """A hash of the document encoder's weights: a query encoder is only valid beside them."""
         if not self._fingerprint:
-            digest = hashlib.sha256()
-            root = Path(self._model_path)
-            weights = sorted(p for p in root.glob("*") if p.suffix in (".safetensors", ".bin") and p.is_file())
-            if not weights:  # a hub id: the name is all there is to go on
-                digest.update(self.model_name.encode())
-            for path in weights:
-                with path.open("rb") as handle:
-                    for block in iter(lambda: handle.read(1 << 20), b""):
-                        digest.update(block)
-            self._fingerprint = digest.hexdigest()[:16]
+            self._fingerprint = weights_fingerprint(self._model_path, self.model_name)
         return self._fingerprint
 
+    @property
+    def on_switch(self) -> Callable[[str], None] | None:
+        """Told the new query encoder's name when questions switch (``base``: the document encoder)."""
+        return self.queries.on_switch
+
+    @on_switch.setter
+    def on_switch(self, callback: Callable[[str], None] | None) -> None:
+        self.queries.on_switch = callback
+
     def query_encoder(self) -> QueryEncoder | None:
-        """The active query encoder, switched here when ``active.json`` changed since the last call.
-
-        A failed switch (another document encoder, a missing folder) raises the first time, so
-        ``ask`` and ``eval`` say why; a process that already answers keeps its encoder and logs it."""
-        if self._query_pinned or self.query_models is None:
-            return self._query
-        stamp = _stamp(self.query_models / "active.json")
-        if stamp == self._query_stamp:
-            return self._query
-        with self._load_lock:
-            if stamp != self._query_stamp:
-                first = self._query_stamp is None
-                try:
-                    self._switch_query_encoder()
-                except Exception as exc:
-                    if first:
-                        raise
-                    log.error("keeping query encoder %s: %s", self._query.name if self._query else "base", exc)
-                self._query_stamp = stamp
-        return self._query
-
-    def _switch_query_encoder(self) -> None:
-        from bot.train.registry import Registry, check_document_encoder
-
-        assert self.query_models is not None
-        version = Registry(self.query_models).active()
-        if version is None:
-            if self._query is not None:
-                log.info("questions now go through the document encoder (no trained query encoder active)")
-            self._query = None
-            self._switched("base")
-            return
-        if self._query is not None and self._query.name == version.name:
-            return
-        check_document_encoder(version, self.model_name, self.document_fingerprint)
-        self._query = self.load_query_encoder(version.encoder_path, version.name)
-        log.info("questions now go through query encoder %s", version.name)
-        self._switched(version.name)
-
-    def _switched(self, name: str) -> None:
-        if self.on_switch is not None:
-            try:
-                self.on_switch(name)
-            except Exception as exc:  # recording the switch must never cost the question
-                log.warning("could not record query encoder %s: %s", name, exc)
+        """The active query encoder (see :class:`bot.query_encoders.ActiveQueryEncoder`)."""
+        return self.queries.get(self.load_query_encoder, self.model_name, lambda: self.document_fingerprint)
 
     def load_query_encoder(self, path: Path, name: str) -> QueryEncoder:
         """Load a trained query encoder folder, on this embedder's device and precision."""
@@ -362,8 +306,7 @@ class Embedder:
         ``encoder`` (None: the document encoder); for comparing encoders without switching this one."""
         self._load()
         view = copy.copy(self)
-        view._query = encoder
-        view._query_pinned = True
+        view.queries = self.queries.pinned_to(encoder)
         return view
 
 
@@ -373,15 +316,6 @@ _warned_int8_on_cpu: list[bool] = []  # said once a process: int8 ignores [embed
 def _mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     weights = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
-
-
-def _stamp(path: Path) -> tuple[int, int]:
-    """When and how big the file last was; (0, 0) when it does not exist."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return (0, 0)
-    return (stat.st_mtime_ns, stat.st_size)
 
 
 def _declared_max_length(model_path: str) -> int | None:

@@ -281,11 +281,11 @@ def test_a_precision_switch_drops_the_query_encoder_loaded_at_the_old_one(int8_c
     """Switching precision must also reload the trained query encoder, or questions keep int8 vectors."""
     embedder = Embedder(EmbeddingConfig(), cache_dir=int8_cache, query_models=tmp_path / "models")
     embedder.embed_query("loaded as int8")
-    assert embedder._query_stamp is not None  # active.json was read (none: the document encoder)
+    assert embedder.queries.stamp is not None  # active.json was read (none: the document encoder)
 
     embedder.use_precision("fp32")
 
-    assert embedder._query is None and embedder._query_stamp is None  # read again at the next question
+    assert embedder.queries.current is None and embedder.queries.stamp is None  # read again at the next question
 
 
 def test_training_on_an_int8_index_with_fp32_pinned_is_refused_before_any_work(tmp_path: Path) -> None:
