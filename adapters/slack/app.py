@@ -27,7 +27,7 @@ from adapters.slack.format import (
 )
 from adapters.slack.permissions import MESSAGE_EVENTS, SLASH_COMMAND, SUBSCRIBED_EVENTS
 from adapters.slack.settings import SlackSettings
-from bot.access import Conversation
+from adapters.slack.threads import ChannelKinds, thread_history, thread_question, without_mentions
 from bot.channels import speaks
 from bot.chat import ChatReply, ChatService
 from bot.conversation import Turn
@@ -40,9 +40,6 @@ log = logging.getLogger(__name__)
 
 PLATFORM: Final = "slack"
 WORKING_TEXT = ":hourglass_flowing_sand: Looking through the docs…"
-_MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
-# Channel kinds remembered from conversations.info, so a long-running bot's memory stays flat.
-CHANNEL_TYPES_KEPT = 4096
 
 
 def create_slack_app(service: ChatService, slack: SlackSettings) -> AsyncApp:
@@ -89,7 +86,7 @@ class _Handlers:
     def __init__(self, service: ChatService, slack: SlackSettings) -> None:
         self.service = service
         self.slack = slack
-        self._channel_types: dict[str, str] = {}
+        self.channels = ChannelKinds()
 
     # -- questions -------------------------------------------------------------------
     async def on_mention(
@@ -132,15 +129,15 @@ class _Handlers:
         channel = event["channel"]
         is_dm = event.get("channel_type") == "im"
         thread_ts = event.get("thread_ts") or (None if is_dm else event["ts"])
-        question = _MENTION.sub("", event.get("text", "")).strip()
-        conversation = await self._conversation(client, channel, event.get("channel_type"))
+        question = without_mentions(event.get("text", ""))
+        conversation = await self.channels.conversation(client, channel, event.get("channel_type"))
         behaviour = self.service.behaviour(conversation)
         if behaviour.mode == "off" or (auto_only and behaviour.mode != "auto"):
             return  # off is silent, mentions included (README: "Channel modes")
         history: list[Turn] = []
         if event.get("thread_ts"):
-            history, asked_here, human_since = await self._history(
-                client, channel, event, bot_user, auto=behaviour.mode == "auto"
+            history, asked_here, human_since = await thread_history(
+                client, channel, event, bot_user, self.service.history_messages, auto=behaviour.mode == "auto"
             )
             if follow_up_only and (not (history and asked_here) or human_since):
                 return  # people talking among themselves, or a person took over the thread
@@ -171,65 +168,6 @@ class _Handlers:
             return
         ephemeral_to = user if behaviour.ephemeral and not is_dm else None
         await self._deliver(client, channel, thread_ts, placeholder["ts"] if placeholder else None, reply, ephemeral_to)
-
-    async def _conversation(self, client: AsyncWebClient, channel: str, channel_type: str | None) -> Conversation:
-        """Slack conversation kind; app_mention events don't say, so ask conversations.info (cached)."""
-        if channel_type is None:
-            channel_type = self._channel_types.get(channel)
-        if channel_type is None:
-            try:
-                info = (await client.conversations_info(channel=channel))["channel"]
-                channel_type = (
-                    "im"
-                    if info.get("is_im")
-                    else "mpim"
-                    if info.get("is_mpim")
-                    else "group"
-                    if info.get("is_private")
-                    else "channel"
-                )
-                if len(self._channel_types) >= CHANNEL_TYPES_KEPT:  # bounded: forget the oldest
-                    del self._channel_types[next(iter(self._channel_types))]
-                self._channel_types[channel] = channel_type
-            except Exception as exc:  # unknown: treat as private, the narrowest rules apply
-                log.warning("conversations.info failed for %s: %s", channel, exc)
-                channel_type = "group"
-        return Conversation("slack", channel=channel, is_dm=channel_type == "im", is_private=channel_type != "channel")
-
-    async def _history(
-        self, client: AsyncWebClient, channel: str, event: dict[str, Any], bot_user: str | None, auto: bool = False
-    ) -> tuple[list[Turn], bool, bool]:
-        """Earlier turns of the thread if the bot already answered in it; whether the event's
-        author asked the bot something in this thread before (mentioned it, or, in an ``auto``
-        channel, started the thread); and whether someone else has replied since the bot's last
-        answer (a person took over: the bot keeps out unless mentioned)."""
-        limit = self.service.history_messages
-        try:
-            replies = await client.conversations_replies(
-                channel=channel, ts=event["thread_ts"], limit=max(limit, 1) + 1
-            )
-        except Exception as exc:  # the question is still answerable without its history
-            log.warning("could not read thread history: %s", exc)
-            return [], False, False
-        turns = []
-        asked_here = human_since = False
-        messages: list[dict[str, Any]] = replies.get("messages") or []
-        for message in messages:
-            if message.get("ts") == event["ts"]:
-                continue
-            if message.get("bot_id") or message.get("user") == bot_user:
-                turns.append(Turn("bot", message.get("text", "")))
-                human_since = False
-            else:
-                text = message.get("text", "")
-                mine = message.get("user") == event.get("user")
-                started = auto and message.get("ts") == event["thread_ts"]
-                asked_here = asked_here or (mine and (f"<@{bot_user}>" in text or started))
-                human_since = human_since or (not mine and any(t.role == "bot" for t in turns))
-                turns.append(Turn("user", _MENTION.sub("", text).strip()))
-        if not limit:
-            return [], asked_here, human_since
-        return (turns[-limit:] if any(t.role == "bot" for t in turns) else []), asked_here, human_since
 
     async def _deliver(
         self,
@@ -304,7 +242,7 @@ class _Handlers:
         target = handoff.config.slack_channel or ""
         try:
             link = (await client.chat_getPermalink(channel=channel, message_ts=thread_ts))["permalink"]
-            question = await self._thread_question(client, channel, thread_ts)
+            question = await thread_question(client, channel, thread_ts)
             text = handoff.request_text(handoff.slack_mention(), f"<@{user}>", escape(question), link)
             await client.chat_postMessage(channel=target, text=text)
         except Exception as exc:  # channel gone, bot not in it, Slack down: say so, don't pretend
@@ -314,16 +252,6 @@ class _Handlers:
             return
         self.service.escalate(PLATFORM, f"{channel}:{message_ts}")
         await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=THREAD_NOTE)
-
-    async def _thread_question(self, client: AsyncWebClient, channel: str, thread_ts: str) -> str:
-        """The thread's first message (the question), mentions removed; empty if unreadable."""
-        try:
-            replies = await client.conversations_replies(channel=channel, ts=thread_ts, limit=1)
-        except Exception as exc:
-            log.warning("could not read the escalated thread: %s", exc)
-            return ""
-        messages = replies.get("messages") or []
-        return _MENTION.sub("", messages[0].get("text", "")).strip() if messages else ""
 
     # -- admin -----------------------------------------------------------------------
     async def on_command(
@@ -344,7 +272,7 @@ class _Handlers:
             await ack(response_type="ephemeral", text=escape(self.service.status_text()))
             return
         if action == "sets":
-            conversation = await self._conversation(client, command["channel_id"], None)
+            conversation = await self.channels.conversation(client, command["channel_id"], None)
             await ack(response_type="ephemeral", text=escape(self.service.sets_text(conversation)))
             return
         if action == "train":
@@ -354,7 +282,7 @@ class _Handlers:
         target = args[0] if args else None
         # Ephemeral: the source named may be one this channel must not learn about.
         await ack(response_type="ephemeral", text=f"Reindexing {escape(target or 'all sources')}…")
-        conversation = await self._conversation(client, command["channel_id"], None)
+        conversation = await self.channels.conversation(client, command["channel_id"], None)
         sets = None if conversation.is_dm else self.service.sets_for(conversation)
         summary = await self.service.reindex(target, sets)
         if summary.channel is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import adapters.slack.app as slack_app
+import adapters.slack.threads as slack_threads
 from bot.app.build import chat_service
 from bot.chatstate import SqliteChatState
 from bot.core import RagCore
@@ -25,7 +25,7 @@ def slack(loop: LoopThread, core: RagCore, tmp_path: Path) -> Iterator[SlackBot]
 def test_mentions_in_more_channels_than_it_keeps_forget_the_oldest_channels_kind(
     slack: SlackBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(slack_app, "CHANNEL_TYPES_KEPT", 2)
+    monkeypatch.setattr(slack_threads, "CHANNEL_TYPES_KEPT", 2)
 
     for channel in ("C1", "C2", "C3", "C1"):
         event = mention("what are core hours", channel=channel)
