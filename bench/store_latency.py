@@ -21,8 +21,10 @@ words, so the keyword leg meets long and short posting lists as on real docs. Qu
 perturbed copies of stored vectors with five words of their chunk. "before" is the store as it
 was built and searched before issue 20; "after" is the current default; "after-pool" is that
 with Edge's default search pool (a thread per CPU); "after-int8" adds int8 scalar quantisation.
-All layouts of a size are open at once and every query goes to each in turn, in rotating order,
-so load from other processes lands on all of them alike.
+``--legacy-product`` adds a contender on the "after" store whose product path is the one before
+docs/benchmarks.md 20.1: both legs read back with payloads (the keyword leg with vectors too),
+then fused in the retriever. All layouts of a size are open at once and every query goes to each
+in turn, in rotating order, so load from other processes lands on all of them alike.
 ``--data DIR`` keeps the built stores, and a later run reuses them.
 """
 
@@ -83,6 +85,24 @@ def searching_as(name: str) -> Iterator[None]:
         yield
     finally:
         engine.live_where = query.live_where
+
+
+class LegacyRetriever(Retriever):
+    """The weighted fusion before 20.1: two full candidate lists read back, fused here."""
+
+    def _weighted(self, vector, question, limit, source, sets):  # type: ignore[no-untyped-def]
+        candidates = limit * 4
+        dense = self.store.search(vector, candidates, source=source, sets=sets)
+        keywords = self.store.search(vector, candidates, source=source, sets=sets, text=question, keywords_only=True)
+        fused: dict[tuple[str, int], float] = {}
+        passages = {}
+        for weight, hits in ((1.0, dense), (self.keyword_weight, keywords)):
+            for rank, hit in enumerate(hits, start=1):
+                key = (hit.doc_id, hit.chunk_index)
+                fused[key] = fused.get(key, 0.0) + weight / (query.RRF_K + rank)
+                passages.setdefault(key, hit)
+        order = sorted(fused, key=lambda key: (-fused[key], -passages[key].score))
+        return [passages[key] for key in order[:limit]]
 
 
 def _vocabulary(size: int, seed: int) -> list[str]:
@@ -182,11 +202,18 @@ def _filtered_exact(corpus: Corpus, vector: np.ndarray, source: str) -> set[int]
 class Contender:
     """One store layout under test, opened once; its timings gather over the interleaved run."""
 
-    def __init__(self, kind: str, name: str, root: Path, config: StoreConfig, label: str) -> None:
+    def __init__(
+        self, kind: str, name: str, root: Path, config: StoreConfig, label: str, shared: Contender | None = None
+    ) -> None:
         self.kind, self.name, self.label, self.config = kind, name, label, config
         started = time.perf_counter()
-        self.store = open_engine(kind, root, config)
-        self.retriever = Retriever(self.store, embedder=None, hybrid=True, neighbours=0)  # type: ignore[arg-type]
+        self.store = shared.store if shared else open_engine(kind, root, config)  # one process per Edge shard
+        kind_of_retriever = LegacyRetriever if shared else Retriever
+        self.retriever = kind_of_retriever(self.store, embedder=None, hybrid=True, neighbours=0)  # type: ignore[arg-type]
+        self.shared = shared is not None
+        self.partner = shared  # the new path on the same store: results must be the same
+        self.last: list = []  # type: ignore[type-arg]
+        self.differing = 0
         self.segments = self.store.shard.info().segments_count if kind == "edge" else 0
         self.opened_s = 0.0
         self.started = started
@@ -200,7 +227,7 @@ class Contender:
             hits = self.store.search(vector, 5, source=source, sets=ALLOWED_SETS)
             dense = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
-            self.retriever.retrieve(text, 5, source=source, sets=ALLOWED_SETS, vector=vector)
+            self.last = self.retriever.retrieve(text, 5, source=source, sets=ALLOWED_SETS, vector=vector)
             product = (time.perf_counter() - t) * 1000
         if first:  # opening the store and the first query: what a fresh `ragbot ask` pays
             self.opened_s = time.perf_counter() - self.started
@@ -236,6 +263,10 @@ def run_size(size: int, args: argparse.Namespace, data: Path) -> None:
         label = f"{kind} {name}" if kind == "edge" else "qdrant-client local"
         contenders.append(Contender(kind, name, root, CONFIGS[name], label))
         contenders[-1].ask(corpus, *queries[0][:3], first=True)
+        if args.legacy_product and kind == "edge" and name == "after":
+            legacy = f"{label}, product before 20.1"
+            contenders.append(Contender(kind, name, root, CONFIGS[name], legacy, contenders[-1]))
+            contenders[-1].ask(corpus, *queries[0][:3], first=True)
         for ef in args.efs if kind == "edge" and name != "before" else []:
             tuned = CONFIGS[name].model_copy(update={"hnsw_ef": ef})
             contenders.append(Contender(kind, name, root, tuned, f"{label}, hnsw_ef={ef}"))
@@ -243,9 +274,14 @@ def run_size(size: int, args: argparse.Namespace, data: Path) -> None:
     for q, (vector, text, source, _target) in enumerate(queries):
         for contender in contenders[q % len(contenders) :] + contenders[: q % len(contenders)]:
             contender.ask(corpus, vector, text, source)
+        for contender in contenders:
+            contender.differing += contender.partner is not None and contender.last != contender.partner.last
     for contender in contenders:
         print(contender.row(size), flush=True)
-        contender.store.close()
+        if contender.partner is not None:
+            print(f"<!-- {contender.label}: {contender.differing} of {len(queries)} answers differ -->")
+        if not contender.shared:
+            contender.store.close()
 
 
 def main() -> None:
@@ -255,6 +291,9 @@ def main() -> None:
     parser.add_argument("--engines", nargs="+", default=["edge"], choices=["edge", "local"])
     parser.add_argument("--configs", nargs="+", default=["before", "after"], choices=sorted(CONFIGS))
     parser.add_argument("--efs", type=int, nargs="*", default=[], help="extra hnsw_ef values for 'after'")
+    parser.add_argument(
+        "--legacy-product", action="store_true", help="also time the product path before 20.1 on 'after'"
+    )
     parser.add_argument("--data", type=Path, help="keep the built stores here and reuse them on the next run")
     args = parser.parse_args()
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}")

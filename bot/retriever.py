@@ -49,7 +49,6 @@ class RetrievedSource:
 
 
 Fusion = Literal["weighted", "rrf", "identifiers", "dense", "keywords"]
-RRF_K = 60  # the usual reciprocal-rank constant
 
 
 class Retriever:
@@ -116,19 +115,9 @@ class Retriever:
         """Dense and keyword candidates fused by weighted reciprocal rank; ties go to the higher cosine.
 
         The keyword half finds exact names the dense model blurs, but on prose questions its
-        ranking is noisier than the dense one (docs/benchmarks.md): it gets a smaller vote."""
-        candidates = limit * 4
-        dense = self.store.search(vector, candidates, source=source, sets=sets)
-        keywords = self.store.search(vector, candidates, source=source, sets=sets, text=question, keywords_only=True)
-        fused: dict[tuple[str, int], float] = {}
-        passages: dict[tuple[str, int], Passage] = {}
-        for weight, hits in ((1.0, dense), (self.keyword_weight, keywords)):
-            for rank, hit in enumerate(hits, start=1):
-                key = (hit.doc_id, hit.chunk_index)
-                fused[key] = fused.get(key, 0.0) + weight / (RRF_K + rank)
-                passages.setdefault(key, hit)
-        order = sorted(fused, key=lambda key: (-fused[key], -passages[key].score))
-        return [passages[key] for key in order[:limit]]
+        ranking is noisier than the dense one (docs/benchmarks.md): it gets a smaller vote. The
+        store fuses, so that it reads back only the passages that survive the fusion."""
+        return self.store.weighted_search(vector, question, limit, self.keyword_weight, source=source, sets=sets)
 
     def _uses_keywords(self, question: str) -> bool:
         if self.fusion == "identifiers":

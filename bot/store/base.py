@@ -150,6 +150,33 @@ class Store(Protocol):
         """
         ...
 
+    def weighted_search(
+        self,
+        vector: np.ndarray,
+        text: str,
+        k: int,
+        keyword_weight: float,
+        source: str | None = None,
+        sets: Collection[str] | None = None,
+    ) -> list[Passage]:
+        """The best live chunks by weighted reciprocal rank over a dense and a keyword candidate list.
+
+        Each list holds ``4 * k`` candidates; a chunk at rank r of a list gains that list's weight
+        (1 for dense, ``keyword_weight`` for keywords) over ``60 + r``; ties go to the higher cosine.
+        When ``text`` has no keywords (or the collection is dense-only), the keyword list is the
+        dense one. Only the chunks that make the cut are read back, so it costs little more than a
+        dense search.
+
+        :param vector: the unit query vector.
+        :param text: the question, for the keyword list.
+        :param k: how many chunks at most.
+        :param keyword_weight: the keyword list's vote relative to the dense one's.
+        :param source: only chunks of this source.
+        :param sets: only chunks in at least one of these document sets (as in :meth:`search`).
+        :returns: passages whose ``score`` is the dense cosine, best first; ``[]`` without a collection.
+        """
+        ...
+
     def fetch(self, point_ids: Sequence[str]) -> list[Passage]:
         """The live chunks with these point ids (see :func:`bot.models.point_id`), score 0.
 

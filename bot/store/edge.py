@@ -142,19 +142,25 @@ class EdgeStore(StoreEngine):
             return {"query": qe.Query.Nearest(self._sparse(leg.vector), using=SPARSE_VECTOR)}
         return {"query": qe.Query.Nearest(leg.vector), "params": qe.SearchParams(hnsw_ef=self.config.hnsw_ef)}
 
-    def _query(self, query: Query) -> list[Hit]:
-        wanted: dict[str, Any] = {"with_payload": True, "with_vector": [""] if query.with_dense else False}
+    def _request(self, query: Query) -> qe.QueryRequest:
+        wanted: dict[str, Any] = {
+            "with_payload": query.with_payload,
+            "with_vector": [""] if query.with_dense else False,
+        }
         if len(query.legs) == 1:
             leg = query.legs[0]
-            request = qe.QueryRequest(limit=query.limit, filter=_filter(leg.where), **self._leg(leg), **wanted)
-        else:
-            prefetches = [
-                qe.Prefetch(limit=leg.limit, filter=_filter(leg.where), **self._leg(leg)) for leg in query.legs
-            ]
-            request = qe.QueryRequest(
-                limit=query.limit, prefetches=prefetches, query=cast(qe.Fusion, qe.Fusion.Rrf(k=query.rrf_k)), **wanted
-            )
-        return [Hit(hit.score, hit.payload or {}, hit.vector) for hit in self.shard.query(request)]
+            return qe.QueryRequest(limit=query.limit, filter=_filter(leg.where), **self._leg(leg), **wanted)
+        prefetches = [qe.Prefetch(limit=leg.limit, filter=_filter(leg.where), **self._leg(leg)) for leg in query.legs]
+        return qe.QueryRequest(
+            limit=query.limit, prefetches=prefetches, query=cast(qe.Fusion, qe.Fusion.Rrf(k=query.rrf_k)), **wanted
+        )
+
+    def _query(self, query: Query) -> list[Hit]:
+        return _hits(self.shard.query(self._request(query)))
+
+    def _query_batch(self, queries: list[Query]) -> list[list[Hit]]:
+        batch = qe.QueryBatchRequest([self._request(query) for query in queries])
+        return [_hits(points) for points in self.shard.query_batch(batch)]
 
     def _retrieve(self, ids: list[str], dense: bool = False) -> list[Hit]:
         records = self.shard.retrieve(_ids(ids), with_payload=True, with_vector=[""] if dense else False)
@@ -179,6 +185,10 @@ class EdgeStore(StoreEngine):
                 self._shard.flush()
                 self._shard.close()
                 self._shard = None
+
+
+def _hits(points: list[qe.ScoredPoint]) -> list[Hit]:
+    return [Hit(point.score, point.payload or {}, point.vector, str(point.id)) for point in points]
 
 
 def _condition(condition: Condition) -> qe.FieldCondition | qe.IsEmptyCondition:

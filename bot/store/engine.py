@@ -37,10 +37,12 @@ from bot.store.query import (
     Leg,
     Query,
     Where,
+    contenders,
     cosine,
     fused_order,
     live_where,
     source_where,
+    weighted_fusion,
 )
 
 __all__ = ["StoreEngine", "Layout", "PAYLOAD_INDEXES"]
@@ -105,6 +107,10 @@ class StoreEngine(ABC):
 
     @abstractmethod
     def _query(self, query: Query) -> list[Hit]: ...
+
+    @abstractmethod
+    def _query_batch(self, queries: list[Query]) -> list[list[Hit]]:
+        """One hit list per query, in order, asked in one request; hits carry their point ids."""
 
     @abstractmethod
     def _retrieve(self, ids: list[str], dense: bool = False) -> list[Hit]:
@@ -221,6 +227,42 @@ class StoreEngine(ABC):
             return fused_order(
                 [(hit.score, passage_from_payload(hit.payload, cosine(vector, hit.dense))) for hit in hits]
             )
+
+    def weighted_search(
+        self,
+        vector: np.ndarray,
+        text: str,
+        k: int,
+        keyword_weight: float,
+        source: str | None = None,
+        sets: Collection[str] | None = None,
+    ) -> list[Passage]:
+        # Both legs rank on ids and scores alone, in one batch; only the fused keepers are read
+        # back (about 20 payloads, not 160 and 80 vectors: docs/benchmarks.md 20.1). Without
+        # keywords the keyword leg is the dense one, as a keyword search for such text always was.
+        with self._guard:
+            if not self.collection_exists():
+                return []
+            live, candidates = live_where(source, sets), k * HYBRID_CANDIDATES
+            legs = [Leg(candidates, live, vector.astype(float).tolist())]
+            keywords = query_vector(text) if self.hybrid else None
+            if keywords and keywords[0]:
+                legs.append(Leg(candidates, live, keywords))
+            ranked = self._query_batch([Query((leg,), candidates, with_payload=False) for leg in legs])
+            dense_ids = [hit.id for hit in ranked[0]]
+            keyword_ids = [hit.id for hit in ranked[-1]]
+            fused = weighted_fusion(((1.0, dense_ids), (keyword_weight, keyword_ids)))
+            cosines = {hit.id: hit.score for hit in ranked[0]}
+            keep = contenders(fused, k)
+            found = self._retrieve(keep, dense=any(pid not in cosines for pid in keep))
+            scored = {
+                hit.id: passage_from_payload(
+                    hit.payload, cosines[hit.id] if hit.id in cosines else cosine(vector, hit.dense)
+                )
+                for hit in found
+            }
+            order = [pid for pid in keep if pid in scored]  # a point deleted meanwhile is left out
+            return [scored[pid] for pid in sorted(order, key=lambda pid: (-fused[pid], -scored[pid].score))][:k]
 
     def fetch(self, point_ids: Sequence[str]) -> list[Passage]:
         with self._guard:

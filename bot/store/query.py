@@ -6,7 +6,7 @@ own client's types; what a filter or a fused ranking means is decided here, once
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,8 @@ __all__ = [
     "Query",
     "Hit",
     "fused_order",
+    "weighted_fusion",
+    "contenders",
     "cosine",
     "source_where",
     "live_where",
@@ -66,6 +68,7 @@ class Query:
     limit: int
     with_dense: bool = False  # return each hit's stored dense vector, to score it by cosine
     rrf_k: int = RRF_K
+    with_payload: bool = True  # False: ids and scores only, when most hits will be thrown away
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,27 @@ def fused_order(scored: list[tuple[float, Passage]]) -> list[Passage]:
     (dense rank 1 + keyword rank 3 equals dense 3 + keyword 1), and the engine orders ties arbitrarily."""
     ranked = sorted(scored, key=lambda pair: (-round(pair[0], 9), -pair[1].score))
     return [passage for _, passage in ranked]
+
+
+def weighted_fusion(ranked: Sequence[tuple[float, Sequence[str]]]) -> dict[str, float]:
+    """Each point id's weighted reciprocal-rank score over ``(weight, ids best first)`` lists, in
+    the order the ids were first seen (the order ties keep before the cosine breaks them)."""
+    fused: dict[str, float] = {}
+    for weight, ids in ranked:
+        for rank, pid in enumerate(ids, start=1):
+            fused[pid] = fused.get(pid, 0.0) + weight / (RRF_K + rank)
+    return fused
+
+
+def contenders(fused: dict[str, float], limit: int) -> list[str]:
+    """The ids that can still make the best ``limit``: all scoring at least the ``limit``-th score.
+
+    Ties are broken by cosine, which a keyword-only candidate has only once its vector is read;
+    reading the tied ones too keeps the cut exactly where ranking everything would put it."""
+    if len(fused) <= limit:
+        return list(fused)
+    floor = sorted(fused.values(), reverse=True)[limit - 1]
+    return [pid for pid, score in fused.items() if score >= floor]
 
 
 def cosine(query: np.ndarray, stored: Any) -> float:

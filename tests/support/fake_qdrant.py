@@ -147,6 +147,9 @@ class FakeQdrant(FakeServer):
                     with_vectors=query.with_vector or False,
                 )
             )
+        if rest == ["points", "query", "batch"]:
+            batch = models.QueryRequestBatch.model_validate(body)
+            return _ok(engine.query_batch_points(name, requests=batch.searches))
         if rest == ["points", "scroll"]:
             scroll = models.ScrollRequest.model_validate(body)
             points, offset = engine.scroll(
