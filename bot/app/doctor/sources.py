@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot.app.doctor.connectors import check_connector
 from bot.app.doctor.findings import Finding, fail, ok, skip, warn
 from bot.logs import redact
 from indexer.config import FilesSource, GitSource, IndexerSettings, WebSource
@@ -33,6 +34,8 @@ def check_source(source: object, settings: IndexerSettings) -> Finding:
         return _git(source)
     if isinstance(source, WebSource):
         return _web(source, settings)
+    if (finding := check_connector(source, settings)) is not None:
+        return finding
     name = getattr(source, "name", "?")
     return skip(f"source {name}", f"no reachability check for type {getattr(source, 'type', '?')!r} sources yet")
 
