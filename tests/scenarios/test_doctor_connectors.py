@@ -206,7 +206,7 @@ def test_what_the_credentials_cannot_read_is_named(
     found = source_findings(config, monkeypatch, GOOD_ENV)
 
     expected = {
-        "wiki": ("space NOPE has no page this account can read", "space key"),
+        "wiki": ("space NOPE: no page this account can read", "space key"),
         "notion": (f"page {uid(9)} is not shared with the integration", "Connections"),
         "drive": ("folder unshared9 not found, or not shared with ragbot-indexer@", "as a Viewer"),
         "answers": ("channel C0ELSEWHERE: not_in_channel", "/invite"),
@@ -232,3 +232,13 @@ def test_a_rate_limit_is_a_warning_and_a_server_out_of_reach_a_failure(
     for name in ("notion", "drive", "answers"):  # answered at once: no 30-second Retry-After waited out
         assert found[name].status == "warn" and "rate limiting this machine (HTTP 429)" in found[name].detail
         assert "run doctor again" in found[name].fix
+
+
+def test_a_base_url_that_misses_the_api_says_to_check_it(
+    tmp_path: Path, fakes: Fakes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = config_for(tmp_path, fakes, confluence_url=f'"{fakes.wiki.url}"')  # Cloud's /wiki left out
+    found = source_findings(config, monkeypatch, GOOD_ENV)
+
+    assert found["wiki"].status == "fail" and found["wiki"].fix == "check `base_url`", found["wiki"]
+    assert f"Confluence answered HTTP 404 under {fakes.wiki.url}" in found["wiki"].detail

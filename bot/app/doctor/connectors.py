@@ -14,9 +14,13 @@ from typing import Any
 from bot.app.doctor.findings import Finding, fail, ok, warn
 from bot.logs import redact
 from indexer.config import IndexerSettings
-from indexer.sources.api.config import ConnectorSource, env_value, secret_env_value
+from indexer.sources.api.config import env_value, secret_env_value
 from indexer.sources.api.http import ApiError, AuthFailed, Budget
 from indexer.sources.base import SourceError
+from indexer.sources.confluence.config import ConfluenceSource
+from indexer.sources.gdrive.config import GDriveSource
+from indexer.sources.notion.config import NotionSource
+from indexer.sources.slack.config import SlackSource
 
 __all__ = ["check_connector"]
 
@@ -35,14 +39,19 @@ class _Stop(Exception):
 
 def check_connector(source: object, settings: IndexerSettings) -> Finding | None:
     """The finding for a connector source; None if ``source`` is not one (the caller checks it)."""
-    checks = {"confluence": _confluence, "notion": _notion, "gdrive": _gdrive, "slack": _slack}
-    check = checks.get(str(getattr(source, "type", "")))
-    if check is None or not isinstance(source, ConnectorSource):
-        return None
+    agent = settings.crawl.user_agent
     try:
-        return check(source, settings.crawl.user_agent)
+        if isinstance(source, ConfluenceSource):
+            return _confluence(source, agent)
+        if isinstance(source, NotionSource):
+            return _notion(source, agent)
+        if isinstance(source, GDriveSource):
+            return _gdrive(source, agent)
+        if isinstance(source, SlackSource):
+            return _slack(source, agent)
     except _Stop as stop:
         return stop.finding
+    return None
 
 
 def _api_failure(check: str, exc: ApiError, platform: str, url: str, credentials: str, fix: str) -> Finding:
@@ -53,13 +62,15 @@ def _api_failure(check: str, exc: ApiError, platform: str, url: str, credentials
         return warn(check, f"{platform} is rate limiting this machine (HTTP 429)", RATE_LIMITED_FIX)
     if exc.status == 0:
         return fail(check, f"cannot reach {redact(url)} ({exc})", UNREACHABLE_FIX)
+    if exc.status == 404:
+        return fail(check, f"{platform} answered HTTP 404 under {redact(url)}", "check `base_url`")
     if exc.status >= 500:
         return fail(check, f"{platform} answered HTTP {exc.status}", "the service may be down; try again later")
     return fail(check, f"{platform}: {exc}", "check the source's settings against the README's connector section")
 
 
 # -- Confluence ----------------------------------------------------------------------------
-def _confluence(source: Any, user_agent: str) -> Finding:
+def _confluence(source: ConfluenceSource, user_agent: str) -> Finding:
     import httpx
 
     from indexer.sources.api.http import ApiClient
@@ -85,7 +96,8 @@ def _confluence(source: Any, user_agent: str) -> Finding:
         source.base_url, headers, Budget(None, CHECK_DEADLINE_S), source.timeout_s, 0, user_agent, auth=auth
     )
     refused = f"check {names} (expired, revoked or mistyped?), and that the account may read the spaces"
-    queries = [(f"space {key}", f'type = page and space = "{key}"') for key in source.spaces]
+    # The indexer's own CQL, one space at a time so that a missing one can be named.
+    queries = [(f"space {key}", page_filter(source.model_copy(update={"spaces": [key]}))) for key in source.spaces]
     if not source.spaces:
         queries = [("the `cql` filter", page_filter(source))]
     try:
@@ -95,11 +107,8 @@ def _confluence(source: Any, user_agent: str) -> Finding:
             except ApiError as exc:
                 raise _Stop(_api_failure(check, exc, "Confluence", source.base_url, names, refused)) from None
             if not found.get("results"):
-                return fail(
-                    check,
-                    f"{what} has no page this account can read",
-                    "check the space key (Space settings > Overview) and the account's permission on it",
-                )
+                where = "the space key (Space settings > Overview)" if source.spaces else "the `cql` filter"
+                return fail(check, f"{what}: no page this account can read", f"check {where} and the account's access")
     finally:
         client.close()
     readable = f"{len(queries)} space(s) have pages" if source.spaces else "the `cql` filter selects pages"
@@ -107,7 +116,7 @@ def _confluence(source: Any, user_agent: str) -> Finding:
 
 
 # -- Notion --------------------------------------------------------------------------------
-def _notion(source: Any, user_agent: str) -> Finding:
+def _notion(source: NotionSource, user_agent: str) -> Finding:
     import httpx
     import notion_client
 
@@ -153,7 +162,7 @@ def _notion(source: Any, user_agent: str) -> Finding:
 
 
 # -- Google Drive --------------------------------------------------------------------------
-def _gdrive(source: Any, user_agent: str) -> Finding:
+def _gdrive(source: GDriveSource, user_agent: str) -> Finding:
     from indexer.formats import require
     from indexer.sources.gdrive.http import AuthorizedHttpx, TokenRefused, service_account_info
 
@@ -214,7 +223,7 @@ def _gdrive(source: Any, user_agent: str) -> Finding:
 _SLACK_REFUSED = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
 
 
-def _slack(source: Any, user_agent: str) -> Finding:
+def _slack(source: SlackSource, user_agent: str) -> Finding:
     from slack_sdk import WebClient
 
     check = f"source {source.name}"
