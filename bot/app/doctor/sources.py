@@ -3,6 +3,7 @@ branch, the start pages answer and robots.txt lets ragbot fetch them.
 
 Each check asks what the indexer will ask, the same way (the git source's environment, the
 crawler's fetcher with its address guard and user agent), once, without indexing anything.
+The API connectors (confluence, notion, gdrive, slack) are checked in :mod:`bot.app.doctor.connectors`.
 """
 
 from __future__ import annotations
