@@ -39,12 +39,13 @@ def slack(loop: LoopThread, core: RagCore, tmp_path: Path) -> Iterator[SlackBot]
     bot.close()
 
 
-def logged(state: ChatState, count: int) -> list[QuestionRecord]:
-    """The log once it holds ``count`` questions (they are written as the replies go out)."""
+def logged(state: ChatState, count: int, attached: bool = False) -> list[QuestionRecord]:
+    """The log once it holds ``count`` questions (they are written as the replies go out);
+    ``attached``: and each record has its reply's message id (attached once the reply is posted)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         records = state.questions()
-        if len(records) >= count:
+        if len(records) >= count and (not attached or all(r.message_id for r in records)):
             return records
         time.sleep(0.05)
     raise AssertionError(f"expected {count} logged questions, have {state.questions()}")
@@ -140,7 +141,7 @@ def test_discord_questions_are_logged_by_the_same_core(loop: LoopThread, core: R
         interaction = bot.fake.interaction("ask", 4001, {"question": "how many vacation days do we get?"})
         bot.send("INTERACTION_CREATE", interaction)
         bot.fake.wait_for(lambda: bot.followups(interaction["token"]))
-        (record,) = logged(bot.service.state, 1)
+        (record,) = logged(bot.service.state, 1, attached=True)
         posted = bot.fake.bot_messages(CHANNEL_ID)[-1]
     finally:
         bot.close()
