@@ -21,7 +21,7 @@ from bot.core import RagCore
 from bot.insights.log import DAY_S, QuestionLog
 from tests.support.discord_bot import DiscordBot
 from tests.support.fake_discord import CHANNEL_ID
-from tests.support.fake_qdrant import FakeQdrant
+from tests.support.fake_qdrant import running_fake_qdrant
 from tests.support.fakeserver import LoopThread
 from tests.support.slack_bot import SlackBot, answer_for, answered_after, mention
 
@@ -161,17 +161,12 @@ def states(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Cha
         b.close()
         return
     if request.param == "qdrant-server":
-        loop = LoopThread()
-        fake = FakeQdrant()
-        loop.run(fake.start())
-        config = StoreConfig(url=fake.url)
-        a, b = QdrantChatState.connect(config, "ragbot_chat"), QdrantChatState.connect(config, "ragbot_chat")
-        yield a, b
-        a.close()
-        b.close()
-        loop.run(fake.stop())
-        fake.close()
-        loop.stop()
+        with running_fake_qdrant() as fake:
+            config = StoreConfig(url=fake.url)
+            a, b = QdrantChatState.connect(config, "ragbot_chat"), QdrantChatState.connect(config, "ragbot_chat")
+            yield a, b
+            a.close()
+            b.close()
         return
     client = QdrantClient(path=str(tmp_path / "qdrant"))
     yield QdrantChatState(client, "ragbot_chat", server=False), QdrantChatState(client, "ragbot_chat", server=False)

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.logs import MIN_SECRET_PIECE, redact, register_secrets
-from tests.support.fake_qdrant import FakeQdrant
-from tests.support.fakeserver import LoopThread
+from tests.support.fake_qdrant import FakeQdrant, running_fake_qdrant
 from tests.support.processes import run_cli
 from tests.support.project import SAMPLES, handbook_config
 
@@ -30,15 +29,8 @@ def leaked(text: str, *secrets: str) -> list[str]:
 @pytest.fixture()
 def echoing_proxy() -> Iterator[FakeQdrant]:
     """A "Qdrant" behind a proxy that answers 403 with the request headers (cut to 28 characters)."""
-    loop = LoopThread()
-    fake = FakeQdrant()
-    fake.echo_headers = True
-    fake.echo_status = 403
-    loop.run(fake.start())
-    yield fake
-    loop.run(fake.stop())
-    fake.close()
-    loop.stop()
+    with running_fake_qdrant(echo_headers=True, echo_status=403) as fake:
+        yield fake
 
 
 def test_a_proxy_that_echoes_headers_cannot_make_the_cli_print_the_api_key(

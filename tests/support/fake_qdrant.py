@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,9 @@ from aiohttp import web
 from pydantic import BaseModel
 from qdrant_client import QdrantClient, models
 
-from tests.support.fakeserver import FakeServer
+from tests.support.fakeserver import FakeServer, LoopThread
 
-__all__ = ["FakeQdrant"]
+__all__ = ["FakeQdrant", "running_fake_qdrant"]
 
 VERSION = "1.20.0"
 
@@ -165,3 +167,20 @@ class FakeQdrant(FakeServer):
             count = models.CountRequest.model_validate(body)
             return _ok(engine.count(name, count_filter=count.filter, exact=True))
         return web.json_response({"status": {"error": f"{method} {'/'.join(parts)} not implemented"}}, status=404)
+
+
+@contextmanager
+def running_fake_qdrant(**settings: Any) -> Iterator[FakeQdrant]:
+    """A FakeQdrant serving on 127.0.0.1 on a loop thread of its own, stopped on exit;
+    ``settings`` are set on it before it starts (e.g. ``echo_status=403``)."""
+    loop = LoopThread()
+    fake = FakeQdrant()
+    for name, value in settings.items():
+        setattr(fake, name, value)
+    loop.run(fake.start())
+    try:
+        yield fake
+    finally:
+        loop.run(fake.stop())
+        fake.close()
+        loop.stop()

@@ -15,20 +15,14 @@ from bot.config import Settings, StoreConfig
 from bot.errors import StoreMismatch
 from bot.store import open_store
 from bot.store.qdrant import QdrantClientStore
-from tests.support.fake_qdrant import FakeQdrant
-from tests.support.fakeserver import LoopThread
+from tests.support.fake_qdrant import FakeQdrant, running_fake_qdrant
 from tests.support.stored import DIM, chunks_for
 
 
 @pytest.fixture()
 def qdrant() -> Iterator[FakeQdrant]:
-    loop = LoopThread()
-    fake = FakeQdrant()
-    loop.run(fake.start())
-    yield fake
-    loop.run(fake.stop())
-    fake.close()
-    loop.stop()
+    with running_fake_qdrant() as fake:
+        yield fake
 
 
 def test_an_index_another_process_builds_is_searched_once_a_probe_sees_it(qdrant: FakeQdrant) -> None:

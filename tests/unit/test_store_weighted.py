@@ -15,8 +15,7 @@ from bot.store.base import Store
 from bot.store.edge import EdgeStore
 from bot.store.qdrant import QdrantClientStore
 from bot.store.query import contenders
-from tests.support.fake_qdrant import FakeQdrant
-from tests.support.fakeserver import LoopThread
+from tests.support.fake_qdrant import FakeQdrant, running_fake_qdrant
 
 DIM = 16
 DOCS, PER_DOC = 60, 5
@@ -25,13 +24,8 @@ WORDS = [f"w{n}" for n in range(40)]  # few words: keyword scores tie, ranks col
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[FakeQdrant]:
-    loop = LoopThread()
-    fake = FakeQdrant()
-    loop.run(fake.start())
-    yield fake
-    loop.run(fake.stop())
-    fake.close()
-    loop.stop()
+    with running_fake_qdrant() as fake:
+        yield fake
 
 
 @pytest.fixture(params=["edge", "qdrant-client", "qdrant-server"], scope="module")
