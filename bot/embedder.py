@@ -8,6 +8,7 @@ document encoder, under ``data_dir/models/query-<n>/``), else through the docume
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import threading
@@ -199,8 +200,9 @@ class Embedder:
             return None
         return GPU_BATCH_SIZE if self._device is not None and self._device.type == "cuda" else CPU_BATCH_SIZE
 
-    @property
+    @functools.cached_property
     def max_length(self) -> int:
+        """Tokens per text: read once (the torch path asks on every batch)."""
         limit = _declared_max_length(self._model_path)
         if limit is None:  # not on disk: ask the transformers tokenizer
             limit = getattr(self.tokenizer, "model_max_length", self.config.max_length) or self.config.max_length
