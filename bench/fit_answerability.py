@@ -59,13 +59,15 @@ def collect(corpus: Corpus) -> None:
     try:
         for path in corpus.files:
             for case in load_cases(path):
-                sources = core.retriever.retrieve(case.question, settings.retrieval.k)
-                units = core.ranker.rank(case.question, sources)
-                signals = signals_for(case.question, sources, units, core._corpus_check(None, None))
+                in_corpus = core._corpus_check(None, None)
+                question = core._spelt_out(case.question, in_corpus)  # as `ask` searches it
+                sources = core.retriever.retrieve(question, settings.retrieval.k)
+                units = core.ranker.rank(question, sources)
+                signals = signals_for(question, sources, units, in_corpus)
                 rows.append(signals.vector())
                 questions.append(case.question)
                 labels.append(int(case.answerable))
-                names = identifiers(case.question)
+                names = identifiers(question)
                 old.append(int(any(core._relevant(names, s) for s in sources)))
     finally:
         core.close()

@@ -137,6 +137,11 @@ class RetrievalConfig(Section):
     # Answer or say "not in the docs": "learned" weighs several signals (bot/answerability.py);
     # "threshold" answers when any source's cosine reaches min_score (the behaviour before 0.2).
     answerability: Literal["learned", "threshold"] = "learned"
+    # Read chat shorthand ("prod", "PR", "pto") as the words the docs spell out before searching,
+    # where the docs use the long form and not the shorthand (bot/shorthand.py); ``shorthand`` adds
+    # the team's own, e.g. {"ic" = ["incident commander"]}.
+    expand_shorthand: bool = True
+    shorthand: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class GeneratorConfig(Section):

@@ -27,6 +27,7 @@ from bot.generate.extractive import ExtractiveGenerator, ScoredUnit, UnitRanker,
 from bot.generate.guard import degenerate
 from bot.models import Answer
 from bot.retriever import RetrievedSource, Retriever
+from bot.shorthand import expand_shorthand
 from bot.sparse import identifiers, query_vector
 from bot.store import Store, open_store
 
@@ -172,6 +173,8 @@ class RagCore:
         if not self.store.collection_exists():
             raise IndexEmpty(_EMPTY_INDEX)
         self._check_model_fits_index()
+        in_corpus = self._corpus_check(source, sets)
+        asked, question = question, self._spelt_out(question, in_corpus)
         with metrics.STAGE_SECONDS.labels("retrieve").time():
             # One query vector per question: a query encoder activated meanwhile applies from the next one.
             vector = self.embedder.embed_query(question)
@@ -185,7 +188,7 @@ class RagCore:
             metrics.TOP_SCORE.observe(max(s.score for s in sources))
         with metrics.STAGE_SECONDS.labels("select").time():
             units = self.ranker.rank(question, sources, query=vector)
-            decision = self._decide(question, names, sources, units, source, sets)
+            decision = self._decide(question, names, sources, units, in_corpus)
         relevant, units = renumbered(self._citable(names, sources) if decision.answer else [], units)
         metrics.RETRIEVAL_HITS.inc(len(relevant))
         with metrics.STAGE_SECONDS.labels("generate").time():
@@ -195,7 +198,7 @@ class RagCore:
             metrics.REFUSALS.inc()
         shown = relevant if answered else sources[:_CLOSEST_SHOWN]
         answer = Answer(
-            question=question,
+            question=asked,
             text=text if answered else NOT_FOUND_TEXT,
             answered=answered,
             citations=[citation(s) for s in shown],
@@ -243,18 +246,25 @@ class RagCore:
         log.warning("the %s generator's answer was %s; answering with quotes instead", generator.name, problem)
         return render_units(select_units(units, self.settings.generator.max_sentences))
 
+    def _spelt_out(self, question: str, in_corpus: Callable[[str], bool] | None) -> str:
+        """The question as it is searched: chat shorthand spelt out as the docs write it."""
+        retrieval = self.settings.retrieval
+        if not retrieval.expand_shorthand:
+            return question
+        extra = {word: tuple(forms) for word, forms in retrieval.shorthand.items()}
+        return expand_shorthand(question, in_corpus, extra)
+
     def _decide(
         self,
         question: str,
         names: list[str],
         sources: list[RetrievedSource],
         units: list[ScoredUnit],
-        source: str | None = None,
-        sets: Collection[str] | None = None,
+        in_corpus: Callable[[str], bool] | None = None,
     ) -> Decision:
         """Answer or refuse: the learned decision over several signals, or (retrieval.answerability =
         "threshold") the old rule, any source over retrieval.min_score."""
-        signals = signals_for(question, sources, units, self._corpus_check(source, sets))
+        signals = signals_for(question, sources, units, in_corpus)
         if self.settings.retrieval.answerability == "threshold":
             answer = any(self._relevant(names, s) for s in sources)
             return Decision(answer=answer, probability=float(answer), signals=signals)

@@ -1,10 +1,13 @@
 """Extractive answers: quote the answer units closest to the question, with [n] citations.
 
 Nothing is invented: every unit of the answer is copied from a cited source (a table row is
-shown with its column names). Units are scored in context: with their section heading, their
-neighbours, the question's exact words, whether they hold the kind of specific the question
-asks for (a number, a time, a command), and whether a code name in them spells out what the
-question says in words (``randint`` for "random int", ``bot/names.py``).
+shown with its column names), and a quote that doesn't name what it is about is labelled with
+its page's and section's headings (``**tomllib — Parse TOML files › Introduction**: ...``).
+
+Units are scored in context: with their section heading, their neighbours, the question's
+exact words, whether they hold the kind of specific the question asks for (a number, a time, a
+command), and whether a code name in them spells out what the question says in words
+(``randint`` for "random int", ``bot/names.py``).
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class ScoredUnit:
     order: tuple[int, int, int]  # source rank, passage in document order, unit position
     unit: Unit
     score: float
+    place: str = ""  # "Page title > Section": where the unit is quoted from
 
 
 class UnitRanker:
@@ -67,6 +71,7 @@ class UnitRanker:
     ) -> list[ScoredUnit]:
         """All candidate units, best first; ``query``: the question's vector, if the caller has it."""
         candidates: list[tuple[int, tuple[int, int, int], Unit, str]] = []
+        places: list[str] = []
         for source in sources[:_UNIT_SOURCES]:
             for p_rank, passage in enumerate(source.reading):
                 heading = passage.section.split(" > ")[-1] if passage.section else passage.title
@@ -76,6 +81,7 @@ class UnitRanker:
                     candidates.append(
                         (source.n, (source.n, p_rank, unit.position), unit, f"{heading}: {flatten(unit.text)}")
                     )
+                    places.append(_place(passage.title, passage.section))
         if not candidates:
             return []
         if query is None:
@@ -95,7 +101,10 @@ class UnitRanker:
             + _NAME_WEIGHT * named
             + prior
         )
-        ranked = [ScoredUnit(n, order, unit, float(score)) for (n, order, unit, _), score in zip(candidates, scores)]
+        ranked = [
+            ScoredUnit(n, order, unit, float(score), place)
+            for (n, order, unit, _), score, place in zip(candidates, scores, places)
+        ]
         return sorted(ranked, key=lambda s: -s.score)
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
@@ -157,6 +166,9 @@ def render_units(picked: list[ScoredUnit]) -> str:
 def _render_run(run: list[ScoredUnit]) -> str:
     n = run[0].n
     texts = [u.unit.text if u.unit.multiline or u.unit.text[-1] in ".!?:" else u.unit.text + "." for u in run]
+    label = _label(run[0].place, " ".join(texts))
+    if label:
+        texts[0] = f"**{label}**: {texts[0]}"
     if not any("\n" in text for text in texts):
         return f"{' '.join(texts)} [{n}]"
     lines = "\n".join(texts).split("\n")
@@ -195,6 +207,33 @@ class ExtractiveGenerator:
 
     def finish(self, text: str, sources: list[RetrievedSource]) -> str:
         return text
+
+
+def _place(title: str, section: str) -> str:
+    """ "Page title > Section" (the section's own heading only: the page title already says the rest)."""
+    leaf = section.split(" > ")[-1] if section else ""
+    return " > ".join(part for part in (title, leaf if leaf != title else "") if part)
+
+
+def _subject(title: str) -> str:
+    """What a page is about: "tomllib" of "tomllib — Parse TOML files", the whole of "Deploys"."""
+    for mark in (" — ", " - ", ": "):
+        if mark in title:
+            return title.split(mark)[0].strip()
+    return title.strip()
+
+
+def _label(place: str, text: str) -> str:
+    """The "Page › Section" a quote is labelled with, or "" when the quote names its page's subject.
+
+    An API page's units rarely repeat what they are about: "This module provides an interface for
+    parsing TOML" never says ``tomllib``, and a reader of the reply, not of its source list, is left
+    asking which module. The label is the page's and section's own headings, quoted verbatim."""
+    title = place.partition(" > ")[0]
+    subject = _subject(title)
+    if not place or (subject and subject.lower() in text.lower()):
+        return ""
+    return place.replace(" > ", " › ")
 
 
 def _specific_bonus(question: str, unit: str) -> float:

@@ -1,0 +1,83 @@
+"""A quote that doesn't say what it is about is labelled with its page's and section's headings."""
+
+from __future__ import annotations
+
+from adapters.slack.format import to_mrkdwn
+from bot.embedder import Embedder
+from bot.generate.extractive import ExtractiveGenerator, ScoredUnit, render_units
+from bot.models import Passage
+from bot.retriever import RetrievedSource
+from bot.units import Unit
+
+
+def source(n: int, title: str, section: str, text: str, score: float) -> RetrievedSource:
+    doc = title.split()[0]
+    return RetrievedSource(
+        n=n,
+        passages=[
+            Passage(
+                doc_id=f"py:{doc}",
+                chunk_index=0,
+                source="py",
+                url=f"https://docs.python.org/3.11/library/{doc}.html",
+                title=title,
+                section=section,
+                text=text,
+                score=score,
+            )
+        ],
+    )
+
+
+TOMLLIB = source(
+    1,
+    "tomllib — Parse TOML files",
+    "tomllib — Parse TOML files > Introduction",
+    "This module provides an interface for parsing TOML (Tom's Obvious Minimal Language). "
+    "It does not support writing TOML.",
+    0.72,
+)
+
+
+def test_a_quote_that_does_not_name_its_subject_carries_the_page_and_section(embedder: Embedder) -> None:
+    answer = ExtractiveGenerator(embedder, max_units=1).generate("parse a toml file", [TOMLLIB])
+
+    assert answer == (
+        "**tomllib — Parse TOML files › Introduction**: This module provides an interface for parsing "
+        "TOML (Tom's Obvious Minimal Language). [1]"
+    )
+    assert to_mrkdwn(answer).startswith("*tomllib — Parse TOML files › Introduction*: This module")
+
+
+def test_a_quote_that_names_its_subject_is_not_labelled(embedder: Embedder) -> None:
+    sources = [
+        source(
+            1,
+            "deploys",
+            "Deploy windows",
+            "Production deploys are allowed Monday to Thursday. Friday deploys need approval from the on-call lead.",
+            0.7,
+        )
+    ]
+
+    answer = ExtractiveGenerator(embedder, max_units=1).generate("can i deploy on a friday", sources)
+
+    assert answer.endswith(" [1]") and "deploys" in answer
+    assert "**" not in answer
+
+
+def test_each_source_s_quotes_get_their_own_label() -> None:
+    def quote(n: int, text: str, place: str) -> ScoredUnit:
+        return ScoredUnit(n, (n, 0, 0), Unit(text, "sentence", 0), 1.0, place)
+
+    picked = [
+        quote(1, "This module provides an interface for parsing TOML.", "tomllib — Parse TOML files > Introduction"),
+        quote(1, "It does not support writing TOML.", "tomllib — Parse TOML files > Introduction"),
+        quote(2, "Deserialize fp to a Python object.", "json — JSON encoder and decoder > Basic Usage"),
+    ]
+
+    assert render_units(picked) == (
+        "**tomllib — Parse TOML files › Introduction**: This module provides an interface for parsing TOML."
+        " It does not support writing TOML. [1]"
+        " **json — JSON encoder and decoder › Basic Usage**: Deserialize fp to a Python object. [2]"
+    )
