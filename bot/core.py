@@ -30,6 +30,7 @@ from bot.retriever import RetrievedSource, Retriever
 from bot.shorthand import expand_shorthand
 from bot.sparse import identifiers, query_vector
 from bot.store import Store, open_store
+from bot.terms import content_terms
 
 __all__ = ["RagCore", "NOT_FOUND_TEXT", "validate_question"]
 
@@ -224,7 +225,7 @@ class RagCore:
     ) -> str:
         generator = self.generator
         if isinstance(generator, ExtractiveGenerator):
-            return generator.from_ranked(units)
+            return generator.from_ranked(units, question)
         if on_partial is None or not generator.streams:
             text = generator.generate(question, sources)
         else:
@@ -244,7 +245,7 @@ class RagCore:
         # A looping or unsupported model answer is never posted: the quoted units say the same safely.
         metrics.DEGENERATE_ANSWERS.labels(problem).inc()
         log.warning("the %s generator's answer was %s; answering with quotes instead", generator.name, problem)
-        return render_units(select_units(units, self.settings.generator.max_sentences))
+        return render_units(select_units(units, self.settings.generator.max_sentences, content_terms(question)))
 
     def _spelt_out(self, question: str, in_corpus: Callable[[str], bool] | None) -> str:
         """The question as it is searched: chat shorthand spelt out as the docs write it."""

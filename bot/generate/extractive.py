@@ -126,7 +126,7 @@ class UnitRanker:
         return np.stack([found[t] for t in texts])
 
 
-def select_units(ranked: list[ScoredUnit], max_units: int = 3) -> list[ScoredUnit]:
+def select_units(ranked: list[ScoredUnit], max_units: int = 3, terms: set[str] | None = None) -> list[ScoredUnit]:
     """The best unit, then close runners-up while the answer stays short; in document order."""
     if not ranked:
         return []
@@ -144,7 +144,26 @@ def select_units(ranked: list[ScoredUnit], max_units: int = 3) -> list[ScoredUni
             seen.add(text)
             picked.append(candidate)
             size += len(text)
+    if terms and len(picked) < max_units:
+        picked.extend(_completing(ranked, picked, terms, MAX_ANSWER_CHARS - size))
     return sorted(picked, key=lambda s: s.order)
+
+
+def _completing(ranked: list[ScoredUnit], picked: list[ScoredUnit], terms: set[str], room: int) -> list[ScoredUnit]:
+    """The sentence right after the best unit, when it names what the question asks and the answer
+    does not yet: "Production deploys are allowed Monday to Thursday." is completed by "Friday
+    deploys need approval from the on-call lead." for a question about Friday, though that sentence
+    alone scores lower (it says less about deploy windows in general)."""
+    best = picked[0]
+    said = " ".join(u.unit.text for u in picked)
+    missing = {t for t in terms if not coverage({t}, said)}
+    for candidate in ranked:
+        same_place = candidate.order[:2] == best.order[:2] and candidate.order[2] == best.order[2] + 1
+        if same_place and candidate not in picked and len(candidate.unit.text) <= room:
+            if any(coverage({t}, candidate.unit.text) for t in missing):
+                return [candidate]
+            return []
+    return []
 
 
 def render_units(picked: list[ScoredUnit]) -> str:
@@ -196,11 +215,11 @@ class ExtractiveGenerator:
         self.max_units = max_units  # generator.max_sentences in the config: units quoted at most
 
     def generate(self, question: str, sources: list[RetrievedSource]) -> str:
-        return self.from_ranked(self.ranker.rank(question, sources))
+        return self.from_ranked(self.ranker.rank(question, sources), question)
 
-    def from_ranked(self, ranked: list[ScoredUnit]) -> str:
+    def from_ranked(self, ranked: list[ScoredUnit], question: str = "") -> str:
         """The answer from units already scored (the core scores them once per question)."""
-        return render_units(select_units(ranked, self.max_units))
+        return render_units(select_units(ranked, self.max_units, content_terms(question)))
 
     def stream(self, question: str, sources: list[RetrievedSource]) -> Iterator[str]:
         yield self.generate(question, sources)

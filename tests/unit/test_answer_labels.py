@@ -81,3 +81,24 @@ def test_each_source_s_quotes_get_their_own_label() -> None:
         " It does not support writing TOML. [1]"
         " **json — JSON encoder and decoder › Basic Usage**: Deserialize fp to a Python object. [2]"
     )
+
+
+def test_the_sentence_after_the_best_one_completes_it_when_it_names_what_was_asked(embedder: Embedder) -> None:
+    """ "allowed Monday to Thursday" reads as "no" to a question about Friday; the next sentence,
+    which scores lower on its own, says what Friday takes."""
+    sources = [
+        source(
+            1,
+            "Deploying to production",
+            "Deploy windows",
+            "Production deploys are allowed Monday to Thursday between 09:00 and 16:00 UTC. "
+            "Friday deploys need approval from the on-call lead. "
+            "Rollbacks are always allowed.",
+            0.7,
+        )
+    ]
+
+    answer = ExtractiveGenerator(embedder).generate("am I allowed to push to production on a friday afternoon", sources)
+
+    assert "allowed Monday to Thursday" in answer and "Friday deploys need approval from the on-call lead." in answer
+    assert "Rollbacks" not in answer
