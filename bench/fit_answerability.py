@@ -23,15 +23,22 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import REPO, indexed_handbook, machine  # noqa: E402
 
+if TYPE_CHECKING:
+    from bot.answerability import Anchors
+
 _FOLDS = 5
 _C = 1.0  # L2 strength; the features are few and standardised
 _FALSE_REFUSALS = 0.03  # the threshold keeps refusals of answerable training questions under this
+# the corpus-dependent signals, read against each index's own anchors: chosen on the tuning
+# questions alone, where anchoring these two (not more) made either corpus's fit carry to the other
+ANCHORED = ("top_score", "unknown")
 
 
 @dataclass
@@ -40,14 +47,17 @@ class Corpus:
     config: Path
     files: list[Path]
     questions: list[str] | None = None
-    features: np.ndarray | None = None
+    features: np.ndarray | None = None  # anchored as the shipped model reads them
+    raw: np.ndarray | None = None  # as measured
+    anchors: Anchors | None = None
     labels: np.ndarray | None = None
     old_rule: np.ndarray | None = None
 
 
 def collect(corpus: Corpus) -> None:
-    """Signals and labels of every question, from the real retrieval path."""
-    from bot.answerability import Signals, signals_for
+    """Signals and labels of every question, from the real retrieval path, and the index's anchors
+    (measured here, as ``ragbot index`` does)."""
+    from bot.answerability import Signals
     from bot.app.settings import load_settings
     from bot.core import RagCore
     from bot.evaluation import load_cases
@@ -57,25 +67,45 @@ def collect(corpus: Corpus) -> None:
     core = RagCore(settings)
     rows, labels, old, questions = [], [], [], []
     try:
+        corpus.anchors = core.anchors.calibrate(force=True)
         for path in corpus.files:
             for case in load_cases(path):
-                in_corpus = core._corpus_check(None, None)
-                question = core._spelt_out(case.question, in_corpus)  # as `ask` searches it
-                sources = core.retriever.retrieve(question, settings.retrieval.k)
-                units = core.ranker.rank(question, sources)
-                signals = signals_for(question, sources, units, in_corpus)
-                rows.append(signals.vector())
+                rows.append(core.decision_signals(case.question).vector())
                 questions.append(case.question)
                 labels.append(int(case.answerable))
-                names = identifiers(question)
+                sources = core.retriever.retrieve(case.question, settings.retrieval.k)
+                names = identifiers(case.question)
                 old.append(int(any(core._relevant(names, s) for s in sources)))
     finally:
         core.close()
     corpus.questions = questions
-    corpus.features = np.array(rows)
+    corpus.raw = np.array(rows)
+    corpus.features = anchored(corpus.raw, corpus.anchors)
     corpus.labels = np.array(labels)
     corpus.old_rule = np.array(old)
     assert Signals.FEATURES  # the column order of ``features``
+
+
+def default_anchors(measured: list[Anchors]) -> dict[str, object]:
+    """For an index not measured yet: halfway between the fitted corpora's anchors."""
+    from bot.answerability import Signals
+
+    def middle(side: str) -> dict[str, float]:
+        return {n: round(float(np.mean([getattr(a, side)[n] for a in measured])), 6) for n in Signals.FEATURES}
+
+    return {"answerable": middle("answerable"), "off_topic": middle("off_topic"), "chunks": 0}
+
+
+def anchored(raw: np.ndarray, anchors: Anchors | None) -> np.ndarray:
+    """The signals in ``ANCHORED`` read between this index's anchors (``bot/calibration.py``)."""
+    from bot.answerability import Signals
+
+    out = raw.copy()
+    if anchors is not None:
+        for j, name in enumerate(Signals.FEATURES):
+            if name in ANCHORED:
+                out[:, j] = [anchors.place(name, v) for v in raw[:, j]]
+    return out
 
 
 class Fitted:
@@ -119,26 +149,41 @@ def scores(predicted: np.ndarray, y: np.ndarray) -> dict[str, object]:
     }
 
 
+def question_files(corpus: str, sets: str) -> list[Path]:
+    samples = REPO / "samples"
+    tuning = [samples / f"tune-{corpus}.jsonl", samples / f"tune-{corpus}-2.jsonl"]
+    if sets == "tuning":
+        return tuning
+    return [samples / ("eval.jsonl" if corpus == "handbook" else "eval-python-docs.jsonl"), tuning[0]]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--python-config", type=Path, default=REPO / "samples" / "python-docs.toml")
     parser.add_argument("--python-data-dir", type=Path, help="RAGBOT_DATA_DIR of the Python docs index")
     parser.add_argument("--write", action="store_true", help="write bot/answerability.json")
     parser.add_argument("--dump", type=Path, help="write every question's signals and label here (JSON)")
+    parser.add_argument(
+        "--sets",
+        choices=["shipped", "tuning"],
+        default="shipped",
+        help="shipped: each corpus's eval and tuning sets (what ships); tuning: its tuning sets only "
+        "(the two of each corpus, never the eval set), to choose settings on",
+    )
     args = parser.parse_args()
     if args.python_data_dir:
         os.environ["RAGBOT_DATA_DIR"] = str(args.python_data_dir)
     python = Corpus(
         "python-docs",
         args.python_config,
-        [REPO / "samples" / "eval-python-docs.jsonl", REPO / "samples" / "tune-python-docs.jsonl"],
+        question_files("python-docs", args.sets),
     )
     collect(python)
     os.environ.pop("RAGBOT_DATA_DIR", None)
     handbook = Corpus(
         "handbook",
         indexed_handbook("ragbot-fit-"),
-        [REPO / "samples" / "eval.jsonl", REPO / "samples" / "tune-handbook.jsonl"],
+        question_files("handbook", args.sets),
     )
     collect(handbook)
     corpora = [handbook, python]
@@ -161,6 +206,9 @@ def main() -> int:
     for train, test in ((handbook, python), (python, handbook)):
         model = Fitted(train.features, train.labels)  # type: ignore[arg-type]
         report[f"fitted on {train.name}, tested on {test.name}"] = scores(model.predict(test.features), test.labels)  # type: ignore[arg-type]
+        raw = Fitted(train.raw, train.labels)  # type: ignore[arg-type]
+        raw_scores = scores(raw.predict(test.raw), test.labels)  # type: ignore[arg-type]
+        report[f"raw signals: fitted on {train.name}, tested on {test.name}"] = raw_scores
     x = np.vstack([c.features for c in corpora])  # type: ignore[misc]
     y = np.concatenate([c.labels for c in corpora])  # type: ignore[misc]
     groups = np.concatenate([[i] * len(c.labels) for i, c in enumerate(corpora)])  # type: ignore[arg-type]
@@ -179,10 +227,13 @@ def main() -> int:
         "coef": [round(float(v), 6) for v in regression.coef_[0]],
         "intercept": round(float(regression.intercept_[0]), 6),
         "threshold": round(final.threshold, 6),
+        "anchored": list(ANCHORED),
+        "default_anchors": default_anchors([c.anchors for c in corpora if c.anchors is not None]),
     }
+    report["anchors"] = {c.name: c.anchors.to_json() for c in corpora if c.anchors is not None}
     report["shipped model"] = shipped
     print(json.dumps(report, indent=2))
-    if args.write:
+    if args.write and args.sets == "shipped":
         (REPO / "bot" / "answerability.json").write_text(json.dumps(shipped) + "\n", encoding="utf-8")
     return 0
 

@@ -26,7 +26,7 @@ from bot.retriever import RetrievedSource
 from bot.sparse import identifiers
 from bot.terms import content_terms, coverage
 
-__all__ = ["Signals", "Decision", "AnswerabilityModel", "signals_for", "load_model", "MODEL_PATH"]
+__all__ = ["Signals", "Decision", "Anchors", "AnswerabilityModel", "signals_for", "load_model", "MODEL_PATH"]
 
 MODEL_PATH = Path(__file__).with_name("answerability.json")
 
@@ -60,8 +60,41 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class Anchors:
+    """Where one index puts its signals: their mean over questions its own pages answer (headings
+    and first sentences asked as questions) and over off-topic questions (``bot/calibration.py``).
+
+    A cosine of 0.45 is a good match in a 16-page handbook and a poor one in 500 pages of Python
+    docs; a word missing from the handbook is ordinary, one missing from the Python docs is telling.
+    Read against its own index's anchors, a signal means the same on both: 0 is "like an off-topic
+    question here", 1 is "like a question this index answers"."""
+
+    answerable: dict[str, float]
+    off_topic: dict[str, float]
+    chunks: int = 0  # the index's size when they were measured (re-measured when it changes much)
+
+    def place(self, name: str, value: float) -> float:
+        low, high = self.off_topic.get(name), self.answerable.get(name)
+        if low is None or high is None or abs(high - low) < 1e-6:
+            return value
+        return (value - low) / (high - low)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"answerable": self.answerable, "off_topic": self.off_topic, "chunks": self.chunks}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Anchors:
+        return cls(
+            answerable={k: float(v) for k, v in data["answerable"].items()},
+            off_topic={k: float(v) for k, v in data["off_topic"].items()},
+            chunks=int(data.get("chunks", 0)),
+        )
+
+
+@dataclass(frozen=True)
 class AnswerabilityModel:
-    """A fitted logistic regression on standardised signals."""
+    """A fitted logistic regression on standardised signals; the ``anchored`` ones are first read
+    against the index's own :class:`Anchors` (``default_anchors`` where the index has none yet)."""
 
     features: tuple[str, ...]
     mean: tuple[float, ...]
@@ -69,18 +102,29 @@ class AnswerabilityModel:
     coef: tuple[float, ...]
     intercept: float
     threshold: float = 0.5
+    anchored: tuple[str, ...] = ()
+    default_anchors: Anchors | None = None
 
-    def probability(self, signals: Signals) -> float:
-        values = [getattr(signals, name) for name in self.features]
+    def inputs(self, signals: Signals, anchors: Anchors | None = None) -> list[float]:
+        """The feature values the regression reads, anchored ones placed on this index's scale."""
+        anchors = anchors or self.default_anchors
+        values = []
+        for name in self.features:
+            value = getattr(signals, name)
+            values.append(anchors.place(name, value) if anchors and name in self.anchored else value)
+        return values
+
+    def probability(self, signals: Signals, anchors: Anchors | None = None) -> float:
+        values = self.inputs(signals, anchors)
         z = self.intercept + sum(c * (v - m) / s for c, v, m, s in zip(self.coef, values, self.mean, self.scale))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
-    def decide(self, signals: Signals) -> Decision:
-        p = self.probability(signals)
+    def decide(self, signals: Signals, anchors: Anchors | None = None) -> Decision:
+        p = self.probability(signals, anchors)
         return Decision(answer=p >= self.threshold, probability=p, signals=signals)
 
     def to_json(self) -> dict[str, object]:
-        return {
+        data: dict[str, object] = {
             "features": list(self.features),
             "mean": list(self.mean),
             "scale": list(self.scale),
@@ -88,10 +132,16 @@ class AnswerabilityModel:
             "intercept": self.intercept,
             "threshold": self.threshold,
         }
+        if self.anchored:
+            data["anchored"] = list(self.anchored)
+        if self.default_anchors is not None:
+            data["default_anchors"] = self.default_anchors.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AnswerabilityModel:
         """The model from ``to_json``'s shape (parsed JSON: the values are whatever the file holds)."""
+        defaults = data.get("default_anchors")
         return cls(
             features=tuple(data["features"]),
             mean=tuple(data["mean"]),
@@ -99,6 +149,8 @@ class AnswerabilityModel:
             coef=tuple(data["coef"]),
             intercept=float(data["intercept"]),
             threshold=float(data.get("threshold", 0.5)),
+            anchored=tuple(data.get("anchored", ())),
+            default_anchors=Anchors.from_json(defaults) if defaults else None,
         )
 
 

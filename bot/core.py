@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from bot import metrics
-from bot.answerability import Decision, load_model, signals_for
+from bot.answerability import Decision, Signals, load_model, signals_for
+from bot.calibration import AnchorKeeper
 from bot.citing import citation, renumbered
 from bot.config import Settings
 from bot.embedder import Embedder
@@ -68,6 +69,8 @@ class RagCore:
         self._lock = threading.RLock()
         self._model_checked = False
         self.loads: Counter[str] = Counter()
+        # where this index puts the decision's signals (bot/calibration.py); serve measures in the background
+        self.anchors = AnchorKeeper(lambda: self.store, self.decision_signals)
 
     def _part(self, name: str, make: Callable[[], Any]) -> Any:
         part = self._parts.get(name)
@@ -247,6 +250,15 @@ class RagCore:
         log.warning("the %s generator's answer was %s; answering with quotes instead", generator.name, problem)
         return render_units(select_units(units, self.settings.generator.max_sentences, content_terms(question)))
 
+    def decision_signals(self, question: str) -> Signals:
+        """What the answer-or-refuse decision reads for ``question`` over the whole index, computed
+        as :meth:`ask` computes it (calibration and the fitting bench ask this)."""
+        in_corpus = self._corpus_check(None, None)
+        question = self._spelt_out(question, in_corpus)
+        vector = self.embedder.embed_query(question)
+        sources = self.retriever.retrieve(question, self.settings.retrieval.k, vector=vector)
+        return signals_for(question, sources, self.ranker.rank(question, sources, query=vector), in_corpus)
+
     def _spelt_out(self, question: str, in_corpus: Callable[[str], bool] | None) -> str:
         """The question as it is searched: chat shorthand spelt out as the docs write it."""
         retrieval = self.settings.retrieval
@@ -269,7 +281,7 @@ class RagCore:
         if self.settings.retrieval.answerability == "threshold":
             answer = any(self._relevant(names, s) for s in sources)
             return Decision(answer=answer, probability=float(answer), signals=signals)
-        return load_model().decide(signals)
+        return load_model().decide(signals, self.anchors.current())
 
     def _corpus_check(self, source: str | None, sets: Collection[str] | None) -> Callable[[str], bool] | None:
         """Whether a word occurs in some chunk the asker may read: one keyword search per word (a
@@ -295,9 +307,10 @@ class RagCore:
     @property
     def ranker(self) -> UnitRanker:
         """Scores answer units once per question, for the decision and the extractive answer alike."""
-        generator = self.generator
-        if isinstance(generator, ExtractiveGenerator):
-            return generator.ranker  # one cache of unit vectors
+        if self.settings.generator.backend == "extractive":  # (a model generator is not loaded for this)
+            generator = self.generator
+            if isinstance(generator, ExtractiveGenerator):
+                return generator.ranker  # one cache of unit vectors
         return self._part("ranker", lambda: UnitRanker(self.embedder))
 
     def _relevant(self, names: list[str], source: RetrievedSource) -> bool:

@@ -67,7 +67,17 @@ def run_index(
         reports = indexer.run(names, full=full, progress=progress)
     for report in reports:
         _count(report)
+    if any(not r.failed for r in reports) and not (stop is not None and stop.is_set()):
+        _measure_anchors(settings, store, embedder)
     return reports
+
+
+def _measure_anchors(settings: IndexerSettings, store: Store, embedder: Embedder) -> None:
+    """Where this index puts the answer-or-refuse signals (bot/calibration.py), measured when the
+    index is new or has changed size by a tenth: about 120 questions through the answer path."""
+    from bot.core import RagCore
+
+    RagCore(settings, store=store, embedder=embedder).anchors.calibrate_quietly()  # borrows, closes nothing
 
 
 def _count(report: SourceReport) -> None:

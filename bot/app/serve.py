@@ -45,6 +45,7 @@ async def serve(settings: AppSettings, *, slack: bool = True, discord: bool = Tr
         # Models load now, not on the first question. An embedded store is opened first to read the
         # index's precision (bot/embedder_precision.py); a down or busy store never stops the load.
         log.info("encoder ready (%d-d)", app.core.load_models())
+        app.core.anchors.background = True  # a reindex elsewhere (a `ragbot scheduler`) is measured here
         logging.getLogger().setLevel(logging.INFO)  # from here on, serving logs what it does
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its job chatter; ours says what ran
         watch = StoreWatch(app.core).start()

@@ -34,6 +34,8 @@ __all__ = [
     "corpus_pairs",
     "feedback_pairs",
     "stable_fraction",
+    "heading_query",
+    "first_sentence_query",
 ]
 
 log = logging.getLogger(__name__)
@@ -158,9 +160,9 @@ def corpus_pairs(corpus: Corpus, seed: int, methods: Iterable[Origin] = CORPUS_M
     pairs: list[Pair] = []
     for (doc_id, section), rows in sections.items():
         first = corpus.passages[rows[0]]
-        if "heading" in wanted and (query := _heading_query(first.title, section, seed)):
+        if "heading" in wanted and (query := heading_query(first.title, section, seed)):
             pairs.append(Pair(query, tuple(rows), "heading", doc_id, answer=_first_unit(first.text)))
-        if "first_sentence" in wanted and (found := _first_sentence_query(first.text, seed)):
+        if "first_sentence" in wanted and (found := first_sentence_query(first.text, seed)):
             query, sentence = found
             pairs.append(Pair(query, (rows[0],), "first_sentence", doc_id, answer=sentence))
     if "identifier" in wanted:
@@ -172,7 +174,7 @@ def _clean(text: str) -> str:
     return " ".join(_CLEAN.sub("", text).split()).strip(" .:-—")
 
 
-def _heading_query(title: str, section: str, seed: int) -> str | None:
+def heading_query(title: str, section: str, seed: int) -> str | None:
     """The section's own heading as a question; a generic heading ("Examples") borrows the title."""
     heading = _clean(section.split(" > ")[-1]) if section else ""
     topic = _clean(title.split(" — ")[0]) if title else ""
@@ -190,7 +192,7 @@ def _first_unit(text: str) -> str:
     return flatten(units[0].text) if units else ""
 
 
-def _first_sentence_query(text: str, seed: int) -> tuple[str, str] | None:
+def first_sentence_query(text: str, seed: int) -> tuple[str, str] | None:
     """A definition sentence becomes "what is <subject>"; another first sentence, its first words."""
     for unit in answer_units(text):
         if unit.kind != "sentence":

@@ -64,6 +64,8 @@ def test_bad_schedule_is_a_config_error(tmp_path: Path, site: DocsSite) -> None:
 
 
 def test_the_scheduler_runs_a_source_job(tmp_path: Path, site: DocsSite, embedder: Embedder) -> None:
+    from bot.calibration import META_KEY
+
     settings = web_settings(tmp_path, site, extra=f'schedule = "{NEVER}"')
     store = open_store(settings)
     scheduler = IndexScheduler(settings, store, embedder)
@@ -74,12 +76,15 @@ def test_the_scheduler_runs_a_source_job(tmp_path: Path, site: DocsSite, embedde
         assert job.next_run_time.year >= 2027 and job.trigger.jitter == 30
         scheduler.trigger("docs")
         run = wait_until(lambda: RunLog(settings.data_dir).last_runs().get("docs"))
+        anchors = wait_until(lambda: store.meta().get(META_KEY))  # measured on the changed index
+        chunks = store.count()
     finally:
         scheduler.shutdown()
         store.close()
 
     assert run["status"] == "partial" and run["added"] == len(INDEXED)  # partial: the huge page
     assert paths(settings) == INDEXED
+    assert anchors["chunks"] == chunks
 
 
 def test_concurrent_triggers_run_once(
