@@ -72,23 +72,30 @@ class Anchors:
     answerable: dict[str, float]
     off_topic: dict[str, float]
     chunks: int = 0  # the index's size when they were measured (re-measured when it changes much)
+    key: str = ""  # the query encoder, precision and retrieval settings they were measured under
 
     def place(self, name: str, value: float) -> float:
-        low, high = self.off_topic.get(name), self.answerable.get(name)
-        if low is None or high is None or abs(high - low) < 1e-6:
-            return value
+        """``value`` between this index's anchors: 0 at the off-topic mean, 1 at the answerable one."""
+        low, high = self.off_topic[name], self.answerable[name]
+        if abs(high - low) < 1e-6:
+            return value  # the signal does not tell the two apart here: nothing to place it between
         return (value - low) / (high - low)
 
     def to_json(self) -> dict[str, Any]:
-        return {"answerable": self.answerable, "off_topic": self.off_topic, "chunks": self.chunks}
+        return {"answerable": self.answerable, "off_topic": self.off_topic, "chunks": self.chunks, "key": self.key}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Anchors:
-        return cls(
+        """Raises KeyError for a record without every signal (another version's: measured again)."""
+        anchors = cls(
             answerable={k: float(v) for k, v in data["answerable"].items()},
             off_topic={k: float(v) for k, v in data["off_topic"].items()},
             chunks=int(data.get("chunks", 0)),
+            key=str(data.get("key", "")),
         )
+        for name in Signals.FEATURES:
+            anchors.answerable[name], anchors.off_topic[name]  # noqa: B018
+        return anchors
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ _SAMPLE = 80  # questions from the index's own pages
 _SEED = 0
 _RESIZE = 0.1  # re-measure once the index has grown or shrunk by a tenth
 _REREAD_S = 60.0  # a serving process re-reads the recorded anchors (and the index size) this often
+_RETRY_S = 600.0  # after a failed background measurement, wait this long before the next
 
 # Questions no team's docs answer, and vague ones any docs half-answer: what the bot hears off-topic.
 OFF_TOPIC_QUESTIONS = (
@@ -104,23 +105,32 @@ def answerable_questions(store: Store, count: int = _SAMPLE, seed: int = _SEED) 
     return questions
 
 
-def measure_anchors(store: Store, signals_of: Callable[[str], Signals]) -> Anchors:
-    """The mean signals of the index's own questions and of off-topic ones (about 120 questions)."""
+def measure_anchors(
+    store: Store, signals_of: Callable[[str], Signals], key: str = "", stopped: Callable[[], bool] = lambda: False
+) -> Anchors | None:
+    """The mean signals of the index's own questions and of off-topic ones (about 120 questions);
+    None when ``stopped`` says so between two questions (a shutdown does not wait for the rest)."""
 
-    def mean(questions: list[str] | tuple[str, ...]) -> dict[str, float]:
-        rows = np.array([signals_of(q).vector() for q in questions]) if questions else np.zeros((1, 7))
-        return {name: round(float(v), 6) for name, v in zip(Signals.FEATURES, rows.mean(axis=0))}
+    def mean(questions: list[str] | tuple[str, ...]) -> dict[str, float] | None:
+        rows = []
+        for question in questions:
+            if stopped():
+                return None
+            rows.append(signals_of(question).vector())
+        values = np.array(rows) if rows else np.zeros((1, len(Signals.FEATURES)))
+        return {name: round(float(v), 6) for name, v in zip(Signals.FEATURES, values.mean(axis=0))}
 
-    return Anchors(
-        answerable=mean(answerable_questions(store)),
-        off_topic=mean(OFF_TOPIC_QUESTIONS),
-        chunks=store.count(),
-    )
+    answerable = mean(answerable_questions(store))
+    off_topic = mean(OFF_TOPIC_QUESTIONS) if answerable is not None else None
+    if answerable is None or off_topic is None:
+        return None
+    return Anchors(answerable=answerable, off_topic=off_topic, chunks=store.count(), key=key)
 
 
-def stale(recorded: Anchors | None, chunks: int) -> bool:
-    """Missing, or measured on an index a tenth smaller or larger than it is now."""
-    if recorded is None:
+def stale(recorded: Anchors | None, chunks: int, key: str = "") -> bool:
+    """Missing, measured by another setup (query encoder, precision, retrieval settings: ``key``),
+    or on an index a tenth smaller or larger than it is now."""
+    if recorded is None or recorded.key != key:
         return True
     return abs(chunks - recorded.chunks) > _RESIZE * max(recorded.chunks, 1)
 
@@ -129,50 +139,88 @@ class AnchorKeeper:
     """The index's recorded anchors for the decision, read from the store's metadata at most once a
     minute; :meth:`calibrate` measures and records them. With ``background``, a stale or missing
     record is re-measured on a thread while questions go on with the last one (``ragbot serve``:
-    the scheduler and chat admins reindex in that process)."""
+    another process may have reindexed). ``key`` names what the signals depend on besides the
+    index (query encoder, precision, retrieval settings): anchors measured under another are stale."""
 
-    def __init__(self, store: Callable[[], Store], signals_of: Callable[[str], Signals], background: bool = False):
+    def __init__(
+        self,
+        store: Callable[[], Store],
+        signals_of: Callable[[str], Signals],
+        key: Callable[[], str] = lambda: "",
+        background: bool = False,
+    ) -> None:
         self._store = store
         self._signals_of = signals_of
+        self._key = key
         self.background = background
         self._lock = threading.Lock()
         self._read_at = -_REREAD_S
+        self._failed_at = -_RETRY_S
         self._anchors: Anchors | None = None
         self._measuring: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def current(self) -> Anchors | None:
-        """The recorded anchors (None: never measured; the decision then uses its defaults)."""
+        """The recorded anchors (None: never measured; the decision then uses its defaults). A
+        store that can't be read keeps the last ones: a question never fails for this."""
         now = time.monotonic()
         if now - self._read_at < _REREAD_S:
             return self._anchors
         with self._lock:
             self._read_at = now
-            self._anchors = self._recorded()
-            if self._anchors is None and not self.background:
-                log.info(
-                    "the index has no answer-or-refuse anchors yet (defaults in use); `ragbot index` measures them"
-                )
-            if self.background and self._measuring is None and stale(self._anchors, self._store().count()):
-                self._measuring = threading.Thread(target=self._measure_quietly, name="ragbot-calibrate", daemon=True)
-                self._measuring.start()
+            try:
+                self._anchors = self._recorded()
+                if self._anchors is None and not self.background:
+                    log.info("no answer-or-refuse anchors recorded yet (defaults in use); `ragbot index` measures them")
+                if self._should_measure(now):
+                    self._measuring = threading.Thread(target=self._measure, name="ragbot-calibrate", daemon=True)
+                    self._measuring.start()
+            except Exception as exc:  # the store is down: the last anchors (or defaults) stay in use
+                log.debug("reading the answer-or-refuse anchors failed: %s", exc)
             return self._anchors
 
-    def calibrate(self, force: bool = False) -> Anchors | None:
+    def _should_measure(self, now: float) -> bool:
+        if not self.background or self._measuring is not None or self._stop.is_set():
+            return False
+        if now - self._failed_at < _RETRY_S:
+            return False  # a failed measurement is not retried every minute
+        return stale(self._anchors, self._store().count(), self._key())
+
+    def calibrate(self, force: bool = False, stop: threading.Event | None = None) -> Anchors | None:
         """Measure and record the anchors if they are missing or stale (or ``force``); None on an
-        empty index."""
+        empty index, or when ``stop`` (or :meth:`close`) interrupts the measurement."""
         store = self._store()
         chunks = store.count()
         if not chunks:
             return None
-        recorded = self._recorded()
-        if not force and not stale(recorded, chunks):
+        recorded, key = self._recorded(), self._key()
+        if not force and not stale(recorded, chunks, key):
             return recorded
-        anchors = measure_anchors(store, self._signals_of)
+        stopped = _either(stop, self._stop)
+        anchors = measure_anchors(store, self._signals_of, key, stopped)
+        if anchors is None:
+            return None
         store.update_meta({META_KEY: anchors.to_json()})
         with self._lock:
             self._anchors, self._read_at = anchors, time.monotonic()
         log.info("answer-or-refuse anchors measured on %d chunks", anchors.chunks)
         return anchors
+
+    def calibrate_quietly(self, stop: threading.Event | None = None) -> Anchors | None:
+        """:meth:`calibrate`, for after an index run: a failure is logged, never raised (the run
+        itself succeeded; the decision keeps the last anchors and the next run tries again)."""
+        try:
+            return self.calibrate(stop=stop)
+        except Exception as exc:  # e.g. the store went away mid-way
+            log.warning("measuring the answer-or-refuse anchors failed: %s; the last ones stay in use", exc)
+            return None
+
+    def close(self) -> None:
+        """Stop a background measurement and wait for it (before the store it reads is closed)."""
+        self._stop.set()
+        measuring = self._measuring
+        if measuring is not None:
+            measuring.join(timeout=30)
 
     def _recorded(self) -> Anchors | None:
         data = self._store().meta().get(META_KEY)
@@ -181,18 +229,14 @@ class AnchorKeeper:
         except (KeyError, TypeError, ValueError):
             return None  # written by another version: measured again
 
-    def calibrate_quietly(self) -> Anchors | None:
-        """:meth:`calibrate`, for after an index run: a failure is logged, never raised (the run
-        itself succeeded; the decision keeps the last anchors and the next run tries again)."""
+    def _measure(self) -> None:
         try:
-            return self.calibrate()
-        except Exception as exc:  # e.g. the store went away mid-way
-            log.warning("measuring the answer-or-refuse anchors failed: %s; the last ones stay in use", exc)
-            return None
-
-    def _measure_quietly(self) -> None:
-        try:
-            self.calibrate_quietly()
+            if self.calibrate_quietly() is None and not self._stop.is_set():
+                self._failed_at = time.monotonic()
         finally:
             with self._lock:
                 self._measuring = None
+
+
+def _either(*events: threading.Event | None) -> Callable[[], bool]:
+    return lambda: any(e is not None and e.is_set() for e in events)

@@ -70,7 +70,7 @@ class RagCore:
         self._model_checked = False
         self.loads: Counter[str] = Counter()
         # where this index puts the decision's signals (bot/calibration.py); serve measures in the background
-        self.anchors = AnchorKeeper(lambda: self.store, self.decision_signals)
+        self.anchors = AnchorKeeper(lambda: self.store, self.decision_signals, self._anchors_key)
 
     def _part(self, name: str, make: Callable[[], Any]) -> Any:
         part = self._parts.get(name)
@@ -177,8 +177,9 @@ class RagCore:
         if not self.store.collection_exists():
             raise IndexEmpty(_EMPTY_INDEX)
         self._check_model_fits_index()
-        in_corpus = self._corpus_check(source, sets)
-        asked, question = question, self._spelt_out(question, in_corpus)
+        words = self._keyword_check(source, sets)
+        in_corpus = words if self.settings.retrieval.answerability != "threshold" else None
+        asked, question = question, self._spelt_out(question, words)
         with metrics.STAGE_SECONDS.labels("retrieve").time():
             # One query vector per question: a query encoder activated meanwhile applies from the next one.
             vector = self.embedder.embed_query(question)
@@ -253,16 +254,26 @@ class RagCore:
     def decision_signals(self, question: str) -> Signals:
         """What the answer-or-refuse decision reads for ``question`` over the whole index, computed
         as :meth:`ask` computes it (calibration and the fitting bench ask this)."""
-        in_corpus = self._corpus_check(None, None)
+        in_corpus = self._keyword_check(None, None)
         question = self._spelt_out(question, in_corpus)
         vector = self.embedder.embed_query(question)
         sources = self.retriever.retrieve(question, self.settings.retrieval.k, vector=vector)
         return signals_for(question, sources, self.ranker.rank(question, sources, query=vector), in_corpus)
 
+    def _anchors_key(self) -> str:
+        """What the decision's signals depend on besides the index: anchors measured under another
+        query encoder, precision or retrieval setting are measured again."""
+        meta, retrieval = self.store.meta(), self.settings.retrieval
+        return (
+            f"{meta.get('query_encoder') or 'base'}|{meta.get('embedding_precision', 'fp32')}|k={retrieval.k}"
+            f"|{retrieval.fusion}:{retrieval.keyword_weight}|shorthand={retrieval.expand_shorthand}"
+        )
+
     def _spelt_out(self, question: str, in_corpus: Callable[[str], bool] | None) -> str:
-        """The question as it is searched: chat shorthand spelt out as the docs write it."""
+        """The question as it is searched: chat shorthand spelt out as the docs write it (only where
+        the docs can be asked which form they use: a hybrid index)."""
         retrieval = self.settings.retrieval
-        if not retrieval.expand_shorthand:
+        if not retrieval.expand_shorthand or in_corpus is None:
             return question
         extra = {word: tuple(forms) for word, forms in retrieval.shorthand.items()}
         return expand_shorthand(question, in_corpus, extra)
@@ -283,10 +294,10 @@ class RagCore:
             return Decision(answer=answer, probability=float(answer), signals=signals)
         return load_model().decide(signals, self.anchors.current())
 
-    def _corpus_check(self, source: str | None, sets: Collection[str] | None) -> Callable[[str], bool] | None:
+    def _keyword_check(self, source: str | None, sets: Collection[str] | None) -> Callable[[str], bool] | None:
         """Whether a word occurs in some chunk the asker may read: one keyword search per word (a
         few ms on the embedded engine). None where the index has no keyword vectors."""
-        if not self.store.hybrid or self.settings.retrieval.answerability == "threshold":
+        if not self.store.hybrid:
             return None
         nowhere = np.zeros(self.embedder.dimension, dtype=np.float32)
 
@@ -329,6 +340,7 @@ class RagCore:
 
     def close(self) -> None:
         """Close everything this core opened (the generator's HTTP client, the store); safe to call twice."""
+        self.anchors.close()  # a background measurement reads the store: it stops first
         with self._lock:
             parts, self._parts = self._parts, {}
         for name in ("generator", "store"):

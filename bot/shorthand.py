@@ -6,7 +6,8 @@ keyword search finds nothing, so the right page scores low and the answer-or-ref
 counts the question's key words as unknown to the docs. Before retrieval, a shorthand word is
 replaced by its spelt-out form, but only where the docs use that form and not the shorthand
 itself (a corpus that writes "PR" is searched for "PR"). The list is general chat and engineering
-shorthand, not any one team's: teams add their own under ``[retrieval] shorthand``.
+shorthand, not any one team's (words that are also ordinary English, "sat", "sun", "wed", are left
+out): teams add their own under ``[retrieval] shorthand``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ SHORTHAND: dict[str, tuple[str, ...]] = {
     "plz": ("please",),
     "thx": ("thanks",),
     # time
-    "hr": ("hour",),
+    "hr": ("human resources", "hour"),
     "hrs": ("hours",),
     "min": ("minutes", "minimum"),
     "mins": ("minutes",),
@@ -60,17 +61,13 @@ SHORTHAND: dict[str, tuple[str, ...]] = {
     "mon": ("monday",),
     "tue": ("tuesday",),
     "tues": ("tuesday",),
-    "wed": ("wednesday",),
     "thu": ("thursday",),
     "thur": ("thursday",),
     "thurs": ("thursday",),
     "fri": ("friday",),
-    "sat": ("saturday",),
-    "sun": ("sunday",),
     # engineering
     "pr": ("pull request",),
     "prs": ("pull requests",),
-    "mr": ("merge request",),
     "prod": ("production",),
     "stg": ("staging",),
     "dev": ("development", "developer"),
@@ -113,7 +110,10 @@ SHORTHAND: dict[str, tuple[str, ...]] = {
     "prio": ("priority",),
 }
 
-_WORD = re.compile(r"(?<![\w./-])[A-Za-z0-9]+(?![\w./-])")  # a bare word: not part of a path, name or URL
+# a bare word: not part of a path, name or URL (a full stop may end the sentence after it)
+_WORD = re.compile(r"(?<![\w./-])[A-Za-z0-9]+(?![\w/-])(?!\.\w)")
+# what the asker quotes (`env`, "permission denied for db") is searched as typed
+_QUOTED = re.compile(r"`[^`]*`|\"[^\"]*\"")
 
 
 def expand_shorthand(
@@ -121,7 +121,8 @@ def expand_shorthand(
     in_corpus: Callable[[str], bool] | None = None,
     extra: Mapping[str, tuple[str, ...]] | None = None,
 ) -> str:
-    """``question`` with each shorthand word replaced by the first spelt-out form the docs use.
+    """``question`` with each shorthand word replaced by the first spelt-out form whose words the
+    docs all use (each word checked on its own, not as a phrase). Quoted text is left as typed.
 
     ``in_corpus`` says whether the docs contain a word (None: no way to ask, so the shorthand is
     spelt out wherever the list knows it); ``extra``: the team's own shorthand, checked first."""
@@ -141,4 +142,8 @@ def expand_shorthand(
                 return form
         return word
 
-    return _WORD.sub(replace, question)
+    pieces, start = [], 0
+    for quoted in _QUOTED.finditer(question):
+        pieces += [_WORD.sub(replace, question[start : quoted.start()]), quoted.group()]
+        start = quoted.end()
+    return "".join(pieces) + _WORD.sub(replace, question[start:])

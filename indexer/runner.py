@@ -67,17 +67,21 @@ def run_index(
         reports = indexer.run(names, full=full, progress=progress)
     for report in reports:
         _count(report)
-    if any(not r.failed for r in reports) and not (stop is not None and stop.is_set()):
-        _measure_anchors(settings, store, embedder)
+    if any(not r.failed for r in reports) and settings.retrieval.answerability == "learned":
+        _measure_anchors(settings, store, embedder, stop)
     return reports
 
 
-def _measure_anchors(settings: IndexerSettings, store: Store, embedder: Embedder) -> None:
+def _measure_anchors(settings: IndexerSettings, store: Store, embedder: Embedder, stop: threading.Event | None) -> None:
     """Where this index puts the answer-or-refuse signals (bot/calibration.py), measured when the
-    index is new or has changed size by a tenth: about 120 questions through the answer path."""
+    index is new or has changed size by a tenth: about 120 questions through the answer path. A
+    shutdown (``stop``) interrupts it between two questions."""
+    if stop is not None and stop.is_set():
+        return
     from bot.core import RagCore
 
-    RagCore(settings, store=store, embedder=embedder).anchors.calibrate_quietly()  # borrows, closes nothing
+    # borrows the store and the embedder, and closes neither
+    RagCore(settings, store=store, embedder=embedder).anchors.calibrate_quietly(stop)
 
 
 def _count(report: SourceReport) -> None:

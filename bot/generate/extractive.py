@@ -187,7 +187,11 @@ def _render_run(run: list[ScoredUnit]) -> str:
     texts = [u.unit.text if u.unit.multiline or u.unit.text[-1] in ".!?:" else u.unit.text + "." for u in run]
     label = _label(run[0].place, " ".join(texts))
     if label:
-        texts[0] = f"**{label}**: {texts[0]}"
+        # a unit that starts with a code fence, a list item or a table row keeps it at a line start
+        starts_block = texts[0].lstrip().startswith(("```", "~~~", "- ", "* ", "|")) or bool(
+            re.match(r"\s*\d+[.)] ", texts[0])
+        )
+        texts[0] = f"{label}:\n{texts[0]}" if starts_block else f"{label}: {texts[0]}"
     if not any("\n" in text for text in texts):
         return f"{' '.join(texts)} [{n}]"
     lines = "\n".join(texts).split("\n")
@@ -243,16 +247,19 @@ def _subject(title: str) -> str:
 
 
 def _label(place: str, text: str) -> str:
-    """The "Page › Section" a quote is labelled with, or "" when the quote names its page's subject.
+    """The "**Page › Section**" a quote is labelled with, or "" when the quote names its page's subject.
 
     An API page's units rarely repeat what they are about: "This module provides an interface for
     parsing TOML" never says ``tomllib``, and a reader of the reply, not of its source list, is left
     asking which module. The label is the page's and section's own headings, quoted verbatim."""
     title = place.partition(" > ")[0]
-    subject = _subject(title)
-    if not place or (subject and subject.lower() in text.lower()):
-        return ""
-    return place.replace(" > ", " › ")
+    subject = content_terms(_subject(title))
+    if not place or (subject and coverage(subject, text) >= 0.5):
+        return ""  # whole words: "os" is not named by "those", "Deploying to production" is by "deploys"
+    label = place.replace(" > ", " › ")
+    if any(mark in label for mark in "*_`~|"):
+        return label  # "__main__", "**kwargs": bold would garble them on Slack and Discord
+    return f"**{label}**"
 
 
 def _specific_bonus(question: str, unit: str) -> float:

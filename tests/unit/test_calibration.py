@@ -48,6 +48,15 @@ def test_the_shipped_decision_reads_two_signals_against_anchors_and_has_defaults
     assert model.default_anchors.answerable["top_score"] > model.default_anchors.off_topic["top_score"]
 
 
+def test_anchors_are_stale_when_missing_from_another_setup_or_a_tenth_off() -> None:
+    measured = Anchors({}, {}, chunks=1000, key="base|int8|k=5")
+
+    assert stale(None, 1000, "base|int8|k=5")
+    assert stale(measured, 1000, "query-2|int8|k=5")  # a new query encoder puts questions elsewhere
+    assert not stale(measured, 1100, "base|int8|k=5") and not stale(measured, 900, "base|int8|k=5")
+    assert stale(measured, 1101, "base|int8|k=5") and stale(measured, 899, "base|int8|k=5")
+
+
 def test_index_records_where_the_handbook_puts_its_signals(indexed_config: Path) -> None:
     core = RagCore(load_settings(indexed_config))
     try:
@@ -58,7 +67,7 @@ def test_index_records_where_the_handbook_puts_its_signals(indexed_config: Path)
         core.close()
     anchors = Anchors.from_json(recorded)
 
-    assert anchors.chunks == chunks and not stale(anchors, chunks)
+    assert anchors.chunks == chunks and anchors.key.startswith("base|int8|k=5|weighted")
     assert anchors.answerable["top_score"] > anchors.off_topic["top_score"] + 0.2
     assert anchors.answerable["unknown"] < anchors.off_topic["unknown"]
     assert len(own) == min(80, chunks) and len(OFF_TOPIC_QUESTIONS) == 40
@@ -73,13 +82,11 @@ def test_the_decision_reads_the_index_s_own_anchors(indexed_config: Path) -> Non
         as_measured = core.ask(QUESTION).decision["probability"]
         higher = {**recorded, "answerable": {**recorded["answerable"], "top_score": 0.95}}
         core.store.update_meta({META_KEY: higher})
-    finally:
         core.close()
-    core = RagCore(settings)
-    try:
+        core = RagCore(settings)
         against_higher = core.ask(QUESTION).decision["probability"]
-        core.store.update_meta({META_KEY: recorded})
     finally:
+        core.store.update_meta({META_KEY: recorded})  # the module's other tests read the measured ones
         core.close()
 
     assert against_higher < as_measured

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.core import RagCore
 from bot.shorthand import expand_shorthand
 
 
-def corpus(*words: str):  # type: ignore[no-untyped-def]
+def corpus(*words: str) -> Callable[[str], bool]:
     vocabulary = set(words)
     return lambda word: word in vocabulary
 
@@ -37,6 +38,23 @@ def test_paths_names_and_urls_are_not_touched() -> None:
     question = "why does prod/config.yaml differ from https://x.example/prod and os.env.prod"
 
     assert expand_shorthand(question, corpus("production", "configuration")) == question
+
+
+def test_a_sentence_may_end_after_the_shorthand_and_quoted_text_is_searched_as_typed() -> None:
+    docs = corpus("deploy", "production", "database")
+
+    assert expand_shorthand("can i deploy to prod.", docs) == "can i deploy to production."
+    assert expand_shorthand('why "permission denied for db" in prod', docs) == (
+        'why "permission denied for db" in production'
+    )
+    assert expand_shorthand("what does `db` mean", docs) == "what does `db` mean"
+
+
+def test_ambiguous_and_ordinary_words() -> None:
+    assert expand_shorthand("who is my hr contact", corpus("human", "resources", "hour")) == (
+        "who is my human resources contact"
+    )
+    assert expand_shorthand("is the office open on sat", corpus("saturday")) == "is the office open on sat"
 
 
 def test_without_a_corpus_check_the_first_meaning_is_used_and_team_shorthand_comes_first() -> None:
